@@ -17,8 +17,9 @@ ALGORITHM = "argon2id"
 KEY_BYTES = 32
 SALT_BYTES = 16
 
-#: Strong profile. Measured at ~0.2 s on one core-pair of an AMD EPYC server (argon2-cffi 25.1);
-#: expect roughly 0.4-0.6 s on a modest laptop, and 128 MiB of memory while it runs.
+#: Strong profile. Measured here (2-core AMD EPYC VM, argon2-cffi 25.1): ~0.2 s idle, ~0.4 s
+#: with the machine busy; expect roughly 0.4-0.8 s on a modest laptop, using 128 MiB while it runs.
+#: (t=3 with 64 MiB took only ~0.1 s here, so memory was doubled.)
 STRONG = {"time_cost": 3, "memory_kib": 128 * 1024, "parallelism": 2}
 #: Cheap profile for tests (``VRP_FAST_KDF=1``): still real Argon2id, just quick.
 FAST = {"time_cost": 1, "memory_kib": 8 * 1024, "parallelism": 1}
