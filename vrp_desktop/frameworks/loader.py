@@ -115,12 +115,23 @@ def _read_json(path: Path, what: str) -> Any:
     return data
 
 
+def _inside(loc: tuple, parent: tuple) -> bool:
+    return len(loc) > len(parent) and loc[: len(parent)] == parent
+
+
 def _parse(path: Path, what: str, model: type[M]) -> M:
     data = _read_json(path, what)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        _raise(path, what, ((_path(e["loc"]), _plain(e)) for e in exc.errors()))
+        errors = exc.errors()
+        deeper = [e["loc"] for e in errors]
+        kept = [
+            e
+            for e in errors  # "must not be empty" is noise beside an error inside the same list
+            if not (e["type"] == "too_short" and any(_inside(d, e["loc"]) for d in deeper))
+        ]
+        _raise(path, what, ((_path(e["loc"]), _plain(e)) for e in kept))
         raise AssertionError("unreachable") from None
 
 
@@ -198,7 +209,8 @@ def _not_one_of(value: str, allowed: Collection[str]) -> str:
 
 
 def _unknown_field(field: str, record: str) -> str:
-    return f"'{field}' is not a field of a {record} record"
+    article = "an" if record[0] in "aeiou" else "a"
+    return f"'{field}' is not a field of {article} {record} record"
 
 
 # --- public loading API ----------------------------------------------------------------------
