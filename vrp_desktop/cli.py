@@ -1,0 +1,437 @@
+"""The ``vrp`` command line: everything the window does, without a display.
+
+Passphrases come from ``VRP_PASSPHRASE``, ``--passphrase-file`` or a prompt, never from an
+argument (arguments show up in process lists and shell history). Errors go to stderr with a
+non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from vrp_desktop import __version__
+from vrp_desktop.errors import VrpError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# -- passphrases and opening ------------------------------------------------------------------
+
+
+def _read_secret(
+    args: argparse.Namespace,
+    *,
+    env: str = "VRP_PASSPHRASE",
+    prompt: str,
+    confirm: bool = False,
+    file_attr: str = "passphrase_file",
+) -> str:
+    path = getattr(args, file_attr, None)
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise VrpError(f"Cannot read the passphrase file {path}: {exc.strerror}.") from None
+    if os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        raise VrpError(
+            f"No passphrase given: set {env}, use --passphrase-file, or run in a terminal."
+        )
+    secret = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass("Type it again: ") != secret:
+        raise VrpError("The two passphrases differ; nothing was changed.")
+    return secret
+
+
+def _username(args: argparse.Namespace, folder: Path) -> str:
+    from vrp_desktop.workspace import usernames
+
+    name = getattr(args, "user", None) or os.environ.get("VRP_USER")
+    if name:
+        return name
+    names = usernames(folder)
+    if len(names) == 1:
+        return names[0]
+    raise VrpError(f"This workspace has several users; say which with --user ({', '.join(names)}).")
+
+
+def _open(args: argparse.Namespace):
+    from vrp_desktop.workspace import Workspace
+
+    folder = Path(args.workspace)
+    user = _username(args, folder)
+    return Workspace.open(folder, user, _read_secret(args, prompt=f"Passphrase for {user}"))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str, sort_keys=True))
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from vrp_desktop.workspace import Workspace
+
+    passphrase = _read_secret(args, prompt=f"New passphrase for {args.user}", confirm=True)
+    ws, code = Workspace.create(
+        Path(args.workspace),
+        provider_code=args.provider_code,
+        provider_name=args.provider_name,
+        username=args.user,
+        passphrase=passphrase,
+        display_name=args.display_name,
+        kind="coordinator" if args.coordinator else "provider",
+    )
+    ws.close()
+    print(f"Workspace created in {args.workspace} for user {args.user}.")
+    print()
+    print("RECOVERY CODE (shown once; print it or write it down and keep it locked away):")
+    print(f"    {code}")
+    print("It unlocks the workspace if every passphrase is forgotten. Anyone who has it can read")
+    print("the data, so never keep it on this laptop.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import demo
+    from vrp_desktop.store.files import is_workspace
+    from vrp_desktop.workspace import Workspace
+
+    folder = Path(args.workspace)
+    if not is_workspace(folder):
+        passphrase = _read_secret(args, prompt="New passphrase for the demo user", confirm=True)
+        ws, code = Workspace.create(
+            folder,
+            provider_code="DEMO",
+            provider_name="Demo Youth Project",
+            username=args.user or "demo",
+            passphrase=passphrase,
+            display_name="Demo Manager",
+        )
+        print(f"Created demo workspace {folder} (user {args.user or 'demo'}); recovery code {code}")
+    else:
+        ws = _open(args)
+    started = time.perf_counter()
+    with ws:
+        counts = demo.generate(
+            ws, participants=args.participants, sessions=args.sessions, seed=args.seed
+        )
+    took = time.perf_counter() - started
+    print(", ".join(f"{n} {k}" for k, n in counts.items()) + f" added in {took:.1f} s.")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import quality
+    from vrp_desktop.services.participants import count_participants
+    from vrp_desktop.services.sessions import count_sessions
+    from vrp_desktop.store import migrate
+
+    with _open(args) as ws:
+        provider = ws.own_provider()
+        info = {
+            "workspace": str(ws.folder),
+            "workspace_id": ws.workspace_id,
+            "kind": ws.kind,
+            "provider": {"code": provider.code, "name": provider.name},
+            "user": {"username": ws.user.username, "role": ws.user.role},
+            "users": ws.slots.usernames(),
+            "schema_revision": migrate.current_revision(ws.engine),
+            "participants": count_participants(ws),
+            "sessions": count_sessions(ws),
+            "records_by_state": quality.state_counts(ws),
+            "needing_attention": sum(quality.attention_counts(ws).values()),
+            "software_version": __version__,
+        }
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"Workspace    {info['workspace']} ({info['kind']})")
+    print(f"Provider     {provider.name} [{provider.code}]")
+    print(f"Signed in    {info['user']['username']} ({info['user']['role']})")
+    print(f"Users        {', '.join(info['users'])}")
+    print(f"Participants {info['participants']}")
+    print(f"Sessions     {info['sessions']}")
+    print(f"To fix       {info['needing_attention']} records need attention")
+    print(f"Schema       {info['schema_revision']}   software {__version__}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import quality
+
+    with _open(args) as ws:
+        result = quality.revalidate_all(ws)
+        items = quality.needing_attention(ws, limit=10_000)
+    if args.json:
+        _print_json({"checked": result, "needing_attention": items})
+    else:
+        print(f"Checked {sum(result.values())} records: {len(items)} need attention.")
+        for item in items[:200]:
+            for finding in item["findings"]:
+                print(
+                    f"  {item['entity']} {item['id']}: [{finding['severity']}] "
+                    f"{finding['field']}: {finding['message']}"
+                )
+    return 2 if any(f["severity"] == "error" for i in items for f in i["findings"]) else 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import audit
+
+    with _open(args) as ws, ws.read() as session:
+        report = audit.verify(session)
+    print(report.message(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 5
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import users
+
+    with _open(args) as ws:
+        secret = _read_secret(
+            args,
+            env="VRP_NEW_PASSPHRASE",
+            prompt=f"Passphrase for {args.name}",
+            confirm=True,
+            file_attr="new_passphrase_file",
+        )
+        users.add_user(ws, args.name, secret, role=args.role, display_name=args.display_name)
+    print(f"User {args.name} added as {args.role}. They sign in with their own passphrase.")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import users
+
+    with _open(args) as ws:
+        users.remove_user(ws, args.name)
+    print(f"User {args.name} removed; their passphrase no longer opens this workspace.")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import users
+
+    with _open(args) as ws:
+        secret = _read_secret(
+            args,
+            env="VRP_NEW_PASSPHRASE",
+            prompt="New passphrase",
+            confirm=True,
+            file_attr="new_passphrase_file",
+        )
+        users.change_passphrase(ws, secret, username=args.name)
+    print(f"Passphrase changed for {args.name or ws.user.username}.")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import users
+
+    with _open(args) as ws:
+        for u in users.list_users(ws):
+            print(f"{u['username']:<20} {u['role']:<12} {'active' if u['active'] else 'removed'}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import backup
+
+    with _open(args) as ws:
+        path = backup.backup(ws, Path(args.file))
+    print(f"Backup written to {path}. It opens only with a passphrase or the recovery code.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from vrp_desktop.services import backup
+
+    recovery = os.environ.get("VRP_RECOVERY_CODE") if args.recovery else None
+    if args.recovery and not recovery:
+        recovery = getpass.getpass("Recovery code: ")
+    passphrase = None if recovery else _read_secret(args, prompt="Passphrase in the backup")
+    user = args.user or os.environ.get("VRP_USER")
+    if not recovery and not user:
+        raise VrpError(
+            "Say which user's passphrase opens the backup with --user, or use --recovery."
+        )
+    backup.restore(
+        Path(args.file),
+        Path(args.workspace),
+        username=user,
+        passphrase=passphrase,
+        recovery_code=recovery,
+    )
+    print(
+        f"Restored {args.file} into {args.workspace}. Any files it replaced were moved to "
+        f"{Path(args.workspace) / 'backups'}."
+    )
+    return 0
+
+
+def cmd_measure_score(args: argparse.Namespace) -> int:
+    from vrp_desktop.measures.scoring import score
+    from vrp_desktop.services.frameworks import measure
+
+    definition = measure(args.measure_id)
+    answers: list[int | None] = []
+    for raw in args.answers:
+        if raw in ("-", ""):
+            answers.append(None)
+            continue
+        try:
+            answers.append(int(raw))
+        except ValueError:
+            raise VrpError(
+                f"{raw!r} is not an answer: give whole numbers, or - for a missing item."
+            ) from None
+    try:
+        result = score(definition, answers)
+    except ValueError as exc:
+        raise VrpError(f"{definition.name}: {exc}") from None
+    _print_json(
+        {
+            "measure": definition.id,
+            "scoring_version": result.scoring_version,
+            "scores": result.scores,
+            "bands": result.bands,
+            "notes": result.notes,
+            "missing_items": result.missing_items,
+        }
+    )
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def _workspace_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", help="workspace folder")
+    p.add_argument("--user", help="who is signing in (default: VRP_USER, or the only user)")
+    p.add_argument("--passphrase-file", help="read the passphrase from this file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vrp", description="VRP Desktop command line.")
+    parser.add_argument("--version", action="version", version=f"vrp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a workspace")
+    p.add_argument("workspace")
+    p.add_argument("--provider-code", required=True)
+    p.add_argument("--provider-name", required=True)
+    p.add_argument("--user", required=True, help="the first user (a provider manager)")
+    p.add_argument("--display-name")
+    p.add_argument("--coordinator", action="store_true", help="a VRP coordinator workspace")
+    p.add_argument("--passphrase-file")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("demo", help="add a synthetic dataset (creates the workspace if missing)")
+    _workspace_args(p)
+    p.add_argument("--participants", type=int, default=300)
+    p.add_argument("--sessions", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("info", help="summary of a workspace")
+    _workspace_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("validate", help="re-check every record against its framework")
+    _workspace_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_validate)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True)
+    p = audit.add_parser("verify", help="check the audit log's hash chain")
+    _workspace_args(p)
+    p.set_defaults(handler=cmd_audit_verify)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="sub", required=True)
+    p = user.add_parser("add", help="add a user with their own passphrase")
+    _workspace_args(p)
+    p.add_argument("name")
+    p.add_argument(
+        "--role", default="worker", choices=("worker", "manager", "coordinator", "admin")
+    )
+    p.add_argument("--display-name")
+    p.add_argument(
+        "--new-passphrase-file", help="the new user's passphrase (else VRP_NEW_PASSPHRASE)"
+    )
+    p.set_defaults(handler=cmd_user_add)
+    p = user.add_parser("remove", help="remove a user and their key slot")
+    _workspace_args(p)
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_user_remove)
+    p = user.add_parser("passwd", help="change a passphrase (yours, or another user's as manager)")
+    _workspace_args(p)
+    p.add_argument("name", nargs="?")
+    p.add_argument("--new-passphrase-file")
+    p.set_defaults(handler=cmd_user_passwd)
+    p = user.add_parser("list", help="list users")
+    _workspace_args(p)
+    p.set_defaults(handler=cmd_user_list)
+
+    p = sub.add_parser("backup", help="write an encrypted backup file")
+    _workspace_args(p)
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup file into a workspace folder")
+    p.add_argument("file")
+    p.add_argument("workspace")
+    p.add_argument("--user", help="a user whose passphrase opens the backup")
+    p.add_argument("--passphrase-file")
+    p.add_argument(
+        "--recovery",
+        action="store_true",
+        help="use the recovery code (from VRP_RECOVERY_CODE or a prompt)",
+    )
+    p.set_defaults(handler=cmd_restore)
+
+    measure = sub.add_parser("measure", help="questionnaires").add_subparsers(
+        dest="sub", required=True
+    )
+    p = measure.add_parser("score", help="score answers (in item order; - for missing)")
+    p.add_argument("measure_id")
+    p.add_argument("answers", nargs="*")
+    p.set_defaults(handler=cmd_measure_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except VrpError as exc:
+        print(f"vrp: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vrp: interrupted; nothing was half-written.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: no traceback, no data, a pointer to what to do
+        print(
+            f"vrp: unexpected error ({type(exc).__name__}). Nothing was changed by the failed "
+            "step. Run again with VRP_DEBUG=1 to see details for a bug report.",
+            file=sys.stderr,
+        )
+        if os.environ.get("VRP_DEBUG"):
+            raise
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Enrolments: a participant's referral into, time on, and exit from an intervention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from vrp_desktop.errors import VrpError
+from vrp_desktop.services import audit
+from vrp_desktop.services import frameworks as fw_service
+from vrp_desktop.services.common import (
+    bump,
+    get_or_404,
+    parse_date,
+    reject_unknown,
+    settle,
+    snapshot,
+    today,
+)
+from vrp_desktop.services.participants import as_record as participant_record
+from vrp_desktop.store.models import Enrolment, Intervention, Participant
+from vrp_desktop.validation.engine import validate_enrolment
+
+FIELDS = (
+    "referral_source",
+    "referral_date",
+    "start_date",
+    "end_date",
+    "exit_reason",
+    "exit_detail",
+)
+_DATES = ("referral_date", "start_date", "end_date")
+
+
+def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
+    reject_unknown(fields, FIELDS, "enrolment")
+    values = {}
+    for key, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if key in _DATES:
+            value = parse_date(value, key)
+        elif key in ("referral_source", "exit_reason") and isinstance(value, str):
+            value = value.casefold()
+        values[key] = value
+    return values
+
+
+def as_record(e: Enrolment) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "participant_id": e.participant_id,
+        "intervention_id": e.intervention_id,
+        **{name: getattr(e, name) for name in FIELDS},
+    }
+
+
+def to_dict(e: Enrolment) -> dict[str, Any]:
+    return {
+        **as_record(e),
+        "version": e.version,
+        "sync_state": e.sync_state,
+        "findings": list(e.findings or []),
+        "rejection_reason": e.rejection_reason,
+    }
+
+
+def _validate(session, e: Enrolment, warning_reason: str | None) -> None:
+    intervention = session.get(Intervention, e.intervention_id)
+    framework = fw_service.get(session, intervention.framework_id, intervention.framework_version)
+    participant = session.get(Participant, e.participant_id)
+    findings = validate_enrolment(
+        as_record(e),
+        participant=participant_record(participant),
+        framework=framework,
+        today=today(),
+    )
+    settle(e, findings, warning_reason)
+
+
+def enrol(
+    ws,
+    participant_id: str,
+    intervention_id: str,
+    fields: Mapping[str, Any],
+    *,
+    warning_reason: str | None = None,
+) -> dict[str, Any]:
+    ws.require("record")
+    values = _clean(fields)
+    with ws.unit() as session:
+        participant = get_or_404(session, Participant, participant_id, "participant")
+        if participant.erased_at is not None:
+            raise VrpError("This participant's data was erased; they cannot be enrolled.")
+        get_or_404(session, Intervention, intervention_id, "intervention")
+        e = Enrolment(
+            participant_id=participant_id, intervention_id=intervention_id, version=1, **values
+        )
+        session.add(e)
+        _validate(session, e, warning_reason)
+        session.flush()
+        audit.append(
+            session,
+            ws.user.username,
+            "enrolment.create",
+            "enrolment",
+            e.id,
+            after=snapshot(e, FIELDS),
+        )
+        return to_dict(e)
+
+
+def update_enrolment(
+    ws,
+    enrolment_id: str,
+    changes: Mapping[str, Any],
+    *,
+    reason: str | None = None,
+    warning_reason: str | None = None,
+) -> dict[str, Any]:
+    ws.require("record")
+    values = _clean(changes)
+    with ws.unit() as session:
+        e = get_or_404(session, Enrolment, enrolment_id, "enrolment")
+        before = snapshot(e, FIELDS)
+        for key, value in values.items():
+            setattr(e, key, value)
+        bump(e)
+        _validate(session, e, warning_reason)
+        audit.append(
+            session,
+            ws.user.username,
+            "enrolment.update",
+            "enrolment",
+            e.id,
+            before=before,
+            after=snapshot(e, FIELDS),
+            reason=reason,
+        )
+        return to_dict(e)
+
+
+def exit_enrolment(
+    ws,
+    enrolment_id: str,
+    *,
+    end_date: dt.date | str,
+    exit_reason: str,
+    exit_detail: str | None = None,
+) -> dict[str, Any]:
+    return update_enrolment(
+        ws,
+        enrolment_id,
+        {"end_date": end_date, "exit_reason": exit_reason, "exit_detail": exit_detail},
+        reason="exit",
+    )
+
+
+def enrolments_for(ws, participant_id: str) -> list[dict[str, Any]]:
+    with ws.read() as session:
+        rows = session.scalars(
+            select(Enrolment)
+            .where(Enrolment.participant_id == participant_id)
+            .order_by(Enrolment.start_date)
+        )
+        return [to_dict(e) for e in rows]

@@ -1,0 +1,335 @@
+"""Participants: the young people a provider works with.
+
+Identity fields (names, date of birth, address, contacts) stay on this device. What is shared
+is the pseudonym, age band, gender, ethnicity, postcode district and consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from vrp_desktop import codes
+from vrp_desktop.errors import VrpError
+from vrp_desktop.services import audit, search
+from vrp_desktop.services.common import (
+    bump,
+    get_or_404,
+    parse_date,
+    reject_unknown,
+    settle,
+    snapshot,
+    today,
+)
+from vrp_desktop.services.pseudonyms import new_reference, pseudonym
+from vrp_desktop.store.models import (
+    Attendance,
+    Enrolment,
+    OutcomeResponse,
+    Participant,
+    ParticipantSearchToken,
+    Tombstone,
+    utcnow,
+)
+from vrp_desktop.validation.engine import validate_participant
+
+IDENTITY_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "address",
+    "phone",
+    "email",
+)
+SHAREABLE_FIELDS = ("gender", "ethnicity", "postcode_district", "consent_status", "consent_date")
+EDITABLE_FIELDS = (*IDENTITY_FIELDS, *SHAREABLE_FIELDS, "postcode")
+_DATE_FIELDS = ("date_of_birth", "consent_date")
+_SNAPSHOT = ("reference", "age_band", *IDENTITY_FIELDS, *SHAREABLE_FIELDS, "sync_state", "version")
+
+
+def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
+    reject_unknown(fields, EDITABLE_FIELDS, "participant")
+    values: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if key in _DATE_FIELDS:
+            value = parse_date(value, key)
+        if key in ("gender", "ethnicity", "consent_status") and isinstance(value, str):
+            value = value.casefold()
+        values[key] = value
+    if "postcode" in values:
+        raw = values.pop("postcode")
+        values["postcode_district"] = codes.postcode_district(raw) if raw else None
+        if raw and values["postcode_district"] is None:
+            raise VrpError(
+                "postcode: that is not a UK postcode. Enter e.g. B5 4TJ, or leave it blank."
+            )
+    elif values.get("postcode_district"):
+        values["postcode_district"] = values["postcode_district"].upper().replace(" ", "")
+    return values
+
+
+def as_record(p: Participant) -> dict[str, Any]:
+    """The participant as the plain mapping the validation engine reads."""
+    return {
+        "id": p.id,
+        "reference": p.reference,
+        **{name: getattr(p, name) for name in (*IDENTITY_FIELDS, *SHAREABLE_FIELDS)},
+    }
+
+
+def to_dict(p: Participant) -> dict[str, Any]:
+    return {
+        **as_record(p),
+        "age_band": p.age_band,
+        "pseudonym": p.pseudonym,
+        "version": p.version,
+        "sync_state": p.sync_state,
+        "findings": list(p.findings or []),
+        "warning_reason": p.warning_reason,
+        "rejection_reason": p.rejection_reason,
+        "erased": p.erased_at is not None,
+        "display_name": display_name(p),
+    }
+
+
+def display_name(p: Participant) -> str:
+    if p.erased_at is not None:
+        return f"(erased) {p.reference}"
+    first = p.preferred_name or p.first_name or ""
+    return f"{first} {p.last_name or ''}".strip() or p.reference
+
+
+def _refresh_derived(ws, p: Participant, on: dt.date) -> None:
+    p.age_band = codes.age_band(p.date_of_birth, on) if p.date_of_birth else None
+    p.pseudonym = pseudonym(ws.setting("linkage_key"), p.first_name, p.last_name, p.date_of_birth)
+
+
+def _unique_reference(session: OrmSession) -> str:
+    for _ in range(20):
+        ref = new_reference()
+        if session.scalar(select(Participant.id).where(Participant.reference == ref)) is None:
+            return ref
+    raise VrpError("Could not make a unique participant reference; try again.")
+
+
+def create_participant(
+    ws, fields: Mapping[str, Any], *, warning_reason: str | None = None
+) -> dict[str, Any]:
+    """Add a participant; saved even with errors (as a draft) so nothing typed is lost."""
+    ws.require("record")
+    values = _clean(fields)
+    with ws.unit() as session:
+        p = Participant(reference=_unique_reference(session), version=1, **values)
+        if p.consent_status is None:
+            p.consent_status = "not_asked"
+        _refresh_derived(ws, p, today())
+        settle(p, validate_participant(as_record(p), today=today()), warning_reason)
+        session.add(p)
+        session.flush()
+        search.reindex(session, p)
+        audit.append(
+            session,
+            ws.user.username,
+            "participant.create",
+            "participant",
+            p.id,
+            after=snapshot(p, _SNAPSHOT),
+        )
+        return to_dict(p)
+
+
+def update_participant(
+    ws,
+    participant_id: str,
+    changes: Mapping[str, Any],
+    *,
+    reason: str | None = None,
+    warning_reason: str | None = None,
+) -> dict[str, Any]:
+    ws.require("record")
+    values = _clean(changes)
+    with ws.unit() as session:
+        p = get_or_404(session, Participant, participant_id, "participant")
+        if p.erased_at is not None:
+            raise VrpError("This participant's data was erased; it cannot be edited.")
+        before = snapshot(p, _SNAPSHOT)
+        for key, value in values.items():
+            setattr(p, key, value)
+        _refresh_derived(ws, p, today())
+        bump(p)
+        settle(p, validate_participant(as_record(p), today=today()), warning_reason)
+        search.reindex(session, p)
+        audit.append(
+            session,
+            ws.user.username,
+            "participant.update",
+            "participant",
+            p.id,
+            before=before,
+            after=snapshot(p, _SNAPSHOT),
+            reason=reason,
+        )
+        return to_dict(p)
+
+
+def get_participant(ws, participant_id: str) -> dict[str, Any]:
+    with ws.read() as session:
+        return to_dict(get_or_404(session, Participant, participant_id, "participant"))
+
+
+def withdraw_consent(
+    ws, participant_id: str, *, on: dt.date | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    """Record that consent was withdrawn; the record stays and the change travels."""
+    ws.require("record")
+    with ws.unit() as session:
+        p = get_or_404(session, Participant, participant_id, "participant")
+        before = snapshot(p, _SNAPSHOT)
+        p.consent_status = "withdrawn"
+        p.consent_date = on or today()
+        bump(p)
+        settle(p, validate_participant(as_record(p), today=today()), None)
+        audit.append(
+            session,
+            ws.user.username,
+            "participant.withdraw_consent",
+            "participant",
+            p.id,
+            before=before,
+            after=snapshot(p, _SNAPSHOT),
+            reason=reason,
+        )
+        return to_dict(p)
+
+
+def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> None:
+    """Erase a person: identity and shareable fields blanked, their enrolments, attendances
+    and questionnaires deleted, and a tombstone for each so the VRP deletes its copies too.
+
+    ``confirm`` must be the participant's reference, typed by the person erasing.
+    """
+    ws.require("erase")
+    if not reason or not reason.strip():
+        raise VrpError("Give a reason for the erasure (it is kept in the audit log).")
+    with ws.unit() as session:
+        p = get_or_404(session, Participant, participant_id, "participant")
+        if p.erased_at is not None:
+            raise VrpError(f"{p.reference} was already erased.")
+        if confirm.strip().upper() != p.reference.upper():
+            raise VrpError(
+                f"To erase, type the participant's reference exactly ({p.reference}). "
+                "Nothing was erased."
+            )
+        stones: list[Tombstone] = []
+        for model, entity in (
+            (Attendance, "attendance"),
+            (OutcomeResponse, "outcome_response"),
+            (Enrolment, "enrolment"),
+        ):
+            for row in session.scalars(select(model).where(model.participant_id == p.id)):
+                stones.append(
+                    Tombstone(
+                        entity=entity, entity_id=row.id, version=row.version + 1, reason="erasure"
+                    )
+                )
+                session.delete(row)
+        for name in (*IDENTITY_FIELDS, *SHAREABLE_FIELDS):
+            setattr(p, name, None)
+        p.consent_status = "withdrawn"
+        p.pseudonym = None
+        p.age_band = None
+        p.erased_at = utcnow()
+        p.findings = []
+        bump(p)
+        p.sync_state = "valid"
+        stones.append(
+            Tombstone(entity="participant", entity_id=p.id, version=p.version, reason="erasure")
+        )
+        session.add_all(stones)
+        session.execute(
+            delete(ParticipantSearchToken).where(ParticipantSearchToken.participant_id == p.id)
+        )
+        audit.append(
+            session,
+            ws.user.username,
+            "participant.erase",
+            "participant",
+            p.id,
+            after={"records_removed": len(stones) - 1},
+            reason=reason.strip(),
+        )
+
+
+# -- finding people -------------------------------------------------------------------------
+
+
+def _filtered(
+    text: str = "",
+    *,
+    intervention_id: str | None = None,
+    status: str = "all",
+    age_band: str | None = None,
+):
+    query = select(Participant).where(Participant.erased_at.is_(None))
+    ids = search.matching_ids(text) if text else None
+    if ids is not None:
+        query = query.where(Participant.id.in_(ids))
+    if age_band:
+        query = query.where(Participant.age_band == age_band)
+    if intervention_id or status in ("active", "exited"):
+        enrolled = select(Enrolment.participant_id)
+        if intervention_id:
+            enrolled = enrolled.where(Enrolment.intervention_id == intervention_id)
+        if status == "active":
+            enrolled = enrolled.where(Enrolment.end_date.is_(None))
+        elif status == "exited":
+            enrolled = enrolled.where(Enrolment.end_date.is_not(None))
+        query = query.where(Participant.id.in_(enrolled))
+    if status == "attention":
+        query = query.where(Participant.sync_state == "draft")
+    return query
+
+
+def list_participants(
+    ws, text: str = "", *, offset: int = 0, limit: int = 100, **filters: Any
+) -> list[dict[str, Any]]:
+    """One page of the register, ordered by last then first name."""
+    query = (
+        _filtered(text, **filters)
+        .order_by(
+            func.lower(Participant.last_name), func.lower(Participant.first_name), Participant.id
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    with ws.read() as session:
+        return [_row(p) for p in session.scalars(query)]
+
+
+def count_participants(ws, text: str = "", **filters: Any) -> int:
+    query = select(func.count()).select_from(_filtered(text, **filters).subquery())
+    with ws.read() as session:
+        return session.scalar(query) or 0
+
+
+def _row(p: Participant) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "reference": p.reference,
+        "display_name": display_name(p),
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "date_of_birth": p.date_of_birth,
+        "age_band": p.age_band,
+        "postcode_district": p.postcode_district,
+        "consent_status": p.consent_status,
+        "sync_state": p.sync_state,
+        "problems": len(p.findings or []),
+    }

@@ -1,0 +1,38 @@
+"""Pseudonyms and local references.
+
+The pseudonym is an HMAC of a person's normalised identity (names and date of birth) under
+the partnership's linkage key: the same young person seen by two providers gets the same
+pseudonym, and nobody without the key can turn it back into a name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import unicodedata
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _normalise_name(name: str | None) -> str:
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return "".join(ch for ch in text.casefold() if ch.isalpha())
+
+
+def pseudonym(
+    linkage_key_hex: str, first_name: str | None, last_name: str | None, dob: dt.date | None
+) -> str | None:
+    """The keyed pseudonym, or None when there is too little identity to link on."""
+    first, last = _normalise_name(first_name), _normalise_name(last_name)
+    if not first or not last or dob is None:
+        return None
+    message = f"{first}|{last}|{dob.isoformat()}".encode()
+    return hmac.new(bytes.fromhex(linkage_key_hex), message, hashlib.sha256).hexdigest()[:32]
+
+
+def new_reference() -> str:
+    """A short random reference workers can say aloud, e.g. ``YP-4K7Q2M``."""
+    return "YP-" + "".join(secrets.choice(_CROCKFORD) for _ in range(6))

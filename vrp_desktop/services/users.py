@@ -1,0 +1,117 @@
+"""Users of a workspace: a row with their role, and a key slot that only their passphrase opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vrp_desktop import roles
+from vrp_desktop.errors import VrpError, WrongPassphrase
+from vrp_desktop.services import audit
+from vrp_desktop.store.models import User
+
+
+def list_users(ws) -> list[dict[str, Any]]:
+    with ws.read() as session:
+        return [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "active": u.active,
+            }
+            for u in session.scalars(select(User).order_by(User.username))
+        ]
+
+
+def add_user(
+    ws, username: str, passphrase: str, *, role: str = "worker", display_name: str | None = None
+) -> dict[str, Any]:
+    """Give someone their own login: a user row and a key slot under their passphrase."""
+    ws.require("manage_users")
+    username = username.strip()
+    if not username or len(username) > 64 or any(ch.isspace() for ch in username):
+        raise VrpError("Choose a username of 1-64 characters with no spaces, e.g. 'sam.k'.")
+    if role not in roles.ROLES:
+        raise VrpError(f"Unknown role {role!r}: choose one of {', '.join(roles.ROLES)}.")
+    with ws.unit() as session:
+        existing = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if existing is not None and existing.active:
+            raise VrpError(f"There is already a user called {existing.username!r}.")
+        # the slot is written first: if it fails, no row is committed
+        ws.slots.add_user(ws.master_key, username, passphrase)
+        try:
+            if existing is not None:
+                existing.active, existing.role = True, role
+                existing.display_name = display_name or existing.display_name
+            else:
+                session.add(
+                    User(username=username, display_name=display_name or username, role=role)
+                )
+            audit.append(
+                session,
+                ws.user.username,
+                "user.add",
+                "user",
+                None,
+                after={"username": username, "role": role},
+            )
+            session.flush()
+        except BaseException:
+            ws.slots.remove_user(username)
+            raise
+    return {"username": username, "role": role, "display_name": display_name or username}
+
+
+def remove_user(ws, username: str) -> None:
+    """Remove a login: their key slot goes, so their passphrase no longer opens anything."""
+    ws.require("manage_users")
+    if username.lower() == ws.user.username.lower():
+        raise VrpError("You cannot remove yourself; ask another manager to do it.")
+    with ws.unit() as session:
+        user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if user is None or not user.active:
+            raise VrpError(f"There is no user called {username!r}.")
+        user.active = False
+        audit.append(
+            session,
+            ws.user.username,
+            "user.remove",
+            "user",
+            None,
+            before={"username": user.username, "role": user.role},
+        )
+        session.flush()
+        ws.slots.remove_user(user.username)
+
+
+def change_passphrase(
+    ws, new_passphrase: str, *, current_passphrase: str | None = None, username: str | None = None
+) -> None:
+    """Change your own passphrase (give the current one), or reset another user's (managers)."""
+    target = username or ws.user.username
+    if target.lower() == ws.user.username.lower():
+        if current_passphrase is not None:
+            try:
+                ws.slots.unlock(target, current_passphrase)
+            except WrongPassphrase:
+                raise WrongPassphrase(
+                    "Your current passphrase is not right, so it was not changed."
+                ) from None
+    else:
+        ws.require("manage_users")
+    ws.slots.change_passphrase(target, ws.master_key, new_passphrase)
+    with ws.unit() as session:
+        audit.append(
+            session, ws.user.username, "user.passphrase", "user", None, after={"username": target}
+        )
+
+
+def new_recovery_code(ws) -> str:
+    """Replace the recovery code; the old one stops working. Show the new one once."""
+    ws.require("manage_users")
+    code = ws.slots.replace_recovery(ws.master_key)
+    with ws.unit() as session:
+        audit.append(session, ws.user.username, "workspace.recovery_code", "workspace", None)
+    return code

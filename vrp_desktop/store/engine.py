@@ -1,0 +1,73 @@
+"""The encrypted SQLite engine.
+
+SQLCipher is keyed with the random master key as a raw key (``PRAGMA key = "x'…'"``), so
+opening costs no key derivation: the passphrase work happens once, in the key slots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlcipher3
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DatabaseError
+
+from vrp_desktop.errors import WorkspaceError
+
+#: applied on every connection: no plaintext on disk, ever (temp store in memory,
+#: secure delete scrubs freed pages), referential integrity on, WAL for concurrent reads.
+CONNECTION_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA secure_delete = ON",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA synchronous = NORMAL",
+)
+
+
+def raw_key_literal(master_key: bytes) -> str:
+    """The SQLCipher raw-key form ``x'…'`` of a 32-byte key."""
+    if len(master_key) != 32:
+        raise ValueError("the master key must be 32 bytes")
+    return f"x'{master_key.hex()}'"
+
+
+def create_store_engine(path: Path, master_key: bytes, *, echo: bool = False) -> Engine:
+    """An engine for the encrypted file at ``path``; the file is created when missing.
+
+    The dialect's SingletonThreadPool keeps one connection per thread, so a connection never
+    crosses threads (the UI serialises store work on one worker anyway).
+    """
+    url = URL.create(
+        "sqlite+pysqlcipher",
+        password=raw_key_literal(master_key),
+        database=str(path),
+    )
+    engine = create_engine(url, module=sqlcipher3, echo=echo)
+    event.listen(engine, "connect", _on_connect)
+    return engine
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in CONNECTION_PRAGMAS:
+            cursor.execute(pragma)
+        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None or mode[0].lower() != "wal":
+            raise WorkspaceError("The workspace database could not switch to WAL mode.")
+    finally:
+        cursor.close()
+
+
+def check_readable(engine: Engine) -> None:
+    """Fail with a clear message if the key does not open the file or the file is damaged."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+    except DatabaseError as exc:
+        raise WorkspaceError(
+            "The workspace database cannot be read with this key: it is damaged or belongs to "
+            "another workspace. Restore it from a backup (vrp restore)."
+        ) from exc

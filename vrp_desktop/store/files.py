@@ -1,0 +1,31 @@
+"""The files that make a workspace folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DB_NAME = "workspace.db"
+KEYSLOTS_NAME = "keyslots.json"
+BACKUPS_DIR = "backups"
+
+
+def db_path(folder: Path) -> Path:
+    return Path(folder) / DB_NAME
+
+
+def keyslots_path(folder: Path) -> Path:
+    return Path(folder) / KEYSLOTS_NAME
+
+
+def backups_dir(folder: Path) -> Path:
+    return Path(folder) / BACKUPS_DIR
+
+
+def sidecar_paths(folder: Path) -> list[Path]:
+    """The database with its WAL and shared-memory files."""
+    db = db_path(folder)
+    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
+
+def is_workspace(folder: Path) -> bool:
+    return db_path(folder).is_file() and keyslots_path(folder).is_file()

@@ -1,0 +1,295 @@
+"""The data model (SQLAlchemy 2 typed declarative).
+
+Shareable records carry a UUIDv7 ``id``, a ``version`` counter and a ``sync_state``; local
+identity fields on ``Participant`` never leave the device. JSON-ish lists are stored as JSON
+text so the schema stays plain SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vrp_desktop.ids import uuid7
+
+#: the life of a shareable record on its way to the VRP
+SYNC_STATES = ("draft", "valid", "queued", "sent", "accepted", "rejected")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Syncable:
+    """Columns every shareable record has."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sync_state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: findings of the last validation, as a list of dicts (severity, field, message, rule)
+    findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: why a warning was accepted, given by the person who saved the record
+    warning_reason: Mapped[str | None] = mapped_column(Text)
+    #: the VRP's reason when a batch receipt rejected this version
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Setting(Base):
+    """Workspace-wide settings (workspace id, kind, linkage key reference, ...)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Provider(Base):
+    __tablename__ = "provider"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: the provider's Ed25519 signing key (private on the provider's own workspace only)
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signing_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    is_self: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "user"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Framework(Base):
+    """A framework version as published; immutable once stored."""
+
+    __tablename__ = "framework"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Intervention(Syncable, Base):
+    """A provider's programme delivered under one framework version."""
+
+    __tablename__ = "intervention"
+    provider_id: Mapped[str] = mapped_column(ForeignKey("provider.id"))
+    framework_id: Mapped[str] = mapped_column(String(64))
+    framework_version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(32))
+    setting: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Participant(Syncable, Base):
+    __tablename__ = "participant"
+    #: short local reference workers can quote ("YP-4K7Q2M"); carries no identity
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    #: keyed pseudonym (HMAC of the identity under the linkage key) shared with the VRP,
+    #: so the partnership counts a person once across providers without knowing who they are
+    pseudonym: Mapped[str | None] = mapped_column(String(64), index=True)
+    # local identity fields: never leave the device
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    preferred_name: Mapped[str | None] = mapped_column(String(100))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    # shareable fields
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(32))
+    ethnicity: Mapped[str | None] = mapped_column(String(32))
+    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    consent_status: Mapped[str] = mapped_column(String(16), default="not_asked")
+    consent_date: Mapped[dt.date | None] = mapped_column(Date)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="participant")
+
+    __table_args__ = (
+        Index("ix_participant_last_name", "last_name"),
+        Index("ix_participant_postcode_district", "postcode_district"),
+    )
+
+
+class ParticipantSearchToken(Base):
+    """Lower-cased words of a participant's names, reference and postcode district.
+
+    A prefix range scan on ``token`` answers search-as-you-type without a table scan;
+    erasure deletes a person's tokens with their identity fields.
+    """
+
+    __tablename__ = "participant_search_token"
+    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Enrolment(Syncable, Base):
+    __tablename__ = "enrolment"
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participant.id"), index=True)
+    intervention_id: Mapped[str] = mapped_column(ForeignKey("intervention.id"), index=True)
+    referral_source: Mapped[str | None] = mapped_column(String(64))
+    referral_date: Mapped[dt.date | None] = mapped_column(Date)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(String(64))
+    exit_detail: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship(back_populates="enrolments")
+
+
+class Session(Syncable, Base):
+    __tablename__ = "session"
+    intervention_id: Mapped[str] = mapped_column(ForeignKey("intervention.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    session_type: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str | None] = mapped_column(String(16))
+    location_type: Mapped[str | None] = mapped_column(String(64))
+    staff: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    activities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: free text stays on the device; it never travels in a batch
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="delivered")
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+    attendances: Mapped[list[Attendance]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_session_intervention_start", "intervention_id", "starts_at"),)
+
+
+class Attendance(Syncable, Base):
+    __tablename__ = "attendance"
+    session_id: Mapped[str] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"))
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participant.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="attended")
+
+    session: Mapped[Session] = relationship(back_populates="attendances")
+
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+
+class OutcomeResponse(Syncable, Base):
+    __tablename__ = "outcome_response"
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participant.id"), index=True)
+    enrolment_id: Mapped[str | None] = mapped_column(ForeignKey("enrolment.id"))
+    measure_id: Mapped[str] = mapped_column(String(64))
+    timepoint: Mapped[str] = mapped_column(String(16))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    answers: Mapped[list[Any]] = mapped_column(JSON)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    bands: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    scoring_version: Mapped[str] = mapped_column(String(32))
+
+
+class Tombstone(Base):
+    """A deletion or erasure; travels in the next batch so the VRP drops the record too."""
+
+    __tablename__ = "tombstone"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    deleted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sync_state: Mapped[str] = mapped_column(String(16), default="valid", index=True)
+
+
+class AuditEvent(Base):
+    """One entry of the tamper-evident chain: each hash covers the previous one."""
+
+    __tablename__ = "audit_event"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(36))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Batch(Base):
+    """A batch built here (provider) or imported here (coordinator)."""
+
+    __tablename__ = "batch"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # "out" | "in"
+    period: Mapped[str | None] = mapped_column(String(16))
+    previous_batch_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_item"
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batch.id"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Receipt(Base):
+    __tablename__ = "receipt"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    batch_id: Mapped[str] = mapped_column(String(36), index=True)
+    provider_id: Mapped[str] = mapped_column(String(36))
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+#: tables whose records are shareable and travel in batches
+SHAREABLE = {
+    "intervention": Intervention,
+    "participant": Participant,
+    "enrolment": Enrolment,
+    "session": Session,
+    "attendance": Attendance,
+    "outcome_response": OutcomeResponse,
+}

@@ -1,0 +1,270 @@
+"""Opening, creating and closing a workspace: a folder with an encrypted store and key slots.
+
+A ``Workspace`` is the unlocked handle every service takes: it knows the engine, the signed-in
+user and their role, and hands out one transaction per user action (``ws.unit()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from vrp_desktop import roles
+from vrp_desktop.crypto.keyslots import KeySlotFile, new_master_key
+from vrp_desktop.crypto.throttle import (
+    UnlockThrottle,
+    recover_with_throttle,
+    unlock_with_throttle,
+)
+from vrp_desktop.errors import WorkspaceError, WrongPassphrase
+from vrp_desktop.ids import uuid7
+from vrp_desktop.store import files, migrate
+from vrp_desktop.store.engine import check_readable, create_store_engine
+from vrp_desktop.store.models import Provider, Setting, User
+
+KINDS = ("provider", "coordinator")
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedInUser:
+    username: str
+    display_name: str
+    role: str
+
+
+class Workspace:
+    """An unlocked workspace. Close it (or use it as a context manager) when done."""
+
+    def __init__(
+        self,
+        folder: Path,
+        engine: Engine,
+        master_key: bytes,
+        slots: KeySlotFile,
+        user: SignedInUser,
+    ) -> None:
+        self.folder = Path(folder)
+        self.engine = engine
+        self._master_key = master_key
+        self.slots = slots
+        self.user = user
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._settings_cache: dict[str, str] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        *,
+        provider_code: str,
+        provider_name: str,
+        username: str,
+        passphrase: str,
+        display_name: str | None = None,
+        role: str = "manager",
+        kind: str = "provider",
+    ) -> tuple[Workspace, str]:
+        """Make a new workspace; returns it unlocked and the recovery code to show once."""
+        folder = Path(folder)
+        if files.is_workspace(folder) or files.db_path(folder).exists():
+            raise WorkspaceError(
+                f"There is already a workspace in {folder}. Open it, or choose an empty folder."
+            )
+        if kind not in KINDS:
+            raise WorkspaceError(f"Unknown workspace kind {kind!r}: use provider or coordinator.")
+        if role not in roles.ROLES:
+            raise WorkspaceError(f"Unknown role {role!r}: use one of {', '.join(roles.ROLES)}.")
+        folder.mkdir(parents=True, exist_ok=True)
+        workspace_id = uuid7()
+        master_key = new_master_key()
+        slots, recovery_code = KeySlotFile.create(
+            files.keyslots_path(folder),
+            workspace_id=workspace_id,
+            master_key=master_key,
+            username=username,
+            passphrase=passphrase,
+        )
+        try:
+            engine = create_store_engine(files.db_path(folder), master_key)
+            migrate.upgrade(engine)
+            user = SignedInUser(username, display_name or username, role)
+            with sessionmaker(engine).begin() as session:
+                session.add_all(
+                    [
+                        Setting(key="workspace_id", value=workspace_id),
+                        Setting(key="kind", value=kind),
+                        Setting(key="linkage_key", value=secrets.token_hex(32)),
+                        Setting(key="created_at", value=dt.datetime.now(dt.UTC).isoformat()),
+                        Provider(code=provider_code, name=provider_name, is_self=True),
+                        User(username=username, display_name=user.display_name, role=role),
+                    ]
+                )
+                from vrp_desktop.services import frameworks  # local: services import us
+
+                frameworks.install_builtin(session)
+        except BaseException:
+            for path in [*files.sidecar_paths(folder), files.keyslots_path(folder)]:
+                path.unlink(missing_ok=True)
+            raise
+        ws = cls(folder, engine, master_key, slots, user)
+        from vrp_desktop.services import audit  # local: services import this module
+
+        with ws.unit() as session:
+            audit.append(session, ws.user.username, "workspace.create", "workspace", workspace_id)
+        return ws, recovery_code
+
+    @classmethod
+    def open(cls, folder: Path, username: str, passphrase: str) -> Workspace:
+        """Unlock with a user's passphrase. A wrong one changes no file in the folder."""
+        folder = Path(folder)
+        slots = _load_slots(folder)
+        throttle = UnlockThrottle(slots.workspace_id)
+        master_key = unlock_with_throttle(slots, username, passphrase, throttle)
+        return cls._open_with_key(folder, slots, master_key, username)
+
+    @classmethod
+    def open_with_recovery(cls, folder: Path, code: str, username: str) -> Workspace:
+        """Unlock with the recovery code; the caller then sets ``username``'s new passphrase."""
+        folder = Path(folder)
+        slots = _load_slots(folder)
+        master_key = recover_with_throttle(slots, code, UnlockThrottle(slots.workspace_id))
+        return cls._open_with_key(folder, slots, master_key, username)
+
+    @classmethod
+    def open_with_key(cls, folder: Path, master_key: bytes, username: str) -> Workspace:
+        """Unlock with a key remembered in the OS keychain ("remember me on this device")."""
+        folder = Path(folder)
+        slots = _load_slots(folder)
+        if not slots.verify_master_key(master_key):
+            raise WrongPassphrase(
+                "The key remembered on this device no longer opens this workspace (it was "
+                "restored or re-keyed). Sign in with your passphrase."
+            )
+        return cls._open_with_key(folder, slots, master_key, username)
+
+    @classmethod
+    def _open_with_key(
+        cls, folder: Path, slots: KeySlotFile, master_key: bytes, username: str
+    ) -> Workspace:
+        if not files.db_path(folder).is_file():
+            raise WorkspaceError(
+                f"{folder} has key slots but no {files.DB_NAME}. Restore the workspace from a "
+                "backup (vrp restore)."
+            )
+        engine = create_store_engine(files.db_path(folder), master_key)
+        check_readable(engine)
+        if migrate.needs_upgrade(engine):
+            from vrp_desktop.services import backup  # local: avoids an import cycle
+
+            backup.write_backup_files(
+                engine,
+                files.keyslots_path(folder),
+                files.backups_dir(folder)
+                / f"pre-migration-{dt.datetime.now():%Y%m%d-%H%M%S}.vrpbackup",
+            )
+            migrate.upgrade(engine)
+        with OrmSession(engine) as session:
+            row = session.scalar(
+                select(User).where(User.username == username, User.active.is_(True))
+            ) or session.scalar(
+                select(User).where(User.username.ilike(username), User.active.is_(True))
+            )
+        if row is None:
+            engine.dispose()
+            raise WorkspaceError(f"There is no active user {username!r} in this workspace.")
+        return cls(
+            folder,
+            engine,
+            master_key,
+            slots,
+            SignedInUser(row.username, row.display_name, row.role),
+        )
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and release every connection."""
+        with contextlib.suppress(Exception), self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- use -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[OrmSession]:
+        """One user action: a transaction that commits on success and rolls back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def read(self) -> OrmSession:
+        """A session for reading; the caller closes it (``with ws.read() as s:``)."""
+        return self._sessions()
+
+    @property
+    def master_key(self) -> bytes:
+        return self._master_key
+
+    @property
+    def workspace_id(self) -> str:
+        return self.slots.workspace_id
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        if key not in self._settings_cache:
+            with self.read() as session:
+                row = session.get(Setting, key)
+            if row is None:
+                return default
+            self._settings_cache[key] = row.value
+        return self._settings_cache[key]
+
+    def set_setting(self, session: OrmSession, key: str, value: str) -> None:
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+        self._settings_cache.pop(key, None)
+
+    @property
+    def kind(self) -> str:
+        return self.setting("kind", "provider") or "provider"
+
+    def require(self, action: str) -> None:
+        roles.require(self.user.role, action)
+
+    def own_provider(self) -> Provider:
+        with self.read() as session:
+            provider = session.scalar(select(Provider).where(Provider.is_self.is_(True)))
+        if provider is None:
+            raise WorkspaceError("This workspace has no provider record; restore it from a backup.")
+        return provider
+
+
+def _load_slots(folder: Path) -> KeySlotFile:
+    if not folder.is_dir():
+        raise WorkspaceError(
+            f"No workspace folder at {folder}. Check the path, or create one with 'vrp init'."
+        )
+    if not files.keyslots_path(folder).is_file():
+        raise WorkspaceError(
+            f"{folder} is not a VRP workspace (no {files.KEYSLOTS_NAME}). Check the path, or "
+            "restore the workspace from a backup."
+        )
+    return KeySlotFile.load(files.keyslots_path(folder))
+
+
+def usernames(folder: Path) -> list[str]:
+    """Users who can unlock this workspace (read from the key slots, no passphrase needed)."""
+    return _load_slots(Path(folder)).usernames()
