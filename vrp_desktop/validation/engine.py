@@ -63,11 +63,15 @@ def _declared_rules(kind: str, framework: Framework, record: Record) -> list[Fin
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One message per field and rule is enough (a field can be required twice over)."""
-    seen: set[tuple[str, str]] = set()
+    """One message per field and rule is enough (a field can be required twice over).
+
+    Register findings name a different young person each, so those are all kept.
+    """
+    seen: set[tuple[str, str, str]] = set()
     kept = []
     for finding in findings:
-        key = (finding.field, finding.rule)
+        per_person = finding.message if finding.field == "attendees" else ""
+        key = (finding.field, finding.rule, per_person)
         if key not in seen:
             seen.add(key)
             kept.append(finding)
