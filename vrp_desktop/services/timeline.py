@@ -1,0 +1,136 @@
+"""A participant's story in date order: enrolments, sessions attended and questionnaires.
+
+The participant page shows this; it is read-only and gathers everything in one read so the
+page opens in one round trip to the store thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from vrp_desktop import codes
+from vrp_desktop.services import frameworks as fw_service
+from vrp_desktop.services.participants import display_name
+from vrp_desktop.store.models import (
+    Attendance,
+    Enrolment,
+    Intervention,
+    OutcomeResponse,
+    Participant,
+    Session,
+)
+
+
+def _measure_name(measure_id: str) -> str:
+    try:
+        return fw_service.measure(measure_id).name
+    except Exception:  # an unknown measure id still shows, by its code
+        return measure_id
+
+
+def _as_datetime(value: dt.date | dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.min
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time())
+
+
+def timeline(ws, participant_id: str) -> list[dict[str, Any]]:
+    """Entries oldest first: ``{kind, when, title, detail, record_id, sync_state}``.
+
+    ``kind`` is "enrolment", "exit", "session" or "questionnaire"; ``when`` is a date or a
+    datetime. Sessions are those the person is on the register of, with their attendance status.
+    """
+    entries: list[dict[str, Any]] = []
+    with ws.read() as session:
+        names = dict(session.execute(select(Intervention.id, Intervention.name)).all())
+        for e in session.scalars(
+            select(Enrolment).where(Enrolment.participant_id == participant_id)
+        ):
+            name = names.get(e.intervention_id, "an intervention")
+            if e.start_date is not None:
+                entries.append(
+                    {
+                        "kind": "enrolment",
+                        "when": e.start_date,
+                        "title": f"Started {name}",
+                        "detail": f"Referral: {e.referral_source or 'not given'}",
+                        "record_id": e.id,
+                        "sync_state": e.sync_state,
+                    }
+                )
+            if e.end_date is not None:
+                entries.append(
+                    {
+                        "kind": "exit",
+                        "when": e.end_date,
+                        "title": f"Left {name}",
+                        "detail": f"Reason: {e.exit_reason or 'not given'}",
+                        "record_id": e.id,
+                        "sync_state": e.sync_state,
+                    }
+                )
+        rows = session.execute(
+            select(Session, Attendance.status)
+            .join(Attendance, Attendance.session_id == Session.id)
+            .where(Attendance.participant_id == participant_id)
+        ).all()
+        for s, status in rows:
+            kind = codes.SESSION_TYPES.get(s.session_type, s.session_type)
+            entries.append(
+                {
+                    "kind": "session",
+                    "when": s.starts_at,
+                    "title": f"{kind} session, {names.get(s.intervention_id, '')}".strip(", "),
+                    "detail": codes.ATTENDANCE_STATUSES.get(status, status),
+                    "record_id": s.id,
+                    "sync_state": s.sync_state,
+                }
+            )
+        for r in session.scalars(
+            select(OutcomeResponse).where(OutcomeResponse.participant_id == participant_id)
+        ):
+            timepoint = codes.TIMEPOINTS.get(r.timepoint, r.timepoint)
+            scored = ", ".join(f"{k} {v:g}" for k, v in (r.scores or {}).items() if v is not None)
+            entries.append(
+                {
+                    "kind": "questionnaire",
+                    "when": r.completed_on,
+                    "title": f"{_measure_name(r.measure_id)}: {timepoint.lower()}",
+                    "detail": scored,
+                    "record_id": r.id,
+                    "sync_state": r.sync_state,
+                }
+            )
+    entries.sort(key=lambda entry: (_as_datetime(entry["when"]), entry["kind"]))
+    return entries
+
+
+def recent_responses(ws, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The most recently completed questionnaires, newest first, for the outcomes page."""
+    with ws.read() as session:
+        rows = session.execute(
+            select(OutcomeResponse, Participant)
+            .join(Participant, Participant.id == OutcomeResponse.participant_id)
+            .order_by(OutcomeResponse.completed_on.desc(), OutcomeResponse.created_at.desc())
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "id": r.id,
+                "participant_id": p.id,
+                "participant": display_name(p),
+                "reference": p.reference,
+                "measure_id": r.measure_id,
+                "measure": _measure_name(r.measure_id),
+                "timepoint": r.timepoint,
+                "completed_on": r.completed_on,
+                "scores": dict(r.scores or {}),
+                "sync_state": r.sync_state,
+            }
+            for r, p in rows
+        ]
