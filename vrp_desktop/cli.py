@@ -299,7 +299,7 @@ def cmd_measure_score(args: argparse.Namespace) -> int:
     try:
         result = score(definition, answers)
     except ValueError as exc:
-        raise VrpError(f"{definition.name}: {exc}") from None
+        raise VrpError(str(exc)) from None
     _print_json(
         {
             "measure": definition.id,

@@ -221,8 +221,11 @@ def generate(
         row, framework = programmes[rng.choices(range(4), weights=(35, 25, 15, 25))[0]]
         ages = framework.eligible_ages
         referral = start.date() + dt.timedelta(days=rng.randrange(0, 540))
+        begin = min(referral + dt.timedelta(days=rng.randint(0, 21)), end.date())
         age = rng.randint(max(ages.min, 10), min(ages.max, 25))
-        dob = referral - dt.timedelta(days=age * 365 + rng.randrange(0, 360))
+        # born so that they are exactly ``age`` on the day they start
+        anniversary = begin.replace(year=begin.year - age, day=min(begin.day, 28))
+        dob = anniversary - dt.timedelta(days=rng.randint(1, 360))
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         pid = uuid7()
         people.append(
@@ -245,7 +248,6 @@ def generate(
         )
         if people[-1]["consent_status"] != "given":
             people[-1]["consent_date"] = None
-        begin = min(referral + dt.timedelta(days=rng.randint(0, 21)), end.date())
         finished = begin + dt.timedelta(days=rng.randint(42, 300))
         exited = finished < end.date() and rng.random() < 0.7
         enrolment = {

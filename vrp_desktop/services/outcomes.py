@@ -90,7 +90,7 @@ def record_response(
     try:
         result = score(measure, list(answers))
     except ValueError as exc:
-        raise VrpError(f"{measure.name}: {exc}") from None
+        raise VrpError(str(exc)) from None
     on = parse_date(completed_on, "completed_on") or today()
     with ws.unit() as session:
         person = get_or_404(session, Participant, participant_id, "participant")

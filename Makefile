@@ -1,0 +1,66 @@
+# VRP Desktop: `make run` starts the app (with a demo workspace when none exists);
+# `make test` runs the whole suite. Both create .venv and install from pyproject.toml.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO := demo-workspace
+DEMO_PASSPHRASE := demo passphrase 2026
+# Debian libraries Qt needs: offscreen (tests) and xcb (a real window)
+QT_LIBS_TEST := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+QT_LIBS_RUN := $(QT_LIBS_TEST) libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
+	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
+
+.PHONY: run test lint format bench clean deps-test deps-run venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Install missing Debian packages when we can (root with apt-get); otherwise say what is missing.
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install these Debian packages:$$missing"; fi; \
+	fi
+endef
+
+deps-test:
+	$(call apt_ensure,$(QT_LIBS_TEST))
+
+deps-run:
+	$(call apt_ensure,$(QT_LIBS_RUN))
+
+run: $(STAMP) deps-run
+	@if [ ! -f $(DEMO)/keyslots.json ]; then \
+	  echo "Creating a demo workspace in $(DEMO) (user: demo, passphrase: $(DEMO_PASSPHRASE))"; \
+	  VRP_PASSPHRASE="$(DEMO_PASSPHRASE)" $(VENV)/bin/vrp demo $(DEMO) --user demo \
+	    --participants 300 --sessions 2000 --seed 1; \
+	fi
+	@echo "Sign in as 'demo' with the passphrase: $(DEMO_PASSPHRASE)"
+	$(PY) -m ui --workspace $(DEMO)
+
+test: $(STAMP) deps-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vrp_desktop ui tests bench
+	$(VENV)/bin/ruff format --check vrp_desktop ui tests bench
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format vrp_desktop ui tests bench
+	$(VENV)/bin/ruff check --fix vrp_desktop ui tests bench
+
+bench: $(STAMP)
+	$(PY) -m bench.bench_store
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

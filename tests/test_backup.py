@@ -1,0 +1,77 @@
+"""Backups restore exactly, and a bad backup or key replaces nothing."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from tests.conftest import PASSPHRASE
+from vrp_desktop.errors import BackupError, WrongPassphrase
+from vrp_desktop.services import backup, participants
+from vrp_desktop.workspace import Workspace
+
+
+def _fingerprint(folder):
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_backup_and_restore_round_trip(workspace, tmp_path):
+    p = participants.create_participant(workspace, {"first_name": "Imani", "last_name": "Osei"})
+    out = backup.backup(workspace, tmp_path / "monday.vrpbackup")
+    participants.update_participant(workspace, p["id"], {"first_name": "Changed"})
+    folder = workspace.folder
+    workspace.close()
+    backup.restore(out, folder, username="manager", passphrase=PASSPHRASE)
+    with Workspace.open(folder, "manager", PASSPHRASE) as ws:
+        assert participants.get_participant(ws, p["id"])["first_name"] == "Imani"
+    # the replaced files were kept aside, not deleted
+    assert list((folder / "backups").glob("replaced-*/workspace.db"))
+
+
+def test_restore_into_a_new_folder_with_the_recovery_code(workspace, tmp_path):
+    participants.create_participant(workspace, {"first_name": "Kai", "last_name": "Ward"})
+    out = backup.backup(workspace, tmp_path / "b.vrpbackup")
+    backup.restore(out, tmp_path / "new-laptop", recovery_code=workspace.recovery_code)
+    with Workspace.open(tmp_path / "new-laptop", "manager", PASSPHRASE) as ws:
+        assert participants.count_participants(ws) == 1
+
+
+def test_backup_file_holds_no_plaintext(workspace, tmp_path):
+    participants.create_participant(workspace, {"first_name": "Thaddeus", "last_name": "Prynne"})
+    data = backup.backup(workspace, tmp_path / "b.vrpbackup").read_bytes()
+    assert b"Thaddeus" not in data and b"SQLite format 3" not in data
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "not_zip"])
+def test_damaged_backup_is_refused_and_the_workspace_is_unchanged(workspace, tmp_path, damage):
+    out = backup.backup(workspace, tmp_path / "b.vrpbackup")
+    raw = bytearray(out.read_bytes())
+    if damage == "flip":
+        with zipfile.ZipFile(out) as zf:
+            info = zf.getinfo("workspace.db")
+        raw[info.header_offset + 200] ^= 0x01
+    elif damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    else:
+        raw = bytearray(b"this is a shopping list, not a backup")
+    out.write_bytes(bytes(raw))
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(BackupError) as caught:
+        backup.restore(out, folder, username="manager", passphrase=PASSPHRASE)
+    assert "backup" in str(caught.value).lower()
+    assert _fingerprint(folder) == before
+
+
+def test_wrong_passphrase_for_restore_changes_nothing(workspace, tmp_path):
+    out = backup.backup(workspace, tmp_path / "b.vrpbackup")
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(WrongPassphrase):
+        backup.restore(out, folder, username="manager", passphrase="nope nope nope nope")
+    assert _fingerprint(folder) == before

@@ -1,0 +1,67 @@
+"""The encrypted store: no plaintext on disk, ever, and the connection settings DESIGN.md asks for."""
+
+from __future__ import annotations
+
+from vrp_desktop.services import participants
+from vrp_desktop.store import files
+
+NAME = "Zephyrine"
+
+
+def _all_bytes(folder) -> dict[str, bytes]:
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            found[str(path.relative_to(folder))] = path.read_bytes()
+    return found
+
+
+def test_database_wal_and_journal_hold_no_plaintext(workspace):
+    participants.create_participant(
+        workspace,
+        {
+            "first_name": NAME,
+            "last_name": "Quartermaine",
+            "date_of_birth": "2010-04-02",
+            "address": "17 Larkspur Crescent",
+            "gender": "female",
+            "ethnicity": "white_british",
+            "consent_status": "given",
+            "consent_date": "2026-11-01",
+        },
+    )
+    # while open, the WAL holds the newest pages: check it before and after the checkpoint
+    during = _all_bytes(workspace.folder)
+    assert any(name.endswith("-wal") for name in during), "WAL mode should leave a -wal file"
+    workspace.close()
+    after = _all_bytes(workspace.folder)
+    for snapshot in (during, after):
+        for name, data in snapshot.items():
+            for needle in (NAME.encode(), b"Quartermaine", b"Larkspur", b"SQLite format 3"):
+                assert needle not in data, f"{needle!r} readable in {name}"
+            assert NAME.encode("utf-16-le") not in data
+
+
+def test_connection_settings(workspace):
+    with workspace.engine.connect() as conn:
+
+        def pragma(name):
+            return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("secure_delete") == 1
+        assert pragma("temp_store") == 2  # MEMORY
+        assert pragma("cipher_version")
+
+
+def test_database_file_is_not_sqlite_without_the_key(workspace):
+    import sqlite3
+
+    import pytest
+
+    workspace.close()
+    conn = sqlite3.connect(files.db_path(workspace.folder))
+    with pytest.raises(sqlite3.DatabaseError):
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    conn.close()
