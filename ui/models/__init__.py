@@ -1,0 +1,1 @@
+"""Qt item models over the store: paged table models and the in-memory session register."""

@@ -1,0 +1,126 @@
+"""A table model that reads its rows from the store a page at a time.
+
+Vorta-style: columns are ``COL_*`` constants in each subclass, rows are plain dicts, and a new
+query replaces everything inside ``beginResetModel``/``endResetModel``. Rows past the first page
+arrive through ``canFetchMore``/``fetchMore`` as the view scrolls, so 100k rows never load at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+SortRole = Qt.ItemDataRole.UserRole
+RecordIdRole = Qt.ItemDataRole.UserRole + 1
+RowRole = Qt.ItemDataRole.UserRole + 2
+
+PAGE_SIZE = 200
+Index = QModelIndex | QPersistentModelIndex
+
+
+class PagedTableModel(QAbstractTableModel):
+    """Subclasses give ``HEADERS``, ``display(row, column)`` and the two store calls."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def __init__(self, ctx, parent=None, *, page_size: int = PAGE_SIZE) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.page_size = page_size
+        self._rows: list[dict[str, Any]] = []
+        self._total = 0
+
+    # -- what subclasses provide ---------------------------------------------------------
+    def _count(self) -> int:
+        raise NotImplementedError
+
+    def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def display(self, row: dict[str, Any], column: int) -> Any:
+        raise NotImplementedError
+
+    def sort_value(self, row: dict[str, Any], column: int) -> Any:
+        return self.display(row, column)
+
+    def decoration(self, row: dict[str, Any], column: int) -> Any:
+        return None
+
+    def tooltip(self, row: dict[str, Any], column: int) -> Any:
+        return None
+
+    # -- store access --------------------------------------------------------------------
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Quick reads go through the one store thread and wait for the answer."""
+        return self.ctx.runner.call(fn, self.ctx.ws, *args, **kwargs)
+
+    def refresh(self) -> None:
+        """Run the current query again from the top (after a save, or a new filter)."""
+        self.beginResetModel()
+        self._total = self._count()
+        self._rows = self._page(0, self.page_size) if self._total else []
+        self.endResetModel()
+
+    @property
+    def total(self) -> int:
+        """How many rows the query matches (not how many are loaded)."""
+        return self._total
+
+    def row_at(self, row: int) -> dict[str, Any] | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, record_id: str) -> int:
+        """The loaded row holding ``record_id``, or -1."""
+        return next((i for i, r in enumerate(self._rows) if r["id"] == record_id), -1)
+
+    # -- Qt ------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(row, column)
+        if role == SortRole:
+            return self.sort_value(row, column)
+        if role == RecordIdRole:
+            return row["id"]
+        if role == RowRole:
+            return row
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.decoration(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, column)
+        return None
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        start = len(self._rows)
+        more = self._page(start, self.page_size)
+        if not more:
+            self._total = start  # the store shrank under us; stop asking
+            return
+        self.beginInsertRows(QModelIndex(), start, start + len(more) - 1)
+        self._rows.extend(more)
+        self.endInsertRows()
