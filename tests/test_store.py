@@ -1,4 +1,4 @@
-"""The encrypted store: no plaintext on disk, ever, and the connection settings DESIGN.md asks for."""
+"""The encrypted store: no plaintext on disk, and the connection settings DESIGN.md asks for."""
 
 from __future__ import annotations
 
