@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -21,6 +22,11 @@ from vrp_desktop import __version__
 from vrp_desktop.errors import VrpError
 
 Handler = Callable[[argparse.Namespace], int]
+
+#: modules that add their own sub-commands: each has ``register(subparsers, workspace_args)``
+#: where ``workspace_args(parser)`` adds the WORKSPACE, --user and --passphrase-file arguments.
+#: Their handlers may call ``open_workspace(args)`` and ``read_secret(...)`` from this module.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 # -- passphrases and opening ------------------------------------------------------------------
@@ -62,6 +68,16 @@ def _username(args: argparse.Namespace, folder: Path) -> str:
     if len(names) == 1:
         return names[0]
     raise VrpError(f"This workspace has several users; say which with --user ({', '.join(names)}).")
+
+
+def open_workspace(args: argparse.Namespace):
+    """Open the workspace named on the command line (public for command modules)."""
+    return _open(args)
+
+
+def read_secret(args: argparse.Namespace, **kwargs: Any) -> str:
+    """Read a passphrase or code (public for command modules); see ``_read_secret``."""
+    return _read_secret(args, **kwargs)
 
 
 def _open(args: argparse.Namespace):
@@ -408,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("measure_id")
     p.add_argument("answers", nargs="*")
     p.set_defaults(handler=cmd_measure_score)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub, _workspace_args)
     return parser
 
 
