@@ -52,12 +52,12 @@ test: $(STAMP) deps-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check vrp_desktop ui tests bench
-	$(VENV)/bin/ruff format --check vrp_desktop ui tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format vrp_desktop ui tests bench
-	$(VENV)/bin/ruff check --fix vrp_desktop ui tests bench
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_store
