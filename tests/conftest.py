@@ -58,8 +58,12 @@ def workspace(tmp_path):
     from vrp_desktop.workspace import Workspace
 
     ws, code = Workspace.create(
-        tmp_path / "ws", provider_code="P001", provider_name="Test Youth Project",
-        username="manager", passphrase=PASSPHRASE, display_name="Morgan Manager",
+        tmp_path / "ws",
+        provider_code="P001",
+        provider_name="Test Youth Project",
+        username="manager",
+        passphrase=PASSPHRASE,
+        display_name="Morgan Manager",
     )
     ws.recovery_code = code  # type: ignore[attr-defined]
     for name, framework_id, setting in (
@@ -68,8 +72,7 @@ def workspace(tmp_path):
         ("A&E Navigators", "reachable_moment", "hospital"),
         ("Detached Team", "detached_outreach", "street"),
     ):
-        interventions.create_intervention(ws, name=name, framework_id=framework_id,
-                                          setting=setting)
+        interventions.create_intervention(ws, name=name, framework_id=framework_id, setting=setting)
     yield ws
     ws.close()
 
