@@ -1,0 +1,1 @@
+"""Forms built in code from framework and measure definitions (no .ui files)."""

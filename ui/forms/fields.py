@@ -1,0 +1,108 @@
+"""Small input widgets the generated forms share: code pickers and typed dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit, QListWidget, QListWidgetItem
+
+from vrp_desktop.errors import VrpError
+from vrp_desktop.services.common import parse_date
+
+
+class CodeCombo(QComboBox):
+    """A drop-down of code -> label; type the first letters to pick, blank means 'not chosen'."""
+
+    def __init__(
+        self,
+        entries: Mapping[str, str] | Iterable[tuple[str, str]],
+        *,
+        blank: str | None = "Choose…",
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.set_entries(entries, blank=blank)
+
+    def set_entries(self, entries, *, blank: str | None = "Choose…") -> None:
+        current = self.code()
+        self.blockSignals(True)
+        self.clear()
+        if blank is not None:
+            self.addItem(blank, None)
+        pairs = entries.items() if isinstance(entries, Mapping) else entries
+        for code, label in pairs:
+            self.addItem(label, code)
+        self.blockSignals(False)
+        self.set_code(current)
+
+    def code(self) -> str | None:
+        return self.currentData()
+
+    def set_code(self, code: str | None) -> None:
+        index = self.findData(code)
+        self.setCurrentIndex(max(index, 0))
+
+
+class DateField(QLineEdit):
+    """A date typed as dd/mm/yyyy (fast from the keyboard, and may be left blank)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("dd/mm/yyyy")
+        self.setMaximumWidth(140)
+
+    def date(self) -> dt.date | str | None:
+        """The date, None when blank, or the raw text when it is not a date (shown as an error)."""
+        text = self.text().strip()
+        if not text:
+            return None
+        try:
+            return parse_date(text, "date")
+        except VrpError:
+            return text
+
+    def set_date(self, value: dt.date | None) -> None:
+        self.setText(value.strftime("%d/%m/%Y") if value else "")
+
+
+def bad_date_message(label: str) -> str:
+    return f"{label} isn't a date. Type it as day/month/year, for example 05/03/2011."
+
+
+class CheckList(QListWidget):
+    """Checkable codes (activities): arrow keys move, Space ticks."""
+
+    def __init__(self, entries: Mapping[str, str], parent=None) -> None:
+        super().__init__(parent)
+        self.set_entries(entries)
+
+    def set_entries(self, entries: Mapping[str, str]) -> None:
+        ticked = set(self.codes())
+        self.clear()
+        for code, label in entries.items():
+            item = QListWidgetItem(label, self)
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if code in ticked else Qt.CheckState.Unchecked)
+        if self.count():
+            self.setCurrentRow(0)
+
+    def codes(self) -> list[str]:
+        return [
+            self.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.count())
+            if self.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_codes(self, codes: Iterable[str]) -> None:
+        wanted = set(codes)
+        for i in range(self.count()):
+            item = self.item(i)
+            item.setCheckState(
+                Qt.CheckState.Checked
+                if item.data(Qt.ItemDataRole.UserRole) in wanted
+                else Qt.CheckState.Unchecked
+            )

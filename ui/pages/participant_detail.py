@@ -1,0 +1,382 @@
+"""One participant: who they are, consent, enrolments, a timeline, and what can be done."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.errors import show_error
+from ui.forms.enrolment_form import EnrolDialog, ExitDialog
+from ui.forms.erase_dialog import EraseDialog
+from ui.forms.participant_form import ParticipantDialog
+from vrp_desktop import codes
+from vrp_desktop.services import enrolments, interventions, participants, timeline
+
+KIND_LABELS = {
+    "enrolment": "Enrolled",
+    "exit": "Left",
+    "session": "Session",
+    "questionnaire": "Questionnaire",
+}
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%d/%m/%Y %H:%M}"
+    return f"{value:%d/%m/%Y}"
+
+
+def load_participant(ws, participant_id: str) -> dict[str, Any]:
+    """Everything the panel shows, gathered in one store-thread job."""
+    names = {i["id"]: i for i in interventions.list_interventions(ws, active_only=False)}
+    return {
+        "participant": participants.get_participant(ws, participant_id),
+        "enrolments": [
+            {**e, "intervention": names.get(e["intervention_id"], {}).get("name", "")}
+            for e in enrolments.enrolments_for(ws, participant_id)
+        ],
+        "timeline": timeline.timeline(ws, participant_id),
+    }
+
+
+def load_frameworks(ws) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = interventions.list_interventions(ws)
+    return rows, {i["id"]: interventions.framework_for(ws, i["id"]) for i in rows}
+
+
+class ParticipantDetail(QWidget):
+    """Shows one participant; ``changed`` after any save so the list refreshes."""
+
+    changed = Signal(str)  # participant id ("" after an erasure)
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.data: dict[str, Any] | None = None
+        self.dialog = None
+
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 16pt; font-weight: 600;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = QLabel()
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #c62828;")
+
+        self.edit_button = QPushButton("&Edit")
+        self.enrol_button = QPushButton("E&nrol…")
+        self.exit_button = QPushButton("E&xit…")
+        self.withdraw_button = QPushButton("&Withdraw consent…")
+        self.erase_button = QPushButton("Erase…")
+        self.exit_button.setToolTip("Record that they left the selected enrolment")
+        self.erase_button.setToolTip("Remove this person's data for good (a manager's job)")
+        actions = QHBoxLayout()
+        for b in (self.edit_button, self.enrol_button, self.exit_button, self.withdraw_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.erase_button)
+
+        self.facts = QFormLayout()
+        facts_box = QGroupBox("Details")
+        facts_box.setLayout(self.facts)
+
+        self.enrolment_table = QTableWidget(0, 4)
+        self.enrolment_table.setHorizontalHeaderLabels(["Intervention", "Started", "Left", "Why"])
+        self.enrolment_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.enrolment_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.enrolment_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.enrolment_table.setTabKeyNavigation(False)
+        self.enrolment_table.verticalHeader().hide()
+        self.enrolment_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch
+        )
+        self.enrolment_table.setMaximumHeight(120)
+        self.enrolment_table.setAccessibleName("Enrolments")
+        enrol_box = QGroupBox("Enrolments")
+        QVBoxLayout(enrol_box).addWidget(self.enrolment_table)
+
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(["When", "What", "Detail"])
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setAccessibleName("Timeline")
+        self.timeline.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.timeline.setToolTip("Double-click a session or questionnaire to open it")
+        time_box = QGroupBox("Timeline (newest first)")
+        QVBoxLayout(time_box).addWidget(self.timeline)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.problems)
+        layout.addLayout(actions)
+        layout.addWidget(facts_box)
+        layout.addWidget(enrol_box)
+        layout.addWidget(time_box, 1)
+
+        self.edit_button.clicked.connect(self.edit)
+        self.enrol_button.clicked.connect(self.enrol)
+        self.exit_button.clicked.connect(self.exit_enrolment)
+        self.withdraw_button.clicked.connect(self.withdraw)
+        self.erase_button.clicked.connect(self.erase)
+        self.enrolment_table.itemSelectionChanged.connect(self._update_buttons)
+        self.timeline.itemActivated.connect(self._open_entry)
+
+    # -- showing ---------------------------------------------------------------------------
+    @property
+    def participant(self) -> dict[str, Any] | None:
+        return self.data["participant"] if self.data else None
+
+    def load(self, participant_id: str) -> None:
+        self.data = self.ctx.runner.call(load_participant, self.ctx.ws, participant_id)
+        self._fill()
+
+    def _fill(self) -> None:
+        assert self.data is not None
+        p = self.data["participant"]
+        self.title.setText(p["display_name"])
+        state = "Needs attention" if p["sync_state"] == "draft" else "Ready to send"
+        if p["sync_state"] not in ("draft", "valid"):
+            state = p["sync_state"].title()
+        self.subtitle.setText(f"Reference {p['reference']} · {state}")
+        problems = [f["message"] for f in p["findings"]]
+        self.problems.setText("\n".join(f"✖ {m}" for m in problems))
+        self.problems.setVisible(bool(problems))
+
+        while self.facts.rowCount():
+            self.facts.removeRow(0)
+        dob = p["date_of_birth"]
+        consent = codes.CONSENT_STATUSES.get(p["consent_status"] or "", "Not recorded")
+        if p["consent_date"]:
+            consent += f" ({_date(p['consent_date'])})"
+        rows = [
+            ("Date of birth", f"{_date(dob)} (age band {p['age_band']})" if dob else "Not given"),
+            ("Gender", codes.GENDERS.get(p["gender"] or "", "Not given")),
+            ("Ethnicity", codes.ETHNICITIES.get(p["ethnicity"] or "", "Not given")),
+            ("Postcode district", p["postcode_district"] or "Not given"),
+            ("Consent", consent),
+        ]
+        contact = ", ".join(x for x in (p["phone"], p["email"]) if x)
+        if contact:
+            rows.append(("Contact", contact))
+        for label, value in rows:
+            text = QLabel(value)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.facts.addRow(f"{label}:", text)
+
+        self.enrolment_table.setRowCount(0)
+        for e in self.data["enrolments"]:
+            row = self.enrolment_table.rowCount()
+            self.enrolment_table.insertRow(row)
+            values = (
+                e["intervention"],
+                _date(e["start_date"]),
+                _date(e["end_date"]) or "still on it",
+                e["exit_reason"] or "",
+            )
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, e["id"])
+                self.enrolment_table.setItem(row, column, item)
+        active = [i for i, e in enumerate(self.data["enrolments"]) if e["end_date"] is None]
+        if active:
+            self.enrolment_table.selectRow(active[0])
+
+        self.timeline.clear()
+        for entry in reversed(self.data["timeline"]):
+            item = QTreeWidgetItem(
+                [
+                    _date(entry["when"]),
+                    f"{KIND_LABELS[entry['kind']]}: {entry['title']}",
+                    entry["detail"],
+                ]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, (entry["kind"], entry["record_id"]))
+            self.timeline.addTopLevelItem(item)
+        if not self.data["timeline"]:
+            self.timeline.addTopLevelItem(
+                QTreeWidgetItem(["", "Nothing yet: enrol them, then log sessions.", ""])
+            )
+        erased = p["erased"]
+        for b in (self.edit_button, self.enrol_button, self.withdraw_button, self.erase_button):
+            b.setEnabled(not erased)
+        self.withdraw_button.setEnabled(not erased and p["consent_status"] != "withdrawn")
+        self._update_buttons()
+
+    def selected_enrolment(self) -> dict[str, Any] | None:
+        rows = self.enrolment_table.selectionModel().selectedRows()
+        if not rows or self.data is None:
+            return None
+        return self.data["enrolments"][rows[0].row()]
+
+    def _update_buttons(self) -> None:
+        e = self.selected_enrolment()
+        self.exit_button.setEnabled(e is not None and e["end_date"] is None)
+
+    def _open_entry(self, item: QTreeWidgetItem) -> None:
+        kind_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if not kind_id:
+            return
+        kind, record_id = kind_id
+        if kind == "session":
+            self.ctx.navigate.emit("sessions", record_id)
+        elif kind == "questionnaire":
+            self.ctx.navigate.emit("outcomes", record_id)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _run(
+        self, fn, *args, action: str, entity: str = "participant", erased: bool = False, **kwargs
+    ) -> None:
+        pid = self.participant["id"] if self.participant else ""
+
+        def done(_result: object) -> None:
+            self.ctx.data_changed.emit(entity)
+            self.load(pid)
+            self.changed.emit("" if erased else pid)
+
+        self.ctx.runner.submit(
+            fn,
+            self.ctx.ws,
+            *args,
+            on_done=done,
+            on_error=lambda exc: show_error(self, exc, action=action),
+            **kwargs,
+        )
+
+    def edit(self) -> None:
+        p = self.participant
+        if p is None:
+            return
+        self.dialog = ParticipantDialog(self, title=f"Edit {p['display_name']}", participant=p)
+
+        def finished(result: int) -> None:
+            if result and (values := self.dialog.values()):
+                self._run(
+                    participants.update_participant,
+                    p["id"],
+                    values,
+                    warning_reason=self.dialog.warning_reason,
+                    action="save the changes",
+                )
+
+        self.dialog.finished.connect(finished)
+        self.dialog.open()
+
+    def enrol(self, intervention_id: str | None = None) -> None:
+        p = self.participant
+        if p is None:
+            return
+        rows, frameworks = self.ctx.runner.call(load_frameworks, self.ctx.ws)
+        self.dialog = EnrolDialog(
+            self,
+            participant=p,
+            interventions=rows,
+            frameworks=frameworks,
+            intervention_id=intervention_id,
+        )
+
+        def finished(result: int) -> None:
+            if result:
+                d = self.dialog
+                values = {
+                    k: v
+                    for k, v in d.values().items()
+                    if not isinstance(v, str) or k == "referral_source"
+                }
+                self._run(
+                    enrolments.enrol,
+                    p["id"],
+                    d.intervention.code(),
+                    values,
+                    warning_reason=d.warning_reason,
+                    action="enrol them",
+                    entity="enrolment",
+                )
+
+        self.dialog.finished.connect(finished)
+        self.dialog.open()
+
+    def exit_enrolment(self) -> None:
+        e = self.selected_enrolment()
+        if e is None:
+            return
+        fw = self.ctx.runner.call(interventions.framework_for, self.ctx.ws, e["intervention_id"])
+        self.dialog = ExitDialog(self, enrolment=e, name=e["intervention"], framework=fw)
+
+        def finished(result: int) -> None:
+            if result:
+                v = self.dialog.values()
+                self._run(
+                    enrolments.exit_enrolment,
+                    e["id"],
+                    end_date=v["end_date"],
+                    exit_reason=v["exit_reason"],
+                    exit_detail=v["exit_detail"],
+                    action="record the exit",
+                    entity="enrolment",
+                )
+
+        self.dialog.finished.connect(finished)
+        self.dialog.open()
+
+    def withdraw(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        p = self.participant
+        if p is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Withdraw consent",
+            f"Record that {p['display_name']} withdrew consent today? Their record stays, and the "
+            "VRP is told in the next batch. To remove their data as well, use Erase.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        self.dialog = box
+
+        def finished(result: int) -> None:
+            if result == QMessageBox.StandardButton.Yes:
+                self._run(participants.withdraw_consent, p["id"], action="withdraw consent")
+
+        box.finished.connect(finished)
+        box.open()
+
+    def erase(self) -> None:
+        p = self.participant
+        if p is None:
+            return
+        self.dialog = EraseDialog(self, reference=p["reference"], name=p["display_name"])
+
+        def finished(result: int) -> None:
+            if result:
+                d = self.dialog
+                self._run(
+                    participants.erase_participant,
+                    p["id"],
+                    confirm=d.typed.text(),
+                    reason=d.reason.text(),
+                    action="erase",
+                    erased=True,
+                )
+
+        self.dialog.finished.connect(finished)
+        self.dialog.open()
