@@ -1,0 +1,66 @@
+"""Icons from the SVG files in ``resources/icons``, crisp at any scale.
+
+The navigation icons are drawn in one neutral stroke colour; ``icon(name)`` repaints that colour
+to the palette's text colour, so the same files serve the light and the dark theme.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from vrp_desktop.paths import resource_path
+
+#: the stroke colour the SVG files are drawn in; replaced by the theme's text colour
+SOURCE_STROKE = "#5b6470"
+SIZES = (16, 20, 24, 32, 48, 64)
+
+
+def _text_colour() -> str:
+    app = QGuiApplication.instance()
+    if app is None:
+        return SOURCE_STROKE
+    return QGuiApplication.palette().color(QPalette.ColorRole.WindowText).name()
+
+
+@functools.cache
+def _svg(name: str) -> str:
+    return resource_path("icons", f"{name}.svg").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _render(name: str, colour: str, scale: float) -> QIcon:
+    data = QByteArray(_svg(name).replace(SOURCE_STROKE, colour).encode("utf-8"))
+    renderer = QSvgRenderer(data)
+    result = QIcon()
+    for size in SIZES:
+        pixels = round(size * scale)
+        pixmap = QPixmap(pixels, pixels)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, pixels, pixels))
+        painter.end()
+        pixmap.setDevicePixelRatio(scale)
+        result.addPixmap(pixmap)
+    return result
+
+
+def icon(name: str) -> QIcon:
+    """The icon called ``name`` (file ``resources/icons/<name>.svg``) in the current theme."""
+    app = QGuiApplication.instance()
+    scale = max(2.0, app.devicePixelRatio()) if app is not None else 2.0
+    return _render(name, _text_colour(), scale)
+
+
+def app_icon() -> QIcon:
+    """The application icon (its own colours, never repainted)."""
+    return QIcon(str(resource_path("icons", "app.svg")))
+
+
+def clear_cache() -> None:
+    """Forget rendered icons (after a theme change) so they are repainted in the new colour."""
+    _render.cache_clear()

@@ -1,0 +1,370 @@
+"""The main window: navigation on the left, pages in a stack, the unlock screen in front.
+
+Pages are built lazily by name from ``PAGES`` the first time they are shown. Locking drops the
+workspace (closed on the store thread, the reference forgotten) and puts the unlock screen in
+front; the page widgets are only hidden, so a half-filled form is still there when the same
+person unlocks. If someone else unlocks, the pages are rebuilt for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import icons
+from ui.context import AppContext
+from ui.idle import IdleWatcher
+from ui.pages.placeholders import FailedPage
+from ui.unlock import UnlockScreen
+from ui.worker import StoreRunner
+from vrp_desktop import roles
+from vrp_desktop.services import quality
+from vrp_desktop.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+IDLE_SETTING = "security/idle_lock_minutes"
+DEFAULT_IDLE_MINUTES = 10
+
+#: (name, label, icon) in navigation order; Ctrl+1..Ctrl+7 follow this order
+NAVIGATION: tuple[tuple[str, str, str], ...] = (
+    ("today", "Today", "today"),
+    ("participants", "Participants", "participants"),
+    ("sessions", "Sessions", "sessions"),
+    ("outcomes", "Outcomes", "outcomes"),
+    ("sync", "Sync", "sync"),
+    ("returns", "Returns", "returns"),
+    ("settings", "Settings", "settings"),
+)
+LABELS = {name: label for name, label, _ in NAVIGATION}
+
+
+def _lazy(name: str, module: str, class_name: str) -> Callable[[AppContext], QWidget]:
+    """A page factory that imports ``module`` only when the page is first shown.
+
+    A page that cannot be imported or built shows a placeholder saying so, so one broken page
+    never stops the rest of the window from working.
+    """
+
+    def build(ctx: AppContext) -> QWidget:
+        try:
+            page_class = getattr(importlib.import_module(module), class_name)
+            return page_class(ctx)
+        except Exception:
+            log.exception("the %s page failed to load", name)
+            return FailedPage(ctx, LABELS.get(name, name))
+
+    return build
+
+
+PAGES: dict[str, Callable[[AppContext], QWidget]] = {
+    "today": _lazy("today", "ui.pages.today", "TodayPage"),
+    "participants": _lazy("participants", "ui.pages.participants", "ParticipantsPage"),
+    "sessions": _lazy("sessions", "ui.pages.sessions", "SessionsPage"),
+    "outcomes": _lazy("outcomes", "ui.pages.outcomes", "OutcomesPage"),
+    "sync": _lazy("sync", "ui.pages.placeholders", "SyncPage"),
+    "returns": _lazy("returns", "ui.pages.placeholders", "ReturnsPage"),
+    "settings": _lazy("settings", "ui.pages.settings", "SettingsPage"),
+}
+
+
+class MainWindow(QMainWindow):
+    """One window per workspace folder. Call ``show_unlocked(ws)`` after a wizard or unlock."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        runner: StoreRunner | None = None,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self._owns_runner = runner is None
+        self.runner = runner or StoreRunner(self)
+        self.settings = settings or QSettings("VRP", "VRP Desktop")
+        self.ctx: AppContext | None = None
+        self.pages: dict[str, QWidget] = {}
+        self._last_username: str | None = None
+        self._page_before_lock: str | None = None
+        self._shut_down = False
+
+        self.setWindowTitle("VRP Desktop")
+        self.setWindowIcon(icons.app_icon())
+        self.setMinimumSize(960, 600)
+
+        self.screens = QStackedWidget(self)
+        self.unlock_screen = UnlockScreen(self.folder, self.runner, self)
+        self.unlock_screen.unlocked.connect(self.show_unlocked)
+        self.screens.addWidget(self.unlock_screen)
+        self.screens.addWidget(self._build_main_area())
+        self.setCentralWidget(self.screens)
+        self._build_status_bar()
+        self._build_shortcuts()
+
+        self.idle = IdleWatcher(self._idle_minutes(), self)
+        self.idle.idle.connect(self.lock)
+        self._restore_geometry()
+        self._show_locked()
+
+    # -- building ------------------------------------------------------------------------
+    def _build_main_area(self) -> QWidget:
+        area = QWidget(self)
+        self.nav = QListWidget(area)
+        self.nav.setObjectName("navigation")
+        self.nav.setAccessibleName("Pages")
+        self.nav.setFixedWidth(190)
+        self.nav.setIconSize(self.nav.iconSize().expandedTo(self.nav.iconSize() * 1.25))
+        for index, (name, label, icon_name) in enumerate(NAVIGATION, start=1):
+            item = QListWidgetItem(icons.icon(icon_name), label)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(f"{label} (Ctrl+{index})")
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self._nav_row_changed)
+
+        self.lock_button = QPushButton(icons.icon("lock"), "Lock  (Ctrl+L)", area)
+        self.lock_button.setObjectName("lock")
+        self.lock_button.setToolTip("Lock now: your work stays as it is until you unlock")
+        self.lock_button.clicked.connect(self.lock)
+
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 8, 0, 8)
+        side.addWidget(self.nav, 1)
+        side.addWidget(self.lock_button)
+
+        self.stack = QStackedWidget(area)
+        self.stack.setObjectName("pages")
+        layout = QHBoxLayout(area)
+        layout.setContentsMargins(4, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(side)
+        layout.addWidget(self.stack, 1)
+        self.main_area = area
+        return area
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.workspace_label = QLabel(bar)
+        self.workspace_label.setObjectName("status_workspace")
+        self.user_label = QLabel(bar)
+        self.user_label.setObjectName("status_user")
+        self.attention_button = QPushButton(bar)
+        self.attention_button.setObjectName("status_attention")
+        self.attention_button.setFlat(True)
+        self.attention_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.attention_button.setToolTip("Show the records that need attention")
+        self.attention_button.clicked.connect(lambda: self.navigate("today", "attention"))
+        bar.addWidget(self.workspace_label)
+        bar.addWidget(self.user_label)
+        bar.addPermanentWidget(self.attention_button)
+        self.attention_count: int | None = None
+
+    def _build_shortcuts(self) -> None:
+        lock = QShortcut(QKeySequence("Ctrl+L"), self)
+        lock.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        lock.activated.connect(self.lock)
+        for index, (name, _label, _icon) in enumerate(NAVIGATION, start=1):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{index}"), self)
+            shortcut.activated.connect(lambda n=name: self.navigate(n, ""))
+
+    # -- settings ------------------------------------------------------------------------
+    def _idle_minutes(self) -> float:
+        try:
+            return float(self.settings.value(IDLE_SETTING, DEFAULT_IDLE_MINUTES))
+        except (TypeError, ValueError):
+            return float(DEFAULT_IDLE_MINUTES)
+
+    def set_idle_minutes(self, minutes: float) -> None:
+        """Change the idle lock time now and keep it (0 turns idle locking off)."""
+        self.settings.setValue(IDLE_SETTING, minutes)
+        self.idle.set_minutes(minutes)
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 720)
+
+    def _save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        current = self.current_page_name()
+        if current:
+            self.settings.setValue("window/last_page", current)
+        self.settings.sync()
+
+    # -- locking -------------------------------------------------------------------------
+    @property
+    def is_unlocked(self) -> bool:
+        return self.ctx is not None and self.ctx.ws is not None
+
+    def _show_locked(self, *, after_lock: bool = False) -> None:
+        self.screens.setCurrentWidget(self.unlock_screen)
+        self.statusBar().hide()
+        self.unlock_screen.reset(offer_remembered=not after_lock, username=self._last_username)
+        self.unlock_screen.passphrase.setFocus()
+
+    @Slot(object)
+    def show_unlocked(self, ws: Workspace) -> None:
+        """Show the pages for ``ws``: the same ones as before a lock if the same person is back."""
+        if self._last_username is not None and ws.user.username != self._last_username:
+            self._drop_pages()
+        if self.ctx is None:
+            self.ctx = AppContext(ws, self.runner, self)
+            self.ctx.navigate.connect(self.navigate)
+            self.ctx.data_changed.connect(self.refresh_status)
+        else:
+            self.ctx.ws = ws
+        self._last_username = ws.user.username
+        self.screens.setCurrentIndex(1)
+        self.statusBar().show()
+        page = self._page_before_lock or str(self.settings.value("window/last_page", "today"))
+        self._page_before_lock = None
+        self.navigate(page if page in PAGES else "today", "")
+        self._update_status_labels(ws)
+        self.refresh_status()
+        self.idle.set_minutes(self._idle_minutes())
+        self.idle.start()
+
+    @Slot()
+    def lock(self) -> None:
+        """Drop the workspace and show the unlock screen; pages stay, hidden, for the same user."""
+        if not self.is_unlocked:
+            return
+        assert self.ctx is not None
+        self._page_before_lock = self.current_page_name()
+        self._save_state()
+        self.idle.stop()
+        self._close_dialogs()
+        ws, self.ctx.ws = self.ctx.ws, None  # type: ignore[assignment]
+        self.runner.call(ws.close)  # after any queued store work, on the store thread
+        del ws
+        self._show_locked(after_lock=True)
+
+    def _close_dialogs(self) -> None:
+        """Dialogs opened over the window would show data over the lock screen: close them."""
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible() and self.isAncestorOf(widget):
+                widget.reject()
+
+    def _drop_pages(self) -> None:
+        for widget in self.pages.values():
+            self.stack.removeWidget(widget)
+            widget.deleteLater()
+        self.pages.clear()
+        if self.ctx is not None:
+            self.ctx.deleteLater()
+            self.ctx = None
+        self._page_before_lock = None
+
+    # -- pages ---------------------------------------------------------------------------
+    def page(self, name: str) -> QWidget:
+        """The page called ``name``, built on first use."""
+        if name not in self.pages:
+            assert self.ctx is not None, "pages are only built while unlocked"
+            widget = PAGES[name](self.ctx)
+            widget.setObjectName(f"page_{name}")
+            self.pages[name] = widget
+            self.stack.addWidget(widget)
+        return self.pages[name]
+
+    def current_page_name(self) -> str | None:
+        current = self.stack.currentWidget()
+        for name, widget in self.pages.items():
+            if widget is current:
+                return name
+        return None
+
+    @Slot(str, str)
+    def navigate(self, name: str, record_id: str = "") -> None:
+        """Show page ``name``; pages with ``open_record(record_id)`` then open that record."""
+        if not self.is_unlocked or name not in PAGES:
+            return
+        widget = self.page(name)
+        self.stack.setCurrentWidget(widget)
+        row = [n for n, _l, _i in NAVIGATION].index(name)
+        if self.nav.currentRow() != row:
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(row)
+            self.nav.blockSignals(False)
+        self.setWindowTitle(f"{LABELS[name]} — VRP Desktop")
+        if record_id and hasattr(widget, "open_record"):
+            widget.open_record(record_id)
+
+    def _nav_row_changed(self, row: int) -> None:
+        if 0 <= row < len(NAVIGATION):
+            self.navigate(NAVIGATION[row][0], "")
+
+    # -- status bar ----------------------------------------------------------------------
+    def _update_status_labels(self, ws: Workspace) -> None:
+        role = roles.ROLE_LABELS.get(ws.user.role, ws.user.role)
+        self.user_label.setText(f"Signed in: {ws.user.display_name} ({role})")
+        self.workspace_label.setText(f"Workspace: {self.folder.name}")
+        self.runner.submit(
+            lambda: ws.own_provider().name,
+            on_done=lambda name: self.workspace_label.setText(f"Workspace: {name}"),
+            on_error=lambda _exc: None,
+        )
+
+    @Slot()
+    def refresh_status(self, _entity: str = "") -> None:
+        """Recount the records needing attention (after any saved change)."""
+        if not self.is_unlocked:
+            return
+        assert self.ctx is not None
+        self.runner.submit(
+            quality.attention_counts,
+            self.ctx.ws,
+            on_done=self._show_attention,
+            on_error=lambda _exc: None,
+        )
+
+    def _show_attention(self, counts: dict[str, int]) -> None:
+        total = sum(n for kind, n in counts.items() if kind != "attendance")
+        self.attention_count = total
+        if total:
+            noun = "record needs" if total == 1 else "records need"
+            self.attention_button.setText(f"{total} {noun} attention")
+            self.attention_button.setIcon(icons.icon("attention"))
+        else:
+            self.attention_button.setText("Nothing needs attention")
+            self.attention_button.setIcon(icons.icon("today"))
+        self.attention_button.setAccessibleName(self.attention_button.text())
+
+    # -- shutting down -------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_state()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Close the workspace and stop the store thread (if this window started it)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.idle.stop()
+        if self.is_unlocked:
+            assert self.ctx is not None
+            ws, self.ctx.ws = self.ctx.ws, None  # type: ignore[assignment]
+            self.runner.call(ws.close)
+        if self._owns_runner:
+            self.runner.shutdown()

@@ -1,0 +1,101 @@
+"""Pages whose features arrive in a later release, and the page shown when one fails to load.
+
+None of them is a dead end: each says what is coming, what to do meanwhile, and offers a way on.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ui.context import AppContext
+
+
+class InfoPage(QWidget):
+    """A title, a few paragraphs and buttons that lead somewhere useful."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        title: str,
+        paragraphs: list[str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        heading = QLabel(title, self)
+        heading.setProperty("role", "page-title")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 20, 28, 20)
+        layout.setSpacing(12)
+        layout.addWidget(heading)
+        for text in paragraphs:
+            label = QLabel(text, self)
+            label.setWordWrap(True)
+            label.setMaximumWidth(720)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            layout.addWidget(label)
+        self.buttons = QHBoxLayout()
+        layout.addLayout(self.buttons)
+        self.buttons.addStretch(1)
+        layout.addStretch(1)
+
+    def add_button(self, text: str, page: str, record_id: str = "") -> QPushButton:
+        button = QPushButton(text, self)
+        button.clicked.connect(lambda: self.ctx.navigate.emit(page, record_id))
+        self.buttons.insertWidget(self.buttons.count() - 1, button)
+        return button
+
+
+class SyncPage(InfoPage):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx,
+            "Sync",
+            [
+                "Sending batches to the VRP arrives in a coming release.",
+                "Your records are kept safely here, encrypted on this computer, and nothing is "
+                "lost: everything you record now will be offered in the first batch.",
+                "The best thing to do meanwhile is to fix the records that need attention, so "
+                "they are ready to go when sending arrives.",
+            ],
+            parent,
+        )
+        self.attention = self.add_button("Show records needing attention", "today", "attention")
+        self.add_button("Log a session", "sessions")
+
+
+class ReturnsPage(InfoPage):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx,
+            "Returns",
+            [
+                "Quarterly returns to the VRP are built here in a coming release, straight from "
+                "the sessions, registers and questionnaires you record.",
+                "Until then, keep recording as usual: returns will count everything already "
+                "saved, so there is nothing to re-enter later.",
+                "Records that need attention would be left out of a return, so fixing them now "
+                "saves time at quarter end.",
+            ],
+            parent,
+        )
+        self.attention = self.add_button("Show records needing attention", "today", "attention")
+        self.add_button("See this quarter on Today", "today")
+
+
+class FailedPage(InfoPage):
+    """Shown in place of a page that could not be loaded (a bug, or not built yet)."""
+
+    def __init__(self, ctx: AppContext, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ctx,
+            title,
+            [
+                f"The {title} page failed to load in this version of VRP Desktop.",
+                "Your records are safe. The other pages still work; if this keeps happening, "
+                "tell whoever looks after VRP Desktop for your organisation.",
+            ],
+            parent,
+        )
+        self.add_button("Go to Today", "today")
