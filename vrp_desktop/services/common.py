@@ -104,3 +104,38 @@ def today() -> dt.date:
 
 def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
+
+
+def sync_fields(record: Syncable) -> dict[str, Any]:
+    """The bookkeeping every shareable record reports alongside its own fields."""
+    return {
+        "version": record.version,
+        "sync_state": record.sync_state,
+        "findings": list(record.findings or []),
+        "warning_reason": record.warning_reason,
+        "rejection_reason": record.rejection_reason,
+    }
+
+
+def clean_values(
+    fields: Mapping[str, Any],
+    allowed: Iterable[str],
+    what: str,
+    *,
+    dates: Iterable[str] = (),
+    codes: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Typed input from a form, CLI or spreadsheet: stripped text ('' means no value), dates
+    parsed (ISO or UK), code-list values case-folded. Unknown fields are refused."""
+    reject_unknown(fields, allowed, what)
+    dates, codes = set(dates), set(codes)
+    values: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if key in dates:
+            value = parse_date(value, key)
+        elif key in codes and isinstance(value, str):
+            value = value.casefold()
+        values[key] = value
+    return values

@@ -13,11 +13,11 @@ from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.services.common import (
     bump,
+    clean_values,
     get_or_404,
-    parse_date,
-    reject_unknown,
     settle,
     snapshot,
+    sync_fields,
     today,
 )
 from vrp_desktop.services.participants import as_record as participant_record
@@ -36,17 +36,9 @@ _DATES = ("referral_date", "start_date", "end_date")
 
 
 def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
-    reject_unknown(fields, FIELDS, "enrolment")
-    values = {}
-    for key, value in fields.items():
-        if isinstance(value, str):
-            value = value.strip() or None
-        if key in _DATES:
-            value = parse_date(value, key)
-        elif key in ("referral_source", "exit_reason") and isinstance(value, str):
-            value = value.casefold()
-        values[key] = value
-    return values
+    return clean_values(
+        fields, FIELDS, "enrolment", dates=_DATES, codes=("referral_source", "exit_reason")
+    )
 
 
 def as_record(e: Enrolment) -> dict[str, Any]:
@@ -59,13 +51,7 @@ def as_record(e: Enrolment) -> dict[str, Any]:
 
 
 def to_dict(e: Enrolment) -> dict[str, Any]:
-    return {
-        **as_record(e),
-        "version": e.version,
-        "sync_state": e.sync_state,
-        "findings": list(e.findings or []),
-        "rejection_reason": e.rejection_reason,
-    }
+    return {**as_record(e), **sync_fields(e)}
 
 
 def _validate(session, e: Enrolment, warning_reason: str | None) -> None:

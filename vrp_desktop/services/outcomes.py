@@ -13,7 +13,7 @@ from vrp_desktop.errors import VrpError
 from vrp_desktop.measures.scoring import score
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
-from vrp_desktop.services.common import bump, get_or_404, parse_date, settle, today
+from vrp_desktop.services.common import bump, get_or_404, parse_date, settle, sync_fields, today
 from vrp_desktop.services.enrolments import as_record as enrolment_record
 from vrp_desktop.store.models import Enrolment, Intervention, OutcomeResponse, Participant
 from vrp_desktop.validation.engine import validate_response
@@ -39,10 +39,7 @@ def to_dict(r: OutcomeResponse) -> dict[str, Any]:
         "scores": dict(r.scores or {}),
         "bands": dict(r.bands or {}),
         "scoring_version": r.scoring_version,
-        "version": r.version,
-        "sync_state": r.sync_state,
-        "findings": list(r.findings or []),
-        "rejection_reason": r.rejection_reason,
+        **sync_fields(r),
     }
 
 

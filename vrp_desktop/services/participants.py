@@ -18,11 +18,11 @@ from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit, search
 from vrp_desktop.services.common import (
     bump,
+    clean_values,
     get_or_404,
-    parse_date,
-    reject_unknown,
     settle,
     snapshot,
+    sync_fields,
     today,
 )
 from vrp_desktop.services.pseudonyms import new_reference, pseudonym
@@ -53,16 +53,13 @@ _SNAPSHOT = ("reference", "age_band", *IDENTITY_FIELDS, *SHAREABLE_FIELDS, "sync
 
 
 def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
-    reject_unknown(fields, EDITABLE_FIELDS, "participant")
-    values: dict[str, Any] = {}
-    for key, value in fields.items():
-        if isinstance(value, str):
-            value = value.strip() or None
-        if key in _DATE_FIELDS:
-            value = parse_date(value, key)
-        if key in ("gender", "ethnicity", "consent_status") and isinstance(value, str):
-            value = value.casefold()
-        values[key] = value
+    values = clean_values(
+        fields,
+        EDITABLE_FIELDS,
+        "participant",
+        dates=_DATE_FIELDS,
+        codes=("gender", "ethnicity", "consent_status"),
+    )
     if "postcode" in values:
         raw = values.pop("postcode")
         values["postcode_district"] = codes.postcode_district(raw) if raw else None
@@ -89,11 +86,7 @@ def to_dict(p: Participant) -> dict[str, Any]:
         **as_record(p),
         "age_band": p.age_band,
         "pseudonym": p.pseudonym,
-        "version": p.version,
-        "sync_state": p.sync_state,
-        "findings": list(p.findings or []),
-        "warning_reason": p.warning_reason,
-        "rejection_reason": p.rejection_reason,
+        **sync_fields(p),
         "erased": p.erased_at is not None,
         "display_name": display_name(p),
     }

@@ -23,6 +23,7 @@ from vrp_desktop.services.common import (
     reject_unknown,
     settle,
     snapshot,
+    sync_fields,
 )
 from vrp_desktop.store.models import Attendance, Enrolment, Intervention, Participant, Session
 from vrp_desktop.validation.engine import AttendeeContext, validate_session
@@ -83,11 +84,7 @@ def as_record(s: Session) -> dict[str, Any]:
 def to_dict(s: Session) -> dict[str, Any]:
     return {
         **as_record(s),
-        "version": s.version,
-        "sync_state": s.sync_state,
-        "findings": list(s.findings or []),
-        "warning_reason": s.warning_reason,
-        "rejection_reason": s.rejection_reason,
+        **sync_fields(s),
         "attendees": [
             {"participant_id": a.participant_id, "status": a.status} for a in s.attendances
         ],
