@@ -2,39 +2,87 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 from sqlalchemy import text
 
 from tests.conftest import PASSPHRASE
-from vrp_desktop.services import participants
+from vrp_desktop.crypto.keyslots import KeySlotFile, new_master_key
+from vrp_desktop.services import backup, participants
 from vrp_desktop.store import files, migrate
+from vrp_desktop.store.engine import create_store_engine
 from vrp_desktop.workspace import Workspace
 
 
-def test_database_built_by_the_first_migration_is_upgraded_on_open(workspace):
-    folder = workspace.folder
-    person = participants.create_participant(
-        workspace, {"first_name": "Marcus", "last_name": "Okafor", "date_of_birth": "2011-02-03"}
+def _old_workspace(folder) -> None:
+    """A workspace as release 0001 left it: schema by the first migration, rows by raw SQL."""
+    folder.mkdir()
+    key = new_master_key()
+    KeySlotFile.create(
+        files.keyslots_path(folder),
+        workspace_id="0190f000-0000-7000-8000-000000000001",
+        master_key=key,
+        username="manager",
+        passphrase=PASSPHRASE,
     )
-    # take the store back to the baseline, as an old release would have left it
-    engine = workspace.engine
+    engine = create_store_engine(files.db_path(folder), key)
+    migrate.upgrade(engine, "0001_baseline")
+    now = "2026-01-05 10:00:00"
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE participant_search_token"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
-    workspace.close()
+        for k, v in (
+            ("workspace_id", "0190f000-0000-7000-8000-000000000001"),
+            ("kind", "provider"),
+            ("linkage_key", "11" * 32),
+        ):
+            conn.execute(text("INSERT INTO setting (key, value) VALUES (:k, :v)"), {"k": k, "v": v})
+        conn.execute(
+            text(
+                "INSERT INTO provider (id, code, name, is_self, created_at) "
+                "VALUES ('p1', 'OLD', 'Old Project', 1, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO user (id, username, display_name, role, active, created_at) "
+                "VALUES ('u1', 'manager', 'Manager', 'manager', 1, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO participant (id, reference, first_name, last_name, consent_status, "
+                "version, sync_state, findings, created_at, updated_at) VALUES "
+                "('0190f000-0000-7000-8000-0000000000aa', 'YP-OLD001', 'Marcus', 'Okafor', "
+                "'given', 1, 'valid', '[]', :now, :now)"
+            ),
+            {"now": now},
+        )
+    engine.dispose()
+
+
+def test_database_built_by_the_first_migration_is_upgraded_on_open(tmp_path):
+    folder = tmp_path / "old"
+    _old_workspace(folder)
     assert not files.backups_dir(folder).exists()
 
     with Workspace.open(folder, "manager", PASSPHRASE) as ws:
         assert migrate.current_revision(ws.engine) == migrate.head_revision()
         found = participants.list_participants(ws, "marc oka")
-        assert [row["id"] for row in found] == [person["id"]]
+        assert [row["reference"] for row in found] == ["YP-OLD001"]
+        assert participants.list_participants(ws, "yp-old001")[0]["first_name"] == "Marcus"
 
     backups = list(files.backups_dir(folder).glob("pre-migration-*.vrpbackup"))
     assert len(backups) == 1
     with zipfile.ZipFile(backups[0]) as zf:
+        assert json.loads(zf.read("manifest.json"))["schema_revision"] == "0001_baseline"
         data = zf.read(files.DB_NAME)
     assert b"Marcus" not in data and b"SQLite format 3" not in data
+    # the backup restores to the old schema, openable again (and upgraded again) if needed
+    backup.restore(backups[0], tmp_path / "restored", username="manager", passphrase=PASSPHRASE)
+    with Workspace.open(tmp_path / "restored", "manager", PASSPHRASE) as ws:
+        assert participants.count_participants(ws) == 1
 
 
 def test_fresh_workspace_is_at_head_and_matches_the_models(workspace):
