@@ -1,0 +1,84 @@
+"""UK financial quarters (April to March): "2026-27 Q3" is October to December 2026."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from vrp_desktop.errors import VrpError
+
+ACCEPTED_FORMS = '"2026-27 Q3", "2026-27Q3" or "2026/27 Q3"'
+
+_FORM = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*Q\s*([1-4])\s*$", re.IGNORECASE)
+_AMBIGUOUS = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*Q\s*([1-4])\s*$", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Quarter:
+    """Quarter ``number`` (1-4) of the financial year that starts on 1 April ``year``."""
+
+    year: int
+    number: int
+
+    @property
+    def start(self) -> dt.date:
+        month = 4 + 3 * (self.number - 1)
+        return dt.date(self.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+    @property
+    def end(self) -> dt.date:
+        """The last day of the quarter (inclusive)."""
+        return self.next().start - dt.timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{(self.year + 1) % 100:02d} Q{self.number}"
+
+    @property
+    def months(self) -> str:
+        return f"{self.start:%B %Y} to {self.end:%B %Y}"
+
+    def next(self) -> Quarter:
+        return Quarter(self.year + (self.number == 4), self.number % 4 + 1)
+
+    def previous(self) -> Quarter:
+        return Quarter(self.year - (self.number == 1), (self.number - 2) % 4 + 1)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def quarter_of(day: dt.date) -> Quarter:
+    """The financial quarter a date falls in."""
+    year = day.year if day.month >= 4 else day.year - 1
+    return Quarter(year, (day.month - 4) % 12 // 3 + 1)
+
+
+def last_complete(today: dt.date | None = None) -> Quarter:
+    """The most recent quarter that has ended: what a return is normally made for."""
+    return quarter_of(today or dt.date.today()).previous()
+
+
+def parse_quarter(text: str) -> Quarter:
+    """Read "2026-27 Q3" (also "2026-27Q3", "2026/27 Q3", "2026-2027 Q3").
+
+    "2026Q3" is refused: it could mean the third calendar quarter or the third financial one.
+    """
+    raw = (text or "").strip()
+    match = _FORM.match(raw)
+    if match:
+        first, second, number = int(match[1]), match[2], int(match[3])
+        expected = first + 1
+        if int(second) not in (expected, expected % 100):
+            raise VrpError(
+                f"{raw!r} is not a financial year: the second year must follow the first "
+                f"({first}-{expected % 100:02d}). Use e.g. {ACCEPTED_FORMS}."
+            )
+        return Quarter(first, number)
+    if _AMBIGUOUS.match(raw):
+        raise VrpError(
+            f"{raw!r} is ambiguous: say which financial year (April to March) you mean, "
+            f"e.g. {ACCEPTED_FORMS}."
+        )
+    raise VrpError(f"{raw!r} is not a quarter. Use the financial year form, e.g. {ACCEPTED_FORMS}.")
