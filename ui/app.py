@@ -1,0 +1,66 @@
+"""Entry point: ``vrp-desktop [--workspace PATH]`` (also ``python -m ui``).
+
+With no workspace in the folder the set-up wizard runs first; otherwise the unlock screen shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QDialog
+
+from vrp_desktop.paths import default_workspace
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vrp-desktop", description="VRP Desktop")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="the workspace folder (default: the per-user data folder)",
+    )
+    return parser.parse_known_args(argv)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING)
+    QCoreApplication.setOrganizationName("VRP")
+    QCoreApplication.setApplicationName("VRP Desktop")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    from ui import icons, theme
+    from ui.main_window import MainWindow
+    from ui.worker import StoreRunner
+    from vrp_desktop.store.files import is_workspace
+
+    theme.apply(app)
+    theme.follow_system(app)
+    app.setWindowIcon(icons.app_icon())
+    folder = Path(args.workspace or default_workspace()).expanduser()
+    runner = StoreRunner()
+    try:
+        ws = None
+        if not is_workspace(folder):
+            from ui.wizard import FirstRunWizard
+
+            wizard = FirstRunWizard(folder, runner)
+            if wizard.exec() != QDialog.DialogCode.Accepted or wizard.workspace is None:
+                return 0
+            ws = wizard.workspace
+        window = MainWindow(folder, runner=runner)
+        if ws is not None:
+            window.show_unlocked(ws)
+        window.show()
+        return app.exec()
+    finally:
+        runner.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
