@@ -73,6 +73,11 @@ class Provider(Base):
     signing_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: coordinator registry: the secret in the provider's onboarding pack that authenticates
+    #: their returned signing key; cleared once the key is pinned
+    pairing_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: when the provider's signing key was pinned (compared by fingerprint)
+    pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class User(Base):
@@ -261,6 +266,10 @@ class Batch(Base):
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: the batch file's name (in the outbox, or as imported)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    #: outcome counts and notes (chain gap, conflicts, receipt) shown in the history
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class BatchItem(Base):
@@ -293,3 +302,6 @@ SHAREABLE = {
     "attendance": Attendance,
     "outcome_response": OutcomeResponse,
 }
+
+# coordinator-side tables live in their own module; imported here so Alembic sees them
+from vrp_desktop.store import sync_models as _sync_models  # noqa: E402, F401

@@ -1,0 +1,142 @@
+"""Coordinator-side tables: the records the VRP holds, imported from providers' batches.
+
+Only shareable fields exist here (pseudonym and demographics, never a name, birth date,
+address, contact or free text). Each row remembers the provider it came from, the version
+held, the batch that brought it and a hash of its content, so re-imports are no-ops, newer
+versions replace older ones, and a same-version clash is kept as a conflict, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vrp_desktop.store.models import Base, utcnow
+
+
+class Imported:
+    """Columns every imported record has."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: SHA-256 of the record as it travelled (canonical JSON): same version, same content
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ImportedIntervention(Imported, Base):
+    __tablename__ = "imported_intervention"
+    framework_id: Mapped[str] = mapped_column(String(64))
+    framework_version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    setting: Mapped[str | None] = mapped_column(String(64))
+    area: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ImportedParticipant(Imported, Base):
+    __tablename__ = "imported_participant"
+    pseudonym: Mapped[str | None] = mapped_column(String(64), index=True)
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(32))
+    ethnicity: Mapped[str | None] = mapped_column(String(32))
+    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    consent_status: Mapped[str | None] = mapped_column(String(16))
+    consent_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class ImportedEnrolment(Imported, Base):
+    __tablename__ = "imported_enrolment"
+    participant_id: Mapped[str] = mapped_column(String(36), index=True)
+    intervention_id: Mapped[str] = mapped_column(String(36))
+    referral_source: Mapped[str | None] = mapped_column(String(64))
+    referral_date: Mapped[dt.date | None] = mapped_column(Date)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportedSession(Imported, Base):
+    __tablename__ = "imported_session"
+    intervention_id: Mapped[str] = mapped_column(String(36))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    session_type: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str | None] = mapped_column(String(16))
+    location_type: Mapped[str | None] = mapped_column(String(64))
+    activities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    staff_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ix_imported_session_intervention_start", "intervention_id", "starts_at"),
+    )
+
+
+class ImportedAttendance(Imported, Base):
+    """A line of a session's register; it travels inside its session and is replaced with it."""
+
+    __tablename__ = "imported_attendance"
+    session_id: Mapped[str] = mapped_column(String(36), index=True)
+    participant_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class ImportedResponse(Imported, Base):
+    __tablename__ = "imported_response"
+    participant_id: Mapped[str] = mapped_column(String(36), index=True)
+    enrolment_id: Mapped[str | None] = mapped_column(String(36))
+    measure_id: Mapped[str] = mapped_column(String(64))
+    timepoint: Mapped[str] = mapped_column(String(16))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    answers: Mapped[list[Any]] = mapped_column(JSON)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    bands: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    scoring_version: Mapped[str | None] = mapped_column(String(32))
+
+
+class ImportedTombstone(Base):
+    """A provider deleted or erased a record: held copies go, older versions never come back."""
+
+    __tablename__ = "imported_tombstone"
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[str] = mapped_column(String(36))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ImportConflict(Base):
+    """A record offered in a batch that clashed with what the VRP holds; kept to be shown."""
+
+    __tablename__ = "import_conflict"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(String(36), index=True)
+    batch_id: Mapped[str] = mapped_column(String(36), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(36))
+    held_version: Mapped[int | None] = mapped_column(Integer)
+    offered_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    #: the offered record as it travelled (pseudonymous), so nothing is silently dropped
+    offered: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+#: entity name in a batch -> the table holding it at the VRP
+IMPORTED = {
+    "intervention": ImportedIntervention,
+    "participant": ImportedParticipant,
+    "enrolment": ImportedEnrolment,
+    "session": ImportedSession,
+    "attendance": ImportedAttendance,
+    "outcome_response": ImportedResponse,
+}
