@@ -17,6 +17,8 @@ Tier = Literal["universal", "targeted", "specialist"]
 RecordKind = Literal["participant", "enrolment", "session", "attendance", "response"]
 Timepoint = Literal["baseline", "review", "exit"]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+#: which way a score improves; returns use it to count "improved" (None: no direction)
+Better = Literal["higher", "lower"] | None
 
 #: the keys each kind of record has; rules and required lists may only name these
 RECORD_FIELDS: dict[str, frozenset[str]] = {
@@ -277,6 +279,7 @@ class Subscale(Model):
     method: Literal["sum", "mean"] = "sum"
     min_answered: int = Field(ge=1)
     decimals: int = Field(default=0, ge=0, le=4)
+    better: Better = None
 
     @model_validator(mode="after")
     def _sensible(self) -> Subscale:
@@ -295,6 +298,7 @@ class Composite(Model):
     id: Identifier
     label: str = Field(min_length=1)
     of: list[str] = Field(min_length=1)
+    better: Better = None
 
 
 class Conversion(Model):
@@ -304,6 +308,7 @@ class Conversion(Model):
     label: str = Field(min_length=1)
     source: str
     table: dict[int, float] = Field(min_length=1)
+    better: Better = None
 
 
 class Band(Model):
@@ -375,6 +380,13 @@ class MeasureDefinition(Model):
             + [c.id for c in self.composites]
             + [c.id for c in self.conversions]
         )
+
+    def score_better(self, score_id: str) -> str | None:
+        """"higher" or "lower": which way this score improves (None when not stated)."""
+        for part in (*self.subscales, *self.composites, *self.conversions):
+            if part.id == score_id:
+                return part.better
+        raise KeyError(score_id)
 
     def score_label(self, score_id: str) -> str:
         for part in (*self.subscales, *self.composites, *self.conversions):
