@@ -19,11 +19,10 @@ SOURCE_STROKE = "#5b6470"
 SIZES = (16, 20, 24, 32, 48, 64)
 
 
-def _text_colour() -> str:
-    app = QGuiApplication.instance()
-    if app is None:
+def _colour(role: QPalette.ColorRole) -> str:
+    if QGuiApplication.instance() is None:
         return SOURCE_STROKE
-    return QGuiApplication.palette().color(QPalette.ColorRole.WindowText).name()
+    return QGuiApplication.palette().color(role).name()
 
 
 @functools.cache
@@ -32,10 +31,16 @@ def _svg(name: str) -> str:
 
 
 @functools.cache
-def _render(name: str, colour: str, scale: float) -> QIcon:
+def _render(name: str, colour: str, selected: str, scale: float) -> QIcon:
+    result = QIcon()
+    _add(result, name, colour, scale, QIcon.Mode.Normal)
+    _add(result, name, selected, scale, QIcon.Mode.Selected)
+    return result
+
+
+def _add(result: QIcon, name: str, colour: str, scale: float, mode: QIcon.Mode) -> None:
     data = QByteArray(_svg(name).replace(SOURCE_STROKE, colour).encode("utf-8"))
     renderer = QSvgRenderer(data)
-    result = QIcon()
     for size in SIZES:
         pixels = round(size * scale)
         pixmap = QPixmap(pixels, pixels)
@@ -45,15 +50,19 @@ def _render(name: str, colour: str, scale: float) -> QIcon:
         renderer.render(painter, QRectF(0, 0, pixels, pixels))
         painter.end()
         pixmap.setDevicePixelRatio(scale)
-        result.addPixmap(pixmap)
-    return result
+        result.addPixmap(pixmap, mode)
 
 
 def icon(name: str) -> QIcon:
     """The icon called ``name`` (file ``resources/icons/<name>.svg``) in the current theme."""
     app = QGuiApplication.instance()
     scale = max(2.0, app.devicePixelRatio()) if app is not None else 2.0
-    return _render(name, _text_colour(), scale)
+    return _render(
+        name,
+        _colour(QPalette.ColorRole.WindowText),
+        _colour(QPalette.ColorRole.HighlightedText),
+        scale,
+    )
 
 
 def app_icon() -> QIcon:

@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         widget = self.page(name)
         self.stack.setCurrentWidget(widget)
         row = [n for n, _l, _i in NAVIGATION].index(name)
-        if self.nav.currentRow() != row:
+        if self.nav.currentRow() != row or not self.nav.item(row).isSelected():
             self.nav.blockSignals(True)
             self.nav.setCurrentRow(row)
             self.nav.blockSignals(False)

@@ -245,7 +245,10 @@ class SettingsPage(QWidget):
         self.theme.setObjectName("theme")
         for code, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
             self.theme.addItem(label, code)
+        self.idle_minutes.setMinimumWidth(320)
+        self.theme.setMinimumWidth(320)
         device_form = QFormLayout(device)
+        device_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         device_form.addRow("&Lock after no use for:", self.idle_minutes)
         device_form.addRow("&Appearance:", self.theme)
 
