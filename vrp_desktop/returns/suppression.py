@@ -81,9 +81,7 @@ def suppress(
     """Decide which entries to hide. ``threshold`` 1 (or less) hides nothing."""
     grid = extended(cells, row_totals, col_totals, grand)
     n_r, n_c = len(grid), len(grid[0])
-    primary = {
-        (i, j) for i in range(n_r) for j in range(n_c) if 0 < grid[i][j] < max(threshold, 1)
-    }
+    primary = {(i, j) for i in range(n_r) for j in range(n_c) if 0 < grid[i][j] < max(threshold, 1)}
     hidden = set(primary)
     while True:
         bridge = _find_bridge(hidden)

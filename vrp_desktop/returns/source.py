@@ -1,0 +1,195 @@
+"""Where a return's figures come from: a few selectables with agreed column names.
+
+The same aggregation SQL runs over a provider's own tables (``provider_source``) or over the
+records a coordinator imported from many providers (``partnership_source``); only this mapping
+differs. Columns every source gives:
+
+- ``providers``: id, code, name
+- ``interventions``: id, provider_id, name, tier, setting, framework_id
+- ``people``: id, provider_id, person_key, age_band, gender, ethnicity, postcode_district,
+  consent_status
+- ``enrolments``: id, participant_id, intervention_id, referral_source, referral_date,
+  start_date, end_date
+- ``sessions``: id, intervention_id, starts_at, duration_minutes, session_type, mode,
+  location_type, status
+- ``attendances``: session_id, participant_id, status
+- ``responses``: id, participant_id, enrolment_id, measure_id, timepoint, completed_on, scores
+
+``people``, ``enrolments``, ``sessions`` and ``responses`` may also carry sync_state, findings
+and warning_reason; the data-quality figures that need them are left out when they are absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, FromClause, Integer, case, cast, func, literal, select
+
+from vrp_desktop.returns.quarters import Quarter
+from vrp_desktop.store.models import (
+    Attendance,
+    Batch,
+    Enrolment,
+    Intervention,
+    OutcomeResponse,
+    Participant,
+    Provider,
+    Session,
+)
+
+_QUALITY = ("sync_state", "findings", "warning_reason")
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """The selectables a return reads. ``kind`` is "provider" or "partnership"."""
+
+    kind: str
+    providers: FromClause
+    interventions: FromClause
+    people: FromClause
+    enrolments: FromClause
+    sessions: FromClause
+    attendances: FromClause
+    responses: FromClause
+    #: the batches whose records the figures include (id, provider, status, created_at, records)
+    batches: Callable[[Connection, Quarter], list[dict[str, Any]]]
+    #: how the age band was worked out, for the Notes sheet
+    age_note: str
+
+
+def age_band_at(dob, on: dt.date, fallback):
+    """SQL for the reporting age band on ``on`` (whole years, birthday rule as codes.age_on)."""
+    years = (
+        literal(on.year)
+        - cast(func.strftime("%Y", dob), Integer)
+        - case((func.strftime("%m-%d", dob) > on.strftime("%m-%d"), 1), else_=0)
+    )
+    band = case(
+        (years >= 25, "25+"),
+        (years >= 21, "21-24"),
+        (years >= 18, "18-20"),
+        (years >= 16, "16-17"),
+        (years >= 14, "14-15"),
+        (years >= 10, "10-13"),
+        else_="under 10",
+    )
+    return case((dob.is_(None), fallback), else_=band)
+
+
+def person_key(pseudonym, participant_id):
+    """A person is counted once by pseudonym; without one, by their own record id."""
+    return func.coalesce(pseudonym, literal("id:") + participant_id)
+
+
+def provider_source(quarter: Quarter) -> Source:
+    """A provider's own store: everything recorded here, whatever its sync state."""
+    p = Participant
+    people = (
+        select(
+            p.id,
+            select(Provider.id)
+            .where(Provider.is_self.is_(True))
+            .scalar_subquery()
+            .label("provider_id"),
+            person_key(p.pseudonym, p.id).label("person_key"),
+            age_band_at(p.date_of_birth, quarter.start, p.age_band).label("age_band"),
+            p.gender,
+            p.ethnicity,
+            p.postcode_district,
+            p.consent_status,
+            *(getattr(p, name) for name in _QUALITY),
+        )
+        .where(p.erased_at.is_(None))
+        .subquery("people")
+    )
+    return Source(
+        kind="provider",
+        providers=select(Provider.id, Provider.code, Provider.name)
+        .where(Provider.is_self.is_(True))
+        .subquery("providers"),
+        interventions=select(
+            Intervention.id,
+            Intervention.provider_id,
+            Intervention.name,
+            Intervention.tier,
+            Intervention.setting,
+            Intervention.framework_id,
+        ).subquery("interventions"),
+        people=people,
+        enrolments=select(
+            *(
+                getattr(Enrolment, n)
+                for n in (
+                    "id",
+                    "participant_id",
+                    "intervention_id",
+                    "referral_source",
+                    "referral_date",
+                    "start_date",
+                    "end_date",
+                    *_QUALITY,
+                )
+            )
+        ).subquery("enrolments"),
+        sessions=select(
+            *(
+                getattr(Session, n)
+                for n in (
+                    "id",
+                    "intervention_id",
+                    "starts_at",
+                    "duration_minutes",
+                    "session_type",
+                    "mode",
+                    "location_type",
+                    "status",
+                    *_QUALITY,
+                )
+            )
+        ).subquery("sessions"),
+        attendances=select(
+            Attendance.session_id, Attendance.participant_id, Attendance.status
+        ).subquery("attendances"),
+        responses=select(
+            *(
+                getattr(OutcomeResponse, n)
+                for n in (
+                    "id",
+                    "participant_id",
+                    "enrolment_id",
+                    "measure_id",
+                    "timepoint",
+                    "completed_on",
+                    "scores",
+                    *_QUALITY,
+                )
+            )
+        ).subquery("responses"),
+        batches=_provider_batches,
+        age_note=(
+            "Age band: the young person's age on the first day of the quarter, from their date "
+            "of birth (the band recorded with the record when no date of birth is held)."
+        ),
+    )
+
+
+def _provider_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(Batch.id, Batch.status, Batch.created_at, Batch.record_count)
+        .where(Batch.direction == "out", Batch.period == quarter.label)
+        .order_by(Batch.created_at)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "provider": "",
+            "status": r.status,
+            "created_at": r.created_at,
+            "records": r.record_count,
+        }
+        for r in rows
+    ]
