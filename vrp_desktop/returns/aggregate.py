@@ -265,7 +265,7 @@ def reach(conn: Connection, src: Source, q: Quarter, splits, intervention_names)
         else_=t.c.ethnicity,
     )
     found = {
-        name: {r[0] for r in conn.execute(select(distinct(col)))}
+        name: {r[0] for r in conn.execute(select(col).distinct())}
         for name, col in (("setting", t.c.setting), ("referral_source", t.c.referral_source))
     }
     settings = _framework_codes(conn, "settings")
@@ -426,7 +426,7 @@ def outcomes(
         .outerjoin(i, i.c.id == e.c.intervention_id)
         .subquery("pairs")
     )
-    found = [row[0] for row in conn.execute(select(distinct(pairs.c.measure_id)))]
+    found = [row[0] for row in conn.execute(select(pairs.c.measure_id).distinct())]
     by_id = {m.id: m for m in measures}
     rows: list[OutcomeRow] = []
     for measure_id in [m.id for m in measures if m.id in found]:
