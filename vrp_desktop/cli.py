@@ -26,7 +26,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: modules that add their own sub-commands: each has ``register(subparsers, workspace_args)``
 #: where ``workspace_args(parser)`` adds the WORKSPACE, --user and --passphrase-file arguments.
 #: Their handlers may call ``open_workspace(args)`` and ``read_secret(...)`` from this module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("vrp_desktop.returns.cli", "vrp_desktop.spreadsheets.cli")
 
 
 # -- passphrases and opening ------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""``vrp import template`` and ``vrp import xlsx``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from vrp_desktop.spreadsheets.template import write_template
+
+    path = write_template(Path(args.out), args.framework)
+    print(
+        f"Template written to {path}. Fill in the Register sheet, then run "
+        f"'vrp import xlsx WORKSPACE {path.name} --dry-run' to check it."
+    )
+    return 0
+
+
+def cmd_xlsx(args: argparse.Namespace) -> int:
+    from vrp_desktop.cli import open_workspace
+    from vrp_desktop.spreadsheets.importer import import_xlsx
+
+    with open_workspace(args) as ws:
+        result = import_xlsx(
+            ws,
+            Path(args.file),
+            dry_run=args.dry_run,
+            errors_out=Path(args.errors_out) if args.errors_out else None,
+            engine=args.engine,
+        )
+    print(
+        f"Read {result.rows_read:,} rows from sheet '{result.sheet}' (header on row "
+        f"{result.header_row})."
+    )
+    if result.ignored_columns:
+        print("Ignored columns: " + ", ".join(result.ignored_columns))
+    for bad in result.bad:
+        print("  " + bad.message())
+    if result.bad:
+        print(
+            f"{len(result.bad):,} rows have problems and were not imported. A copy of the "
+            f"sheet with an Errors column is at {result.errors_copy}."
+        )
+    if result.warnings:
+        print(f"{result.warnings:,} warnings: those records are imported as needing attention.")
+    if result.dry_run:
+        print(f"Dry run: {result.good_rows:,} rows would be imported. Nothing was changed.")
+    elif result.imported:
+        print(
+            f"Imported {result.imported['participants']:,} young people and "
+            f"{result.imported['enrolments']:,} enrolments in one step."
+        )
+    else:
+        print("Nothing was imported.")
+    return 2 if result.bad else 0
+
+
+def register(subparsers, workspace_args) -> None:
+    group = subparsers.add_parser("import", help="import a register from a spreadsheet")
+    sub = group.add_subparsers(dest="sub", required=True)
+    p = sub.add_parser("template", help="write the import template (.xlsx with drop-downs)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--framework", help="make the lists for one framework (e.g. mentoring)")
+    p.set_defaults(handler=cmd_template)
+    p = sub.add_parser("xlsx", help="check a filled-in template and import its good rows")
+    workspace_args(p)
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check only; change nothing")
+    p.add_argument("--errors-out", help="where to save the copy with an Errors column")
+    p.add_argument("--engine", choices=("calamine", "openpyxl"), help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_xlsx)
