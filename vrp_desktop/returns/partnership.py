@@ -1,0 +1,117 @@
+"""The partnership return's source: the records a coordinator imported from providers' batches
+(``vrp_desktop/store/sync_models.py``), mapped onto the columns the return's SQL reads.
+
+The coordinator holds no birth dates, so the age band is the one each provider sent; and every
+record held has been accepted, so the data-quality sheet reports completeness only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from vrp_desktop.returns.quarters import Quarter
+from vrp_desktop.returns.source import Source, person_key
+from vrp_desktop.store.models import Batch, Provider
+from vrp_desktop.store.sync_models import (
+    ImportedAttendance,
+    ImportedEnrolment,
+    ImportedIntervention,
+    ImportedParticipant,
+    ImportedResponse,
+    ImportedSession,
+)
+
+
+def _pick(model, *names: str):
+    return select(*(getattr(model, n) for n in names))
+
+
+def partnership_source(quarter: Quarter) -> Source:
+    p = ImportedParticipant
+    return Source(
+        kind="partnership",
+        providers=select(Provider.id, Provider.code, Provider.name)
+        .where(Provider.is_self.is_(False))
+        .subquery("providers"),
+        interventions=_pick(
+            ImportedIntervention, "id", "provider_id", "name", "tier", "setting", "framework_id"
+        ).subquery("interventions"),
+        people=select(
+            p.id,
+            p.provider_id,
+            person_key(p.pseudonym, p.id).label("person_key"),
+            p.age_band,
+            p.gender,
+            p.ethnicity,
+            p.postcode_district,
+            p.consent_status,
+        ).subquery("people"),
+        enrolments=_pick(
+            ImportedEnrolment,
+            "id",
+            "participant_id",
+            "intervention_id",
+            "referral_source",
+            "referral_date",
+            "start_date",
+            "end_date",
+        ).subquery("enrolments"),
+        sessions=_pick(
+            ImportedSession,
+            "id",
+            "intervention_id",
+            "starts_at",
+            "duration_minutes",
+            "session_type",
+            "mode",
+            "location_type",
+            "status",
+        ).subquery("sessions"),
+        attendances=_pick(ImportedAttendance, "session_id", "participant_id", "status").subquery(
+            "attendances"
+        ),
+        responses=_pick(
+            ImportedResponse,
+            "id",
+            "participant_id",
+            "enrolment_id",
+            "measure_id",
+            "timepoint",
+            "completed_on",
+            "scores",
+        ).subquery("responses"),
+        batches=_imported_batches,
+        age_note=(
+            "Age band: the band each provider sent with the record (worked out from the date "
+            "of birth on the provider's device; the VRP never holds birth dates)."
+        ),
+    )
+
+
+def _imported_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]]:
+    """Every batch imported so far: together they make the records the figures count."""
+    rows = conn.execute(
+        select(
+            Batch.id,
+            Batch.status,
+            Batch.created_at,
+            Batch.record_count,
+            Batch.period,
+            Provider.code,
+        )
+        .outerjoin(Provider, Provider.id == Batch.provider_id)
+        .where(Batch.direction == "in")
+        .order_by(Batch.created_at)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "provider": r.code or "",
+            "status": f"{r.status} ({r.period})" if r.period else r.status,
+            "created_at": r.created_at,
+            "records": r.record_count,
+        }
+        for r in rows
+    ]
