@@ -1,0 +1,164 @@
+"""What travels in a batch, and the manifest that lists, hashes and (signed) vouches for it.
+
+A batch ZIP holds one JSON Lines member per entity, then ``manifest.json`` (batch id, VRP,
+provider, period, framework versions, counts, SHA-256 and size of every member, previous batch
+id) and ``manifest.sig`` (the provider's Ed25519 signature over the manifest's exact bytes).
+Members come first so the builder can stream them and hash as it goes.
+
+The field lists below are allow-lists: a column not named here never leaves the device. There
+is no name, date of birth, address, phone, email, free-text note, exit detail, staff name or
+local reference among them; participants travel as the keyed pseudonym plus shareable fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vrp_desktop import __version__
+from vrp_desktop.sync.common import SyncError
+
+FORMAT = "vrp-batch/1"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+#: entities in the order they travel (parents before children)
+ENTITIES = ("intervention", "participant", "enrolment", "session", "outcome_response", "tombstone")
+MEMBERS = {entity: f"records/{entity}.jsonl" for entity in ENTITIES}
+MEMBER_ENTITY = {name: entity for entity, name in MEMBERS.items()}
+
+#: the columns each entity carries (id and version first); attendances travel inside sessions
+FIELDS: dict[str, tuple[str, ...]] = {
+    "intervention": (
+        "id",
+        "version",
+        "framework_id",
+        "framework_version",
+        "name",
+        "tier",
+        "setting",
+        "area",
+        "active",
+    ),
+    "participant": (
+        "id",
+        "version",
+        "pseudonym",
+        "age_band",
+        "gender",
+        "ethnicity",
+        "postcode_district",
+        "consent_status",
+        "consent_date",
+    ),
+    "enrolment": (
+        "id",
+        "version",
+        "participant_id",
+        "intervention_id",
+        "referral_source",
+        "referral_date",
+        "start_date",
+        "end_date",
+        "exit_reason",
+    ),
+    "session": (
+        "id",
+        "version",
+        "intervention_id",
+        "starts_at",
+        "duration_minutes",
+        "session_type",
+        "mode",
+        "location_type",
+        "activities",
+        "staff_count",
+        "status",
+    ),
+    "outcome_response": (
+        "id",
+        "version",
+        "participant_id",
+        "enrolment_id",
+        "measure_id",
+        "timepoint",
+        "completed_on",
+        "answers",
+        "scores",
+        "bands",
+        "scoring_version",
+    ),
+    "tombstone": ("id", "entity", "entity_id", "version", "reason", "deleted_at"),
+}
+#: a session's register: one entry per young person
+REGISTER_FIELDS = ("id", "version", "participant_id", "status")
+DATE_FIELDS = {"consent_date", "referral_date", "start_date", "end_date", "completed_on"}
+DATETIME_FIELDS = {"starts_at", "deleted_at"}
+#: never allowed in a batch, whatever a future change to FIELDS says (checked in tests)
+FORBIDDEN = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "preferred_name",
+        "date_of_birth",
+        "address",
+        "phone",
+        "email",
+        "notes",
+        "exit_detail",
+        "warning_reason",
+        "reference",
+        "staff",
+        "created_by",
+    }
+)
+assert not FORBIDDEN & {f for fields in FIELDS.values() for f in fields}
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def make_manifest(
+    *,
+    batch_id: str,
+    vrp_id: str,
+    provider_id: str,
+    provider_code: str,
+    period: str,
+    created_at: str,
+    previous_batch_id: str | None,
+    framework_versions: dict[str, list[int]],
+    counts: dict[str, int],
+    members: dict[str, dict[str, Any]],
+) -> bytes:
+    body = {
+        "format": FORMAT,
+        "batch_id": batch_id,
+        "vrp_id": vrp_id,
+        "provider_id": provider_id,
+        "provider_code": provider_code,
+        "period": period,
+        "created_at": created_at,
+        "previous_batch_id": previous_batch_id,
+        "framework_versions": framework_versions,
+        "counts": counts,
+        "members": members,
+        "software_version": __version__,
+    }
+    return json.dumps(body, indent=1, sort_keys=True).encode()
+
+
+def parse_manifest(data: bytes) -> dict[str, Any]:
+    """The manifest as a dict, or a SyncError saying the batch is not sound."""
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict) or body.get("format") != FORMAT:
+            raise ValueError
+        for key in ("batch_id", "vrp_id", "provider_id", "members", "counts"):
+            if key not in body:
+                raise ValueError
+        if not isinstance(body["members"], dict) or set(body["members"]) - set(MEMBER_ENTITY):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise SyncError(
+            "This batch's manifest is not one VRP Desktop understands (made by a newer "
+            "version, or damaged). Nothing was imported."
+        ) from None
+    return body

@@ -1,0 +1,287 @@
+"""Onboarding: the VRP hands a provider a pack only they can open, and gets their key back.
+
+The pack (VRP recipient, VRP signing key, partnership linkage key, frameworks, provider id
+and a pairing secret) is age-encrypted under a one-time code the coordinator reads out by
+phone (age's scrypt passphrase mode). ``join`` imports it, switches the workspace to the
+partnership's linkage key (recomputing every pseudonym), makes the provider's Ed25519
+signing key and writes a provider key file, MACed with the pairing secret, for the VRP to pin.
+Both sides show fingerprints so two people can compare them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyrage
+from sqlalchemy import select
+
+from vrp_desktop.atomic import atomic_write_bytes
+from vrp_desktop.errors import FrameworkError
+from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
+from vrp_desktop.services import audit
+from vrp_desktop.services import frameworks as fw_service
+from vrp_desktop.services.common import bump
+from vrp_desktop.services.pseudonyms import pseudonym
+from vrp_desktop.store.models import Participant, Provider
+from vrp_desktop.sync import common
+from vrp_desktop.sync.common import SyncError
+
+PACK_FORMAT = "vrp-onboarding/1"
+KEY_FORMAT = "vrp-provider-key/1"
+_MAX_FILE = 64 * 1024 * 1024
+
+
+def seal_pack(
+    keys: dict[str, Any], session, provider: Provider, pairing: bytes, one_time_code: str
+) -> bytes:
+    """The encrypted pack for ``provider`` (coordinator side; called by ``add_provider`` with
+    ``coordinator.material(ws)``)."""
+    from vrp_desktop.sync import coordinator
+
+    body = {
+        "format": PACK_FORMAT,
+        "vrp_id": keys[common.VRP_ID],
+        "partnership": keys[common.PARTNERSHIP],
+        "vrp_recipients": json.loads(keys[common.VRP_RECIPIENTS]),
+        "vrp_signing_public": keys[common.VRP_SIGNING_PUBLIC],
+        "linkage_key": keys["linkage_key"],
+        "provider": {"id": provider.id, "code": provider.code, "name": provider.name},
+        "pairing_secret": pairing.hex(),
+        "frameworks": coordinator.framework_texts(session),
+        "issued_at": common.utc_now_iso(),
+    }
+    signature = common.sign(keys["signing_private"], common.canonical(body))
+    plain = common.canonical({**body, "signature": common.b64(signature)})
+    return pyrage.passphrase.encrypt(plain, common.normalise_code(one_time_code))
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > _MAX_FILE:
+            raise SyncError(f"{path.name} is far too large to be a {what}.")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SyncError(f"There is no file {path}. Check the name and folder.") from None
+    except OSError as exc:
+        raise SyncError(f"Cannot read {path.name}: {exc.strerror}.") from None
+
+
+def open_pack(path: Path, one_time_code: str) -> dict[str, Any]:
+    """Decrypt and check a pack; a wrong code or a damaged file says so and changes nothing."""
+    data = _read(Path(path), "onboarding pack")
+    code = common.normalise_code(one_time_code)
+    if len(code.replace("-", "")) != 20:
+        raise SyncError(
+            "A one-time code has 20 letters and digits (e.g. 7K2QM-...). Check what the VRP "
+            "read out; nothing was changed."
+        )
+    try:
+        plain = pyrage.passphrase.decrypt(data, code)
+    except pyrage.DecryptError as exc:
+        if "Decryption failed" in str(exc):
+            raise SyncError(
+                "That one-time code does not open this onboarding pack. Check it with your VRP "
+                "coordinator (codes are single-use: a re-issued pack has a new one). Nothing "
+                "was changed."
+            ) from None
+        raise SyncError(
+            f"{Path(path).name} is not a VRP onboarding pack, or it is damaged. Ask your VRP "
+            "coordinator for a new one; nothing was changed."
+        ) from None
+    try:
+        pack = json.loads(plain)
+        signature = common.unb64(pack.pop("signature"), "signature")
+        public = bytes.fromhex(pack["vrp_signing_public"])
+        ok = pack.get("format") == PACK_FORMAT and common.verify(
+            public, signature, common.canonical(pack)
+        )
+        provider = pack["provider"]
+        bytes.fromhex(pack["linkage_key"])
+        bytes.fromhex(pack["pairing_secret"])
+        if not ok or not pack["vrp_recipients"] or not provider.get("id"):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SyncError(
+            f"{Path(path).name} opened but its content is not a sound onboarding pack. Ask your "
+            "VRP coordinator for a new one; nothing was changed."
+        ) from None
+    return pack
+
+
+def key_file_message(body: dict[str, Any]) -> bytes:
+    fields = ("format", "vrp_id", "provider_id", "provider_code", "public_key")
+    return common.canonical({k: body.get(k) for k in fields})
+
+
+def read_key_file(path: Path) -> dict[str, Any]:
+    data = _read(Path(path), "provider key file")
+    try:
+        body = json.loads(data)
+        if body.get("format") != KEY_FORMAT:
+            raise ValueError
+    except (ValueError, AttributeError):
+        raise SyncError(
+            f"{Path(path).name} is not a provider key file (made by 'vrp join'). Nothing was "
+            "pinned."
+        ) from None
+    return body
+
+
+def _recompute_pseudonyms(session, linkage_key: str) -> int:
+    """Every participant's pseudonym under the partnership's key (a changed shareable field:
+    a version the VRP may already hold gets bumped so it is sent again)."""
+    changed = 0
+    for p in session.scalars(select(Participant).where(Participant.erased_at.is_(None))):
+        value = pseudonym(linkage_key, p.first_name, p.last_name, p.date_of_birth)
+        if value != p.pseudonym:
+            p.pseudonym = value
+            if p.sync_state in ("sent", "accepted", "rejected"):
+                bump(p)
+                p.sync_state = "valid" if not p.findings else "draft"
+            changed += 1
+    return changed
+
+
+def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None) -> dict[str, Any]:
+    """Join the VRP whose pack this is; returns fingerprints and the provider key file path."""
+    common.require_kind(ws, "provider")
+    ws.require("send_batch")
+    pack = open_pack(Path(pack_path), one_time_code)
+    current = ws.setting(common.VRP_ID)
+    if current is not None and current != pack["vrp_id"]:
+        raise SyncError(
+            f"This workspace already belongs to {ws.setting(common.PARTNERSHIP)}; a workspace "
+            "sends to one VRP. Nothing was changed."
+        )
+    if current is not None and ws.setting(common.PROVIDER_ID) != pack["provider"]["id"]:
+        raise SyncError(
+            "This pack is for a different provider of the same VRP. Ask your coordinator for "
+            "your own pack; nothing was changed."
+        )
+    provider_info = pack["provider"]
+    key_out = (
+        Path(key_out)
+        if key_out
+        else Path(pack_path).with_name(f"provider-key-{provider_info['code']}{common.KEY_SUFFIX}")
+    )
+    current_linkage = ws.setting("linkage_key")
+    with ws.unit() as session:
+        for text in pack["frameworks"]:
+            try:
+                fw_service.install(session, FrameworkDefinition.model_validate_json(text))
+            except FrameworkError:
+                raise
+            except ValueError:
+                raise SyncError(
+                    "A framework in this pack is not readable by this version of VRP Desktop. "
+                    "Update VRP Desktop, then join again; nothing was changed."
+                ) from None
+        recomputed = 0
+        if current_linkage != pack["linkage_key"]:
+            ws.set_setting(session, "linkage_key", pack["linkage_key"])
+            recomputed = _recompute_pseudonyms(session, pack["linkage_key"])
+        own = session.scalar(select(Provider).where(Provider.is_self.is_(True)))
+        if own.signing_private_key is None:
+            private, public = common.new_signing_key()
+            own.signing_private_key, own.signing_public_key = private, public
+        values = {
+            common.VRP_ID: pack["vrp_id"],
+            common.PARTNERSHIP: pack["partnership"],
+            common.VRP_RECIPIENTS: json.dumps(pack["vrp_recipients"]),
+            common.VRP_SIGNING_PUBLIC: pack["vrp_signing_public"],
+            common.PROVIDER_ID: provider_info["id"],
+            common.PROVIDER_CODE: provider_info["code"],
+        }
+        for key, value in values.items():
+            ws.set_setting(session, key, value)
+        body = {
+            "format": KEY_FORMAT,
+            "vrp_id": pack["vrp_id"],
+            "provider_id": provider_info["id"],
+            "provider_code": provider_info["code"],
+            "public_key": common.b64(own.signing_public_key),
+        }
+        body["mac"] = common.mac(bytes.fromhex(pack["pairing_secret"]), key_file_message(body))
+        body["fingerprint"] = common.fingerprint(own.signing_public_key)
+        atomic_write_bytes(key_out, json.dumps(body, indent=1).encode(), mode=0o644)
+        audit.append(
+            session,
+            ws.user.username,
+            "vrp.join",
+            "workspace",
+            None,
+            after={
+                "vrp_id": pack["vrp_id"],
+                "provider_code": provider_info["code"],
+                "pseudonyms_recomputed": recomputed,
+            },
+        )
+        own_public = own.signing_public_key
+    ws._settings_cache.clear()
+    return {
+        "partnership": pack["partnership"],
+        "provider_code": provider_info["code"],
+        "provider_name": provider_info["name"],
+        "provider_fingerprint": common.fingerprint(own_public),
+        "vrp_fingerprint": common.fingerprint(bytes.fromhex(pack["vrp_signing_public"])),
+        "key_file": str(key_out),
+        "pseudonyms_recomputed": recomputed,
+        "frameworks": len(pack["frameworks"]),
+    }
+
+
+def status(ws) -> dict[str, Any]:
+    """What the Sync page shows about the VRP this workspace sends to."""
+    if not common.joined(ws):
+        return {"joined": False}
+    own = ws.own_provider()
+    return {
+        "joined": True,
+        "partnership": ws.setting(common.PARTNERSHIP),
+        "provider_code": ws.setting(common.PROVIDER_CODE),
+        "provider_fingerprint": common.fingerprint(own.signing_public_key),
+        "vrp_fingerprint": common.fingerprint(bytes.fromhex(ws.setting(common.VRP_SIGNING_PUBLIC))),
+    }
+
+
+def import_frameworks(ws, path: Path) -> dict[str, Any]:
+    """Install framework versions from a pack the VRP signed (``vrp frameworks publish``)."""
+    common.require_joined(ws)
+    ws.require("send_batch")
+    data = _read(Path(path), "framework pack")
+    try:
+        body = json.loads(data)
+        signature = common.unb64(body.pop("signature"), "signature")
+        texts = body["frameworks"]
+        ok = body.get("format") == "vrp-frameworks/1"
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SyncError(f"{Path(path).name} is not a framework pack from your VRP.") from None
+    public = bytes.fromhex(ws.setting(common.VRP_SIGNING_PUBLIC))
+    if not ok or not common.verify(public, signature, common.canonical(body)):
+        raise SyncError(
+            f"{Path(path).name} is not signed by your VRP ({ws.setting(common.PARTNERSHIP)}), or "
+            "it was changed on the way. Nothing was installed."
+        )
+    if body.get("vrp_id") != ws.setting(common.VRP_ID):
+        raise SyncError(f"{Path(path).name} is for another VRP. Nothing was installed.")
+    with ws.unit() as session:
+        added = []
+        for text in texts:
+            definition = FrameworkDefinition.model_validate_json(text)
+            if fw_service.install(session, definition):
+                added.append(f"{definition.id} v{definition.version}")
+        audit.append(
+            session,
+            ws.user.username,
+            "frameworks.import",
+            "framework",
+            None,
+            after={"added": added},
+        )
+    return {"added": added}
+
+
+__all__ = ["import_frameworks", "join", "open_pack", "read_key_file", "seal_pack", "status"]
