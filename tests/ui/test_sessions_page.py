@@ -1,0 +1,207 @@
+"""Session logging: a whole group session by keyboard only, inline validation, repeat last."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.conftest import wait_idle
+from ui.forms.session_draft import load_draft
+from ui.pages.sessions import SessionsPage
+from vrp_desktop.services import enrolments, participants, sessions
+
+pytestmark = pytest.mark.gui
+
+FIRST = [
+    "Aisha",
+    "Bilal",
+    "Caleb",
+    "Deja",
+    "Eli",
+    "Fatima",
+    "Grace",
+    "Hamza",
+    "Imani",
+    "Jayden",
+    "Kai",
+    "Leah",
+    "Malik",
+    "Nia",
+]
+
+
+@pytest.fixture
+def football(workspace, interventions_by_framework):
+    """Friday Football with 14 enrolled young people and last week's session (all 14 there)."""
+    football = interventions_by_framework["sports_diversion"]
+    ids = []
+    for i, first in enumerate(FIRST):
+        p = participants.create_participant(
+            workspace,
+            {
+                "first_name": first,
+                "last_name": f"Test{i:02d}",
+                "date_of_birth": "2010-06-01",
+                "gender": "female" if i % 2 else "male",
+                "ethnicity": "white_british",
+                "consent_status": "given",
+                "consent_date": "2025-09-01",
+            },
+        )
+        enrolments.enrol(
+            workspace,
+            p["id"],
+            football["id"],
+            {"referral_source": "self", "referral_date": "2025-09-01", "start_date": "2025-09-01"},
+        )
+        ids.append(p["id"])
+    last = dt.datetime.now().replace(hour=18, minute=0, second=0, microsecond=0) - dt.timedelta(
+        days=8
+    )
+    sessions.log_session(
+        workspace,
+        football["id"],
+        {
+            "starts_at": last,
+            "duration_minutes": 120,
+            "session_type": "group",
+            "mode": "in_person",
+            "location_type": "sports_hall",
+            "activities": ["football", "conflict_resolution"],
+        },
+        ids,
+    )
+    return {"intervention": football, "ids": ids, "last": last}
+
+
+@pytest.fixture
+def page(qtbot, unlocked_ctx, football):
+    page = SessionsPage(unlocked_ctx)
+    qtbot.addWidget(page)
+    page.resize(1366, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    return page
+
+
+def _focus():
+    return QApplication.focusWidget()
+
+
+def _key(qtbot, key, text_widget=None):
+    qtbot.keyClick(text_widget or _focus(), key)
+
+
+def _tab_to(qtbot, target, limit=25):
+    """Press Tab until ``target`` has focus (failing if the tab order never gets there)."""
+    for _ in range(limit):
+        if _focus() is target:
+            return
+        qtbot.keyClick(_focus(), Qt.Key.Key_Tab)
+    assert _focus() is target, f"Tab never reached {target!r}; stuck at {_focus()!r}"
+
+
+def test_group_session_by_keyboard_only(qtbot, page, football, unlocked_ctx):
+    form = page.form
+    page.new_button.setFocus()
+    qtbot.keyClick(page.new_button, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert page.stack.currentWidget() is form
+    assert _focus() is form.intervention
+    qtbot.keyClicks(form.intervention, "Fri")
+    assert form.intervention.code() == football["intervention"]["id"]
+    _tab_to(qtbot, form.when)
+    _tab_to(qtbot, form.duration)
+    qtbot.keyClicks(_focus(), "90")
+    _tab_to(qtbot, form.session_type)
+    qtbot.keyClicks(_focus(), "G")
+    _tab_to(qtbot, form.location_type)
+    qtbot.keyClicks(_focus(), "Sp")  # Sports hall
+    _tab_to(qtbot, form.activities)
+    _key(qtbot, Qt.Key.Key_Space)  # Football (first in the list)
+    for _ in range(8):
+        _key(qtbot, Qt.Key.Key_Down)
+    _key(qtbot, Qt.Key.Key_Space)  # Conflict resolution
+    _tab_to(qtbot, form.notes)
+    qtbot.keyClicks(_focus(), "Good energy tonight")
+    _tab_to(qtbot, form.register_panel.last_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    view = form.register_panel.view
+    _tab_to(qtbot, view)
+    assert form.register.rowCount() == 14
+    for i in range(12):
+        _key(qtbot, Qt.Key.Key_Space)
+        if i == 3:
+            _key(qtbot, Qt.Key.Key_L)  # the fourth arrived late
+        _key(qtbot, Qt.Key.Key_Down)
+    assert form.register.ticked_count() == 12
+    assert not form.view.has_errors, form.view.current
+    _tab_to(qtbot, form.save_button)
+    _key(qtbot, Qt.Key.Key_Space)
+    wait_idle(qtbot, unlocked_ctx)
+    assert page.stack.currentWidget() is page.list_page
+    assert "12 attending" in page.banner.text()
+
+    rows = sessions.list_sessions(unlocked_ctx.ws, intervention_id=football["intervention"]["id"])
+    assert len(rows) == 2
+    saved = sessions.get_session(unlocked_ctx.ws, rows[0]["id"])
+    assert saved["session_type"] == "group"
+    assert saved["duration_minutes"] == 90
+    assert saved["location_type"] == "sports_hall"
+    assert saved["mode"] == "in_person"
+    assert saved["staff"] == ["manager"]
+    assert saved["activities"] == ["football", "conflict_resolution"]
+    assert saved["notes"] == "Good energy tonight"
+    assert saved["sync_state"] == "valid", saved["findings"]
+    expected = {}
+    for r in form.register.rows()[:12]:
+        expected[r.participant_id] = "attended"
+    expected[form.register.rows()[3].participant_id] = "late"
+    assert {a["participant_id"]: a["status"] for a in saved["attendees"]} == expected
+
+
+def test_inline_validation_bad_duration_and_future_date(qtbot, page, football):
+    page.new_session()
+    form = page.form
+    form.intervention.set_code(football["intervention"]["id"])
+    form.duration.setValue(5)
+    assert "30" in form.view.message_for("duration_minutes")
+    assert "240" in form.view.message_for("duration_minutes")
+    form.duration.setValue(90)
+    assert form.view.message_for("duration_minutes") == ""
+    form.when.setDateTime(form.when.dateTime().addDays(3))
+    assert "future" in form.view.message_for("starts_at")
+    form.status.set_code("planned")
+    assert form.view.message_for("starts_at") == ""
+    assert "activit" in form.view.message_for("activities").lower()
+
+
+def test_repeat_last_session_and_draft_autosave(qtbot, page, football, unlocked_ctx):
+    page.new_session()
+    form = page.form
+    form.intervention.set_code(football["intervention"]["id"])
+    form.repeat_button.click()
+    assert form.register.ticked_count() == 14
+    assert form.duration.value() == 120
+    assert form.location_type.code() == "sports_hall"
+    assert form.activities.codes() == ["football", "conflict_resolution"]
+    assert form.starts_at().time() == football["last"].time()
+    # the draft keeps codes and ids only, never the notes
+    form.notes.setPlainText("Jamal was upset")
+    form.autosave()
+    draft = load_draft(form.draft_file)
+    assert draft["intervention_id"] == football["intervention"]["id"]
+    assert len(draft["register"]) == 14
+    assert "notes" not in draft and "Jamal" not in form.draft_file.read_text()
+    # closing and reopening the form brings the draft back
+    form.close_form()
+    page.new_session()
+    assert form.register.ticked_count() == 14
+    assert "Restored" in form.banner.text()
+    form.save()
+    wait_idle(qtbot, unlocked_ctx)
+    assert not form.draft_file.exists()
+    assert sessions.count_sessions(unlocked_ctx.ws) == 2

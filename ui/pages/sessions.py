@@ -1,0 +1,139 @@
+"""Sessions: the list (newest first, lazy) and the logging form in one page."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.forms.fields import CodeCombo
+from ui.forms.session_form import SessionForm
+from ui.models.sessions_model import COL_INTERVENTION, COL_WHEN, RecordIdRole, SessionsModel
+from vrp_desktop.services import interventions
+
+
+class SessionsPage(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+
+        self.filter = CodeCombo({}, blank="All interventions")
+        self.filter.setAccessibleName("Filter sessions by intervention")
+        self.new_button = QPushButton("&Log a session")
+        self.new_button.setToolTip("Log a 1:1, group or outreach session (Ctrl+N)")
+        self.count = QLabel()
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.model = SessionsModel(ctx, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Sessions")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_INTERVENTION, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_WHEN, QHeaderView.ResizeMode.ResizeToContents)
+        self.empty = QLabel("No sessions yet — log one with Log a session (Ctrl+N).")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(self.table)
+        self.list_stack.addWidget(self.empty)
+
+        self.list_page = QWidget()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("<h2>Sessions</h2>"))
+        top.addStretch(1)
+        top.addWidget(self.filter)
+        top.addWidget(self.count)
+        top.addWidget(self.new_button)
+        list_layout = QVBoxLayout(self.list_page)
+        list_layout.addLayout(top)
+        list_layout.addWidget(self.banner)
+        list_layout.addWidget(self.list_stack, 1)
+
+        self.form = SessionForm(ctx)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.list_page)
+        self.stack.addWidget(self.form)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self.filter.currentIndexChanged.connect(self.refresh)
+        self.new_button.clicked.connect(self.new_session)
+        self.table.activated.connect(self._open_index)
+        self.form.saved.connect(self._saved)
+        self.form.closed.connect(self.show_list)
+        QShortcut(
+            QKeySequence.StandardKey.New,
+            self.list_page,
+            self.new_session,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
+        self.setTabOrder(self.filter, self.new_button)
+        self.setTabOrder(self.new_button, self.table)
+        self.reload_interventions()
+        self.refresh()
+
+    def reload_interventions(self) -> None:
+        rows = self.ctx.runner.call(interventions.list_interventions, self.ctx.ws)
+        self.filter.set_entries([(i["id"], i["name"]) for i in rows], blank="All interventions")
+
+    def refresh(self) -> None:
+        self.model.set_intervention(self.filter.code())
+        total = self.model.total
+        self.count.setText(f"{total:,} session{'s' if total != 1 else ''}")
+        self.list_stack.setCurrentWidget(self.table if total else self.empty)
+
+    def show_list(self) -> None:
+        self.stack.setCurrentWidget(self.list_page)
+        self.new_button.setFocus()
+
+    def new_session(self) -> None:
+        self.banner.hide()
+        self.form.start_new()
+        self.stack.setCurrentWidget(self.form)
+        self.form.intervention.setFocus()
+
+    def show_record(self, record_id: str) -> None:
+        """Open a saved session in the form."""
+        self.form.load_session(record_id)
+        self.stack.setCurrentWidget(self.form)
+        self.form.intervention.setFocus()
+
+    def _open_index(self, index) -> None:
+        if index.isValid():
+            self.show_record(index.siblingAtColumn(COL_WHEN).data(RecordIdRole))
+
+    def _saved(self, record: dict) -> None:
+        self.refresh()
+        people = sum(1 for a in record["attendees"] if a["status"] != "absent")
+        if record["sync_state"] == "draft":
+            problems = "; ".join(f["message"] for f in record["findings"][:3])
+            self.banner.setText(
+                f"✖ Saved as a draft: it needs attention before it can be sent. {problems}"
+            )
+            self.banner.setStyleSheet("color: #c62828;")
+        else:
+            self.banner.setText(f"✔ Session saved with {people} attending.")
+            self.banner.setStyleSheet("")
+        self.banner.show()
+        self.show_list()
+        row = self.model.row_of(record["id"])
+        if row >= 0:
+            self.table.selectRow(row)
