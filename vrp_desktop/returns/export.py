@@ -162,9 +162,10 @@ def _rows(conn: Connection, spec: SheetSpec) -> Iterator[tuple]:
     converters = [spec.convert.get(name) for name, _ in spec.columns]
     result = conn.execution_options(yield_per=_CHUNK).execute(query)
     if not any(converters):
-        yield from result.tuples()
+        for row in result:
+            yield tuple(row)
         return
-    for row in result.tuples():
+    for row in result:
         yield tuple(f(v) if f else v for f, v in zip(converters, row, strict=True))
 
 
