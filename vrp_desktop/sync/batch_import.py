@@ -845,20 +845,6 @@ def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha,
         result.by_entity = dict(handler.by_entity)
         result.rejected = handler.rejected
         result.conflicts = handler.conflicts
-        if handler.items:
-            session.execute(
-                BatchItem.__table__.insert(),
-                [
-                    dict(
-                        zip(
-                            ("batch_id", "entity", "record_id", "version", "outcome", "reason"),
-                            item,
-                            strict=True,
-                        )
-                    )
-                    for item in handler.items
-                ],
-            )
         session.add(
             Batch(
                 id=result.batch_id,
@@ -874,6 +860,21 @@ def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha,
                 report={"counts": result.counts, "notes": result.notes},
             )
         )
+        session.flush()
+        if handler.items:
+            session.execute(
+                BatchItem.__table__.insert(),
+                [
+                    dict(
+                        zip(
+                            ("batch_id", "entity", "record_id", "version", "outcome", "reason"),
+                            item,
+                            strict=True,
+                        )
+                    )
+                    for item in handler.items
+                ],
+            )
         if writer is not None:
             writer.finish(result.counts)
         audit.append(
