@@ -82,7 +82,7 @@ class FindingsView:
 
     def message_for(self, field: str) -> str:
         label = self.labels.get(field)
-        return label.text() if label is not None and label.isVisible() else ""
+        return label.text() if label is not None and not label.isHidden() else ""
 
     @property
     def has_errors(self) -> bool:

@@ -134,3 +134,14 @@ def recent_responses(ws, *, limit: int = 50) -> list[dict[str, Any]]:
             }
             for r, p in rows
         ]
+
+
+def response_detail(ws, response_id: str) -> dict[str, Any]:
+    """One saved questionnaire with the participant it belongs to (to reopen it for viewing)."""
+    from vrp_desktop.services.common import get_or_404
+    from vrp_desktop.services.outcomes import to_dict
+
+    with ws.read() as session:
+        r = get_or_404(session, OutcomeResponse, response_id, "questionnaire")
+        p = session.get(Participant, r.participant_id)
+        return {**to_dict(r), "participant": display_name(p), "reference": p.reference}

@@ -1,0 +1,219 @@
+"""A questionnaire built from its measure definition, answered fast from the keyboard.
+
+Number keys answer the current question and move on, Backspace clears it, ``-`` marks it as
+missing (left blank on purpose), Up/Down move. The live score panel beside it uses the same
+scoring code as every import and return.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vrp_desktop.frameworks.models import MeasureDefinition
+from vrp_desktop.services.outcomes import preview_scores
+
+CURRENT_STYLE = "QFrame#item { border: 2px solid palette(highlight); border-radius: 4px; }"
+OTHER_STYLE = "QFrame#item { border: 2px solid transparent; }"
+
+
+class ItemRow(QFrame):
+    def __init__(self, item, options, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("item")
+        text = f"<b>{item.number}.</b> {item.code} — {item.hint}"
+        if item.text:
+            text += f"<br>{item.text}"
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.state = QLabel()
+        self.state.setMinimumWidth(60)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.addWidget(self.label, 1)
+        for option in options:
+            button = QPushButton(f"{option.value}  {option.label}")
+            button.setCheckable(True)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAccessibleName(f"Question {item.number}: {option.label}")
+            self.group.addButton(button, option.value)
+            row.addWidget(button)
+        row.addWidget(self.state)
+        self.setStyleSheet(OTHER_STYLE)
+
+    def show_answer(self, value: int | None, missing: bool) -> None:
+        for button in self.group.buttons():
+            button.setChecked(self.group.id(button) == value)
+        self.state.setText("missing" if missing else "")
+
+
+class QuestionnaireForm(QWidget):
+    """``answers`` has one entry per item (None = not answered); ``changed`` after each edit."""
+
+    changed = Signal()
+
+    def __init__(self, measure: MeasureDefinition, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.measure = measure
+        self.answers: list[int | None] = [None] * len(measure.items)
+        self.missing: set[int] = set()
+        self.current = 0
+        self.read_only = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(f"{measure.name} questions")
+        values = ", ".join(f"{o.value} {o.label.lower()}" for o in measure.response_options)
+        self.setToolTip(
+            f"Type a number to answer and move on ({values}); Backspace clears; "
+            "- marks a question missing; Up/Down move."
+        )
+        self.rows: list[ItemRow] = []
+        inner = QWidget()
+        grid = QGridLayout(inner)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        for i, item in enumerate(measure.items):
+            row = ItemRow(item, measure.response_options, inner)
+            row.group.idClicked.connect(lambda value, i=i: self._clicked(i, value))
+            grid.addWidget(row, i, 0)
+            self.rows.append(row)
+        grid.setRowStretch(len(measure.items), 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.help = QLabel(self.toolTip())
+        self.help.setWordWrap(True)
+        self.help.setStyleSheet("color: palette(placeholder-text);")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        if measure.licence_note:
+            note = QLabel(measure.licence_note)
+            note.setWordWrap(True)
+            note.setStyleSheet("color: palette(placeholder-text); font-size: 9pt;")
+            layout.addWidget(note)
+        layout.addWidget(self.help)
+        layout.addWidget(self.scroll, 1)
+        self._show_current()
+
+    # -- answering -----------------------------------------------------------------------
+    def answer(self, index: int, value: int | None, *, missing: bool = False) -> None:
+        if self.read_only:
+            return
+        self.answers[index] = value
+        if missing:
+            self.missing.add(index)
+        else:
+            self.missing.discard(index)
+        self.rows[index].show_answer(value, index in self.missing)
+        self.changed.emit()
+
+    def _clicked(self, index: int, value: int) -> None:
+        self.move_to(index)
+        self.answer(index, None if self.answers[index] == value else value)
+        self.setFocus()
+
+    def move_to(self, index: int) -> None:
+        self.current = max(0, min(index, len(self.rows) - 1))
+        self._show_current()
+
+    def _show_current(self) -> None:
+        for i, row in enumerate(self.rows):
+            row.setStyleSheet(CURRENT_STYLE if i == self.current else OTHER_STYLE)
+        self.scroll.ensureWidgetVisible(self.rows[self.current], 0, 40)
+
+    def keyPressEvent(self, event) -> None:
+        key, text = event.key(), event.text()
+        allowed = self.measure.allowed_values
+        if text.isdigit() and int(text) in allowed:
+            self.answer(self.current, int(text))
+            self.move_to(self.current + 1)
+        elif key == Qt.Key.Key_Backspace:
+            self.answer(self.current, None)
+        elif text == "-":
+            self.answer(self.current, None, missing=True)
+            self.move_to(self.current + 1)
+        elif key == Qt.Key.Key_Down:
+            self.move_to(self.current + 1)
+        elif key == Qt.Key.Key_Up:
+            self.move_to(self.current - 1)
+        elif key == Qt.Key.Key_Home:
+            self.move_to(0)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def set_answers(self, answers: list[int | None]) -> None:
+        for i, value in enumerate(answers):
+            self.answers[i] = value
+            self.rows[i].show_answer(value, False)
+        self.changed.emit()
+
+    def unanswered(self) -> list[int]:
+        """Item numbers neither answered nor marked missing."""
+        return [i + 1 for i, a in enumerate(self.answers) if a is None and i not in self.missing]
+
+
+class ScorePanel(QWidget):
+    """Live scores, bands and notes on prorating and missing items."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("<b>Scores</b>")
+        self.grid = QGridLayout()
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(self.grid)
+        layout.addWidget(self.notes)
+        layout.addStretch(1)
+        self.result: dict[str, Any] = {}
+
+    def _build(self, measure: MeasureDefinition) -> None:
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                widget.setParent(None)
+                widget.deleteLater()
+        self.values: dict[str, tuple[QLabel, QLabel]] = {}
+        for row, score_id in enumerate(measure.score_ids()):
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
+            value.setObjectName(f"score_{score_id}")
+            band = QLabel()
+            self.grid.addWidget(QLabel(measure.score_label(score_id)), row, 0)
+            self.grid.addWidget(value, row, 1)
+            self.grid.addWidget(band, row, 2)
+            self.values[score_id] = (value, band)
+        self.measure_id = measure.id
+
+    def update_scores(self, measure: MeasureDefinition, answers: list[int | None]) -> None:
+        if getattr(self, "measure_id", None) != measure.id:
+            self._build(measure)
+        self.result = preview_scores(measure.id, answers)
+        for score_id, (value_label, band_label) in self.values.items():
+            value = self.result["scores"].get(score_id)
+            value_label.setText("—" if value is None else f"{value:g}")
+            band_label.setText(self.result["bands"].get(score_id, ""))
+        answered = sum(a is not None for a in answers)
+        notes = [f"{answered} of {len(answers)} questions answered."]
+        notes += self.result["notes"]
+        self.notes.setText("\n".join(notes))
+
+    def shown_scores(self) -> dict[str, float | None]:
+        return dict(self.result.get("scores", {}))
