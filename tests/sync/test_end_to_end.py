@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyrage
 import pytest
 from sqlalchemy import select
@@ -172,8 +174,7 @@ def test_identity_export_decrypts_with_pyrage(pair, tmp_path):
         built = batch_build.build_batch(p)
     with pair.c() as c:
         path = coordinator.export_identity(c, tmp_path / "vrp.key")
-    secret = [line for line in path.read_text().splitlines() if line.startswith("AGE-")][0]
-    plain = pyrage.decrypt(
-        open(built["file"], "rb").read(), [pyrage.x25519.Identity.from_str(secret)]
-    )
+    secret = next(line for line in path.read_text().splitlines() if line.startswith("AGE-"))
+    identity = pyrage.x25519.Identity.from_str(secret)
+    plain = pyrage.decrypt(Path(built["file"]).read_bytes(), [identity])
     assert plain[:4] == b"PK\x03\x04"
