@@ -28,6 +28,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if {"--self-test", "--exit-when-shown"} & set(sys.argv[1:] if argv is None else argv):
+        from ui.selftest import run  # support report and start-up timing (packaging)
+
+        return run(list(sys.argv[1:] if argv is None else argv))
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING)
     QCoreApplication.setOrganizationName("VRP")
