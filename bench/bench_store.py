@@ -50,7 +50,8 @@ RECORD_KINDS = ("participants", "enrolments", "sessions", "attendances", "respon
 class Config:
     participants: int
     sessions: int
-    sample: int  # records created one call at a time through the services
+    sample: int  # participants created one call at a time through the services
+    session_sample: int  # sessions logged one call at a time (each ~0.1 s at full size)
     opens: int
     searches: int
     seed: int
@@ -66,6 +67,9 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     p.add_argument("--sessions", type=int, help="demo sessions (default 200000; quick 5000)")
     p.add_argument(
         "--sample", type=int, help="records per service-call sample (default 1000; quick 100)"
+    )
+    p.add_argument(
+        "--session-sample", type=int, help="sessions logged one call at a time (default 300)"
     )
     p.add_argument("--opens", type=int, help="workspace opens per figure (default 20; quick 5)")
     p.add_argument("--searches", type=int, help="search prefixes (default 300; quick 100)")
@@ -86,6 +90,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         participants=args.participants or (500 if q else 10_000),
         sessions=args.sessions if args.sessions is not None else (5_000 if q else 200_000),
         sample=args.sample or (100 if q else 1_000),
+        session_sample=args.session_sample or (100 if q else 300),
         opens=args.opens or (5 if q else 20),
         searches=args.searches or (100 if q else 300),
         seed=args.seed,
@@ -619,7 +624,8 @@ def run(cfg: Config, quick: bool) -> None:
 
     # 7. one record per call through the services (on the full-size encrypted store)
     print(
-        f"Service calls: {cfg.sample} create_participant, {cfg.sample} log_session ...", flush=True
+        f"Service calls: {cfg.sample} create_participant, {cfg.session_sample} log_session ...",
+        flush=True,
     )
     ws = open_with_key()
     editable = set(participants.EDITABLE_FIELDS)
@@ -634,7 +640,7 @@ def run(cfg: Config, quick: bool) -> None:
     for a in stamped["attendances"]:
         register[a["session_id"]].append(a)
     picked = random.Random(cfg.seed + 11).sample(
-        stamped["sessions"], min(cfg.sample, len(stamped["sessions"]))
+        stamped["sessions"], min(cfg.session_sample, len(stamped["sessions"]))
     )
     calls = []
     for s in picked:
