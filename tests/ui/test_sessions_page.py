@@ -176,6 +176,10 @@ def test_inline_validation_bad_duration_and_future_date(qtbot, page, football):
     assert "future" in form.view.message_for("starts_at")
     form.status.set_code("planned")
     assert form.view.message_for("starts_at") == ""
+    # fields not reached yet stay quiet until the person tries to save
+    assert form.view.message_for("activities") == ""
+    form.view.reveal_all = True
+    form.revalidate()
     assert "activit" in form.view.message_for("activities").lower()
 
 

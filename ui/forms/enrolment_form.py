@@ -110,6 +110,7 @@ class EnrolDialog(QDialog):
         return findings
 
     def _save(self) -> None:
+        self.view.reveal_all = True
         findings = self.revalidate()
         if self.framework() is None:
             return

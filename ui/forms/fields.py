@@ -81,12 +81,14 @@ class CheckList(QListWidget):
 
     def set_entries(self, entries: Mapping[str, str]) -> None:
         ticked = set(self.codes())
+        blocked = self.blockSignals(True)
         self.clear()
         for code, label in entries.items():
             item = QListWidgetItem(label, self)
             item.setData(Qt.ItemDataRole.UserRole, code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if code in ticked else Qt.CheckState.Unchecked)
+        self.blockSignals(blocked)
         if self.count():
             self.setCurrentRow(0)
 

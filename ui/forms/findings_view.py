@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMessageBox,
+    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -64,6 +65,24 @@ class FindingsView:
         self.summary = summary
         self.labels: dict[str, FieldMessage] = {}
         self.current: list[Any] = []
+        #: fields the person has changed; "required" messages wait for these (or a save)
+        self.touched: set[str] = set()
+        self.reveal_all = False
+
+    def touch(self, field: str) -> None:
+        if field not in self.touched:
+            self.touched.add(field)
+            self.show(self.current)
+
+    def untouch_all(self) -> None:
+        """A fresh form: no "enter this" nagging until the person edits a field or saves."""
+        self.touched.clear()
+        self.reveal_all = False
+
+    def _shown(self, finding: Any) -> bool:
+        if self.reveal_all or _get(finding, "rule") != "required":
+            return True
+        return _get(finding, "field") in self.touched
 
     def add(self, field: str, label: FieldMessage) -> FieldMessage:
         self.labels[field] = label
@@ -74,7 +93,8 @@ class FindingsView:
         by_field: dict[str, list[Any]] = {name: [] for name in self.labels}
         rest: list[Any] = []
         for finding in self.current:
-            by_field.get(_get(finding, "field"), rest).append(finding)
+            if self._shown(finding):
+                by_field.get(_get(finding, "field"), rest).append(finding)
         for name, label in self.labels.items():
             label.show_findings(by_field[name])
         if self.summary is not None:
@@ -107,10 +127,30 @@ def add_field(
     message = view.add(field, FieldMessage(holder))
     box.addWidget(message)
     widget.setAccessibleName(label.replace("&", ""))
+    watch(view, widget, field)
     if hint:
         widget.setToolTip(hint)
     layout.addRow(label, holder)
     return holder
+
+
+def watch(view: FindingsView, widget: QWidget, field: str) -> None:
+    """Mark ``field`` touched when the person changes ``widget`` (or a field inside it)."""
+    for child in [widget, *widget.findChildren(QWidget)]:
+        for name in (
+            "textEdited",
+            "activated",
+            "valueChanged",
+            "dateTimeChanged",
+            "itemChanged",
+        ):
+            signal = getattr(child, name, None)
+            if signal is not None and hasattr(signal, "connect"):
+                signal.connect(lambda *_a, f=field: view.touch(f))
+                break
+        else:
+            if isinstance(child, QPlainTextEdit):
+                child.textChanged.connect(lambda f=field: view.touch(f))
 
 
 def confirm_save(parent: QWidget, findings: list[Any], what: str) -> tuple[bool, str | None]:

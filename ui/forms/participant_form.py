@@ -147,6 +147,7 @@ class ParticipantForm(QWidget):
         self.phone.setText(p.get("phone") or "")
         self.email.setText(p.get("email") or "")
         self._touched = False
+        self.view.untouch_all()
         self.view.show([])
 
     def findings(self) -> list[Any]:
@@ -207,6 +208,7 @@ class ParticipantDialog(QDialog):
         self.form.first_name.setFocus()
 
     def _save(self) -> None:
+        self.form.view.reveal_all = True
         findings = self.form.revalidate()
         ok, reason = confirm_save(self, findings, "participant")
         if not ok:

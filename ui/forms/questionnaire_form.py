@@ -25,8 +25,14 @@ from PySide6.QtWidgets import (
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.services.outcomes import preview_scores
 
-CURRENT_STYLE = "QFrame#item { border: 2px solid palette(highlight); border-radius: 4px; }"
-OTHER_STYLE = "QFrame#item { border: 2px solid transparent; }"
+_CHECKED = (
+    "QPushButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+    " border: 1px solid palette(highlight); border-radius: 3px; padding: 4px 8px; }"
+)
+CURRENT_STYLE = (
+    "QFrame#item { border: 2px solid palette(highlight); border-radius: 4px; }" + _CHECKED
+)
+OTHER_STYLE = "QFrame#item { border: 2px solid transparent; }" + _CHECKED
 
 
 class ItemRow(QFrame):
@@ -38,6 +44,7 @@ class ItemRow(QFrame):
             text += f"<br>{item.text}"
         self.label = QLabel(text)
         self.label.setWordWrap(True)
+        self.label.setMinimumWidth(150)
         self.state = QLabel()
         self.state.setMinimumWidth(60)
         self.group = QButtonGroup(self)
@@ -92,6 +99,7 @@ class QuestionnaireForm(QWidget):
             self.rows.append(row)
         grid.setRowStretch(len(measure.items), 1)
         self.scroll = QScrollArea()
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(inner)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -177,6 +185,8 @@ class ScorePanel(QWidget):
         self.grid = QGridLayout()
         self.notes = QLabel()
         self.notes.setWordWrap(True)
+        self.setMaximumWidth(330)
+        self.title.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(self.grid)

@@ -193,11 +193,15 @@ class SessionForm(QWidget):
         banner_row.addWidget(self.discard_button)
         columns = QHBoxLayout()
         left = QWidget()
-        left.setLayout(form)
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.addLayout(form)
+        left_box.addStretch(1)
         columns.addWidget(left, 1)
         columns.addWidget(self.register_panel, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.view.summary, 1)
+        bottom.addStretch(1)
         bottom.addWidget(self.cancel_button)
         bottom.addWidget(self.save_button)
         layout = QVBoxLayout(self)
@@ -543,6 +547,7 @@ class SessionForm(QWidget):
         self.discard_button.hide()
         self._loading = False
         self._dirty = False
+        self.view.untouch_all()
         self.view.show([])
 
     def state(self) -> dict[str, Any]:
@@ -647,6 +652,7 @@ class SessionForm(QWidget):
     def save(self) -> None:
         if self._saving:
             return
+        self.view.reveal_all = True
         findings = self.revalidate()
         if self.framework() is None:
             self.intervention.setFocus()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo, DateField, bad_date_message
-from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save
+from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save, watch
 from ui.forms.participant_picker import ParticipantSearch
 from ui.forms.questionnaire_form import QuestionnaireForm, ScorePanel
 from vrp_desktop import codes
@@ -64,7 +64,7 @@ class OutcomesPage(QWidget):
 
         # left: who, what, when
         self.search = ParticipantSearch(ctx, page_size=50)
-        self.search.table.setMaximumHeight(170)
+        self.search.table.setMaximumHeight(150)
         self.who = QLabel("Find the young person above, then press Enter.")
         self.who.setWordWrap(True)
         self.view = FindingsView(FieldMessage(self))
@@ -75,7 +75,11 @@ class OutcomesPage(QWidget):
         setup = QFormLayout()
         add_field(setup, self.view, "&Questionnaire", self.measure, "measure_id")
         add_field(setup, self.view, "&Timepoint", self.timepoint, "timepoint")
-        add_field(setup, self.view, "&Completed on", self.completed_on, "completed_on")
+        setup.addRow("&Completed on", self.completed_on)
+        self.completed_on.setAccessibleName("Completed on")
+        # long window messages wrap better outside the form layout
+        self.when_message = self.view.add("completed_on", FieldMessage(self))
+        watch(self.view, self.completed_on, "completed_on")
         self.save_button = QPushButton("&Save questionnaire")
         self.save_button.setToolTip("Save (Ctrl+S)")
         self.save_button.setEnabled(False)
@@ -90,6 +94,7 @@ class OutcomesPage(QWidget):
         what_box = QGroupBox("Which questionnaire")
         what_layout = QVBoxLayout(what_box)
         what_layout.addLayout(setup)
+        what_layout.addWidget(self.when_message)
         what_layout.addWidget(self.view.summary)
         what_layout.addWidget(self.save_button)
 
@@ -102,8 +107,9 @@ class OutcomesPage(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(who_box)
-        left.addWidget(what_box)
-        left.addWidget(recent_box, 1)
+        left.addWidget(what_box, 1)
+        left.addWidget(recent_box)
+        recent_box.setMaximumHeight(190)
 
         # centre: the questions; right: scores
         self.form_stack = QStackedWidget()
@@ -120,7 +126,7 @@ class OutcomesPage(QWidget):
         layout = QHBoxLayout(self)
         left_widget = QWidget()
         left_widget.setLayout(left)
-        left_widget.setMaximumWidth(400)
+        left_widget.setMaximumWidth(350)
         centre = QVBoxLayout()
         centre.addWidget(self.banner)
         centre.addWidget(self.form_stack, 1)
@@ -229,13 +235,17 @@ class OutcomesPage(QWidget):
             "completed_on": completed,
             "answers": list(self.form.answers),
         }
-        return found + validate_response(
+        found += validate_response(
             record,
             measure=c["measure"],
             framework=c["framework"],
             enrolment=c["enrolment"],
             today=dt.date.today(),
         )
+        if self.form.unanswered() and not self.view.reveal_all:
+            # still answering: "too many blank" would only nag; the score panel shows progress
+            found = [f for f in found if f.rule != "missing_items"]
+        return found
 
     def revalidate(self) -> list[Any]:
         findings = self.findings()
@@ -247,6 +257,7 @@ class OutcomesPage(QWidget):
     def save(self) -> None:
         if self.form is None or self.person is None or self.form.read_only:
             return
+        self.view.reveal_all = True
         findings = self.revalidate()
         if any(getattr(f, "field", "") == "timepoint" for f in findings):
             self.timepoint.setFocus()

@@ -29,13 +29,6 @@ from ui.forms.participant_form import ParticipantDialog
 from vrp_desktop import codes
 from vrp_desktop.services import enrolments, interventions, participants, timeline
 
-KIND_LABELS = {
-    "enrolment": "Enrolled",
-    "exit": "Left",
-    "session": "Session",
-    "questionnaire": "Questionnaire",
-}
-
 
 def _date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
@@ -118,7 +111,8 @@ class ParticipantDetail(QWidget):
         self.timeline.setHeaderLabels(["When", "What", "Detail"])
         self.timeline.setRootIsDecorated(False)
         self.timeline.setAccessibleName("Timeline")
-        self.timeline.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.timeline.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.timeline.setWordWrap(True)
         self.timeline.setToolTip("Double-click a session or questionnaire to open it")
         time_box = QGroupBox("Timeline (newest first)")
         QVBoxLayout(time_box).addWidget(self.timeline)
@@ -205,7 +199,7 @@ class ParticipantDetail(QWidget):
             item = QTreeWidgetItem(
                 [
                     _date(entry["when"]),
-                    f"{KIND_LABELS[entry['kind']]}: {entry['title']}",
+                    entry["title"],
                     entry["detail"],
                 ]
             )

@@ -31,6 +31,30 @@ def _measure_name(measure_id: str) -> str:
         return measure_id
 
 
+def _score_summary(measure_id: str, scores: dict[str, Any]) -> str:
+    try:
+        label = fw_service.measure(measure_id).score_label
+    except Exception:  # an unknown measure shows its score ids
+        label = str
+    parts = []
+    for score_id, value in scores.items():
+        if value is not None:
+            try:
+                parts.append(f"{label(score_id)} {value:g}")
+            except KeyError:
+                parts.append(f"{score_id} {value:g}")
+    return ", ".join(parts)
+
+
+def _code_labels(session, intervention_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Referral-source and exit-reason labels of an intervention's framework."""
+    intervention = session.get(Intervention, intervention_id)
+    if intervention is None:
+        return {}, {}
+    fw = fw_service.get(session, intervention.framework_id, intervention.framework_version)
+    return fw.code_map("referral_sources"), fw.code_map("exit_reasons")
+
+
 def _as_datetime(value: dt.date | dt.datetime | None) -> dt.datetime:
     if value is None:
         return dt.datetime.min
@@ -52,13 +76,16 @@ def timeline(ws, participant_id: str) -> list[dict[str, Any]]:
             select(Enrolment).where(Enrolment.participant_id == participant_id)
         ):
             name = names.get(e.intervention_id, "an intervention")
+            sources, reasons = _code_labels(session, e.intervention_id)
+            source = sources.get(e.referral_source or "", e.referral_source or "not given")
+            reason = reasons.get(e.exit_reason or "", e.exit_reason or "not given")
             if e.start_date is not None:
                 entries.append(
                     {
                         "kind": "enrolment",
                         "when": e.start_date,
                         "title": f"Started {name}",
-                        "detail": f"Referral: {e.referral_source or 'not given'}",
+                        "detail": f"Referred by: {source}",
                         "record_id": e.id,
                         "sync_state": e.sync_state,
                     }
@@ -69,7 +96,7 @@ def timeline(ws, participant_id: str) -> list[dict[str, Any]]:
                         "kind": "exit",
                         "when": e.end_date,
                         "title": f"Left {name}",
-                        "detail": f"Reason: {e.exit_reason or 'not given'}",
+                        "detail": f"Why: {reason}",
                         "record_id": e.id,
                         "sync_state": e.sync_state,
                     }
@@ -95,7 +122,7 @@ def timeline(ws, participant_id: str) -> list[dict[str, Any]]:
             select(OutcomeResponse).where(OutcomeResponse.participant_id == participant_id)
         ):
             timepoint = codes.TIMEPOINTS.get(r.timepoint, r.timepoint)
-            scored = ", ".join(f"{k} {v:g}" for k, v in (r.scores or {}).items() if v is not None)
+            scored = _score_summary(r.measure_id, r.scores or {})
             entries.append(
                 {
                     "kind": "questionnaire",
