@@ -1,0 +1,353 @@
+"""The provider's Sync page: join a VRP, choose the outbox, see what goes and what stays
+behind (and why), build and send a batch, import the VRP's receipt, and the history.
+
+All store work goes through ``ctx.runner``; building runs with progress and Cancel. Problems
+are shown in the page's message bar (never a blocking box), so nothing interrupts the work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.context import AppContext
+from ui.errors import message_for
+from ui.progress import run_with_progress
+from ui.worker import Cancelled
+from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
+
+#: where a record of each kind is opened
+PAGE_FOR = {
+    "participant": "participants",
+    "enrolment": "participants",
+    "session": "sessions",
+    "outcome_response": "outcomes",
+    "intervention": "sessions",
+}
+KIND_LABELS = {
+    "participant": "Young person",
+    "enrolment": "Enrolment",
+    "session": "Session",
+    "outcome_response": "Questionnaire",
+    "intervention": "Intervention",
+    "tombstone": "Deletion",
+}
+
+
+def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.setWordWrap(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[Any]], data: list[Any] | None = None) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem("" if value is None else str(value))
+            if data is not None and c == 0:
+                item.setData(Qt.ItemDataRole.UserRole, data[r])
+            table.setItem(r, c, item)
+    table.resizeRowsToContents()
+
+
+class MessageBar(QLabel):
+    """One line at the top of a page saying what just happened, or what went wrong."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def say(self, text: str, *, problem: bool = False) -> None:
+        self.setProperty("role", "error" if problem else "info")
+        colour = "#8a1c1c" if problem else "#1d4d2b"
+        background = "#fdecec" if problem else "#e8f4ec"
+        self.setStyleSheet(f"padding: 8px; color: {colour}; background: {background};")
+        self.setText(text)
+        self.show()
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            self.say("Stopped. Nothing was sent and no record changed.")
+        else:
+            self.say(message_for(exc), problem=True)
+
+
+class SyncPage(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.status: dict[str, Any] = {}
+        self.preview: dict[str, Any] = {}
+        self.last_built: dict[str, Any] | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        body = QWidget(scroll)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(28, 20, 28, 20)
+        layout.setSpacing(12)
+
+        title = QLabel("Sync with your VRP", body)
+        title.setProperty("role", "page-title")
+        layout.addWidget(title)
+        self.message = MessageBar(body)
+        layout.addWidget(self.message)
+
+        # who we send to
+        self.vrp_box = QGroupBox("Your VRP", body)
+        vrp = QVBoxLayout(self.vrp_box)
+        self.vrp_label = QLabel(self.vrp_box)
+        self.vrp_label.setWordWrap(True)
+        self.vrp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        vrp.addWidget(self.vrp_label)
+        self.join_form = QWidget(self.vrp_box)
+        form = QFormLayout(self.join_form)
+        pack_row = QHBoxLayout()
+        self.pack_edit = QLineEdit(self.join_form)
+        self.pack_edit.setPlaceholderText("The onboarding pack file your VRP gave you")
+        self.pack_edit.setAccessibleName("Onboarding pack file")
+        browse = QPushButton("Choose…", self.join_form)
+        browse.clicked.connect(self._choose_pack)
+        pack_row.addWidget(self.pack_edit, 1)
+        pack_row.addWidget(browse)
+        form.addRow("Onboarding pack", pack_row)
+        self.code_edit = QLineEdit(self.join_form)
+        self.code_edit.setPlaceholderText("e.g. 7K2QM-4XR9T-… (read out by your coordinator)")
+        self.code_edit.setAccessibleName("One-time code")
+        form.addRow("One-time code", self.code_edit)
+        self.join_button = QPushButton("Join this VRP", self.join_form)
+        self.join_button.clicked.connect(self.join)
+        form.addRow("", self.join_button)
+        vrp.addWidget(self.join_form)
+        layout.addWidget(self.vrp_box)
+
+        # the outbox
+        box = QGroupBox("Outbox folder", body)
+        row = QHBoxLayout(box)
+        self.outbox_label = QLabel(box)
+        self.outbox_label.setWordWrap(True)
+        choose = QPushButton("Choose folder…", box)
+        choose.clicked.connect(self._choose_outbox)
+        row.addWidget(self.outbox_label, 1)
+        row.addWidget(choose)
+        layout.addWidget(box)
+
+        # what goes, what stays
+        send = QGroupBox("Next batch", body)
+        send_layout = QVBoxLayout(send)
+        top = QHBoxLayout()
+        self.pending_label = QLabel(send)
+        self.pending_label.setWordWrap(True)
+        self.build_button = QPushButton("Build && send batch", send)
+        self.build_button.setDefault(True)
+        self.build_button.clicked.connect(self.build_batch)
+        top.addWidget(self.pending_label, 1)
+        top.addWidget(self.build_button)
+        send_layout.addLayout(top)
+        self.quarantine_label = QLabel("Staying behind until fixed (double-click to open):", send)
+        send_layout.addWidget(self.quarantine_label)
+        self.quarantine = _table(send, ["Record", "Kind", "Why it stays behind"])
+        self.quarantine.setMinimumHeight(160)
+        self.quarantine.itemDoubleClicked.connect(self._open_record)
+        send_layout.addWidget(self.quarantine)
+        layout.addWidget(send)
+
+        # history and receipts
+        history = QGroupBox("Sent batches", body)
+        history_layout = QVBoxLayout(history)
+        receipt_row = QHBoxLayout()
+        receipt_row.addWidget(
+            QLabel("When the VRP sends a receipt back, import it to see what was accepted.")
+        )
+        receipt_row.addStretch(1)
+        self.receipt_button = QPushButton("Import receipt…", history)
+        self.receipt_button.clicked.connect(self._choose_receipt)
+        receipt_row.addWidget(self.receipt_button)
+        history_layout.addLayout(receipt_row)
+        self.history = _table(
+            history, ["Sent", "Period", "Records", "Status", "Accepted", "Rejected", "File"]
+        )
+        self.history.setMinimumHeight(140)
+        history_layout.addWidget(self.history)
+        layout.addWidget(history)
+        layout.addStretch(1)
+
+        ctx.data_changed.connect(lambda _entity: self.refresh())
+        self.refresh()
+
+    # -- loading ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        def load(ws):
+            status = onboarding.status(ws)
+            return status, batch_build.preview(ws, limit=500), outbox.history(ws)
+
+        self.ctx.runner.submit(load, self.ctx.ws, on_done=self._show, on_error=self.message.fail)
+
+    def _show(self, result) -> None:
+        self.status, self.preview, history = result
+        joined = self.status.get("joined")
+        if joined:
+            self.vrp_label.setText(
+                f"Sending to {self.status['partnership']} as {self.status['provider_code']}.\n"
+                f"Your signing fingerprint: {self.status['provider_fingerprint']}\n"
+                f"VRP fingerprint: {self.status['vrp_fingerprint']}"
+            )
+        else:
+            self.vrp_label.setText(
+                "This workspace has not joined a VRP yet. Your coordinator gives you an "
+                "onboarding pack (a file) and reads you a one-time code by phone."
+            )
+        self.join_form.setVisible(not joined)
+        folder = self.preview.get("outbox")
+        self.outbox_label.setText(
+            folder or "No outbox folder chosen yet (a USB stick or shared drive)."
+        )
+        total = self.preview.get("pending_total", 0)
+        held = self.preview.get("quarantined", 0)
+        self.pending_label.setText(
+            f"{total} records are ready to go. {held} stay behind until they are fixed."
+            if joined
+            else "Join a VRP to send batches."
+        )
+        self.build_button.setEnabled(bool(joined and folder and total))
+        self.receipt_button.setEnabled(bool(joined))
+        items = self.preview.get("quarantine", [])
+        _fill(
+            self.quarantine,
+            [
+                [q["label"], KIND_LABELS.get(q["entity"], q["entity"]), "; ".join(q["reasons"])]
+                for q in items
+            ],
+            [(q["entity"], q["id"]) for q in items],
+        )
+        _fill(
+            self.history,
+            [
+                [
+                    f"{b['created_at']:%d %b %Y %H:%M}",
+                    b["period"],
+                    b["records"],
+                    b["status"],
+                    b["accepted"] if b["accepted"] is not None else "",
+                    b["rejected"] if b["rejected"] is not None else "",
+                    b["file_name"],
+                ]
+                for b in history
+            ],
+        )
+
+    # -- actions ------------------------------------------------------------------------------
+    def _choose_pack(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Onboarding pack", "", "Onboarding packs (*.vrponboard);;All files (*)"
+        )
+        if path:
+            self.pack_edit.setText(path)
+
+    def join(self) -> None:
+        pack, code = self.pack_edit.text().strip(), self.code_edit.text().strip()
+        if not pack or not code:
+            self.message.say("Choose the pack file and type the one-time code.", problem=True)
+            return
+
+        def done(info) -> None:
+            self.code_edit.clear()
+            self.message.say(
+                f"Joined {info['partnership']} as {info['provider_code']}. Read your fingerprint "
+                f"{info['provider_fingerprint']} to your coordinator, and send them the key "
+                f"file {info['key_file']}."
+            )
+            self.ctx.data_changed.emit("participant")
+
+        self.ctx.runner.submit(
+            onboarding.join, self.ctx.ws, Path(pack), code, on_done=done,
+            on_error=self.message.fail,
+        )  # fmt: skip
+
+    def _choose_outbox(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Outbox folder")
+        if folder:
+            self.set_outbox(folder)
+
+    def set_outbox(self, folder: str) -> None:
+        self.ctx.runner.submit(
+            outbox.set_outbox_folder, self.ctx.ws, Path(folder),
+            on_done=lambda _f: self.refresh(), on_error=self.message.fail,
+        )  # fmt: skip
+
+    def build_batch(self):
+        def done(result) -> None:
+            self.last_built = result
+            counts = ", ".join(
+                f"{n} {k.replace('_', ' ')}" for k, n in result["counts"].items() if n
+            )
+            self.message.say(f"Batch written to {result['file']} ({counts}).")
+            self.ctx.data_changed.emit("batch")
+
+        def failed(exc: BaseException) -> None:
+            self.message.fail(exc)
+            self.refresh()
+
+        return run_with_progress(
+            self, self.ctx.runner, "Building the batch", batch_build.build_batch, self.ctx.ws,
+            on_done=done, on_error=failed,
+        )  # fmt: skip
+
+    def _choose_receipt(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Receipt from the VRP", "", "Receipts (*.vrpreceipt);;All files (*)"
+        )
+        if path:
+            self.import_receipt(path)
+
+    def import_receipt(self, path: str):
+        def done(result) -> None:
+            rejected = result["rejected"]
+            text = f"Receipt imported: {result['accepted']} records accepted"
+            if rejected:
+                text += f", {len(rejected)} rejected - each shows the VRP's reason; fix and resend."
+            self.message.say(text + ".")
+            self.ctx.data_changed.emit("batch")
+
+        return run_with_progress(
+            self, self.ctx.runner, "Importing the receipt", receipts.import_receipt,
+            self.ctx.ws, Path(path), on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
+    def _open_record(self, item: QTableWidgetItem) -> None:
+        first = self.quarantine.item(item.row(), 0)
+        entity, record_id = first.data(Qt.ItemDataRole.UserRole)
+        page = PAGE_FOR.get(entity, "participants")
+        self.ctx.navigate.emit(page, record_id if entity != "enrolment" else "")
