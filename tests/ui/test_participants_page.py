@@ -142,3 +142,21 @@ def test_erase_requires_the_typed_reference(qtbot, page, people, unlocked_ctx):
     assert "Zara Khan" not in page.visible_names()
     assert page.detail_stack.currentWidget() is page.placeholder
     assert f"{zara['reference']} was erased" in page.placeholder.text()
+
+
+def test_pages_open_records_from_the_main_window(qtbot, main_window, people):
+    """ctx.navigate reaches the real pages through the main window and opens the record."""
+    leon = people["Leon"]
+    main_window.navigate("participants", leon["id"])
+    page = main_window.stack.currentWidget()
+    assert isinstance(page, ParticipantsPage)
+    assert page.detail.participant["id"] == leon["id"]
+    from ui.pages.outcomes import OutcomesPage
+    from ui.pages.sessions import SessionsPage
+
+    main_window.navigate("sessions", "")
+    assert isinstance(main_window.stack.currentWidget(), SessionsPage)
+    main_window.navigate("outcomes", leon["id"])
+    outcomes_page = main_window.stack.currentWidget()
+    assert isinstance(outcomes_page, OutcomesPage)
+    assert outcomes_page.person["id"] == leon["id"]

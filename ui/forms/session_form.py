@@ -634,6 +634,11 @@ class SessionForm(QWidget):
         if s["sync_state"] == "draft":
             self._say("This session needs attention: fix what is marked, then save.")
 
+    def hideEvent(self, event) -> None:
+        """Leaving the page (or the app locking) keeps what was typed, except the notes."""
+        self.autosave()
+        super().hideEvent(event)
+
     def autosave(self) -> None:
         if not self._dirty or self._saving:
             return

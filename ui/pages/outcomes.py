@@ -148,7 +148,20 @@ class OutcomesPage(QWidget):
             self.save,
             context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
         )
+        self._stale = False
+        ctx.data_changed.connect(self._data_changed)
         self.refresh_recent()
+
+    def _data_changed(self, entity: str) -> None:
+        if entity in ("outcome_response", "participant", "enrolment"):
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh_recent()
+            self.search.run()
 
     # -- choosing --------------------------------------------------------------------------
     def choose_participant(self, row: dict[str, Any]) -> None:
@@ -368,3 +381,6 @@ class OutcomesPage(QWidget):
         self.banner.setStyleSheet("")
         self.banner.show()
         self.revalidate()
+
+    #: the main window calls ``open_record``; the brief named it ``show_record``
+    open_record = show_record

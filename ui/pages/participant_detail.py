@@ -44,7 +44,13 @@ def load_participant(ws, participant_id: str) -> dict[str, Any]:
     return {
         "participant": participants.get_participant(ws, participant_id),
         "enrolments": [
-            {**e, "intervention": names.get(e["intervention_id"], {}).get("name", "")}
+            {
+                **e,
+                "intervention": names.get(e["intervention_id"], {}).get("name", ""),
+                "exit_label": interventions.framework_for(ws, e["intervention_id"])
+                .code_map("exit_reasons")
+                .get(e["exit_reason"] or "", e["exit_reason"] or ""),
+            }
             for e in enrolments.enrolments_for(ws, participant_id)
         ],
         "timeline": timeline.timeline(ws, participant_id),
@@ -184,7 +190,7 @@ class ParticipantDetail(QWidget):
                 e["intervention"],
                 _date(e["start_date"]),
                 _date(e["end_date"]) or "still on it",
-                e["exit_reason"] or "",
+                e["exit_label"],
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)

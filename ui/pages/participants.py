@@ -151,8 +151,21 @@ class ParticipantsPage(QWidget):
         self.setTabOrder(self.status, self.age_band)
         self.setTabOrder(self.age_band, self.table)
 
+        self._stale = False
+        ctx.data_changed.connect(self._data_changed)
         self.reload_interventions()
         self.run_search()
+
+    def _data_changed(self, entity: str) -> None:
+        """Another page saved something: refresh when this page is next shown."""
+        if entity in ("participant", "enrolment", "session", "outcome_response", "erase"):
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.run_search()
 
     # -- searching -----------------------------------------------------------------------
     def reload_interventions(self) -> None:
@@ -232,6 +245,9 @@ class ParticipantsPage(QWidget):
         row = self.model.row_of(record_id)
         if row >= 0:
             self.table.selectRow(row)
+
+    #: the main window calls ``open_record``; the brief named it ``show_record``
+    open_record = show_record
 
     def visible_names(self) -> list[str]:
         return [self.model.index(r, COL_NAME).data() for r in range(self.model.rowCount())]

@@ -87,8 +87,20 @@ class SessionsPage(QWidget):
         )
         self.setTabOrder(self.filter, self.new_button)
         self.setTabOrder(self.new_button, self.table)
+        self._stale = False
+        ctx.data_changed.connect(self._data_changed)
         self.reload_interventions()
         self.refresh()
+
+    def _data_changed(self, entity: str) -> None:
+        if entity in ("session", "participant", "intervention"):
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale and self.stack.currentWidget() is self.list_page:
+            self._stale = False
+            self.refresh()
 
     def reload_interventions(self) -> None:
         rows = self.ctx.runner.call(interventions.list_interventions, self.ctx.ws)
@@ -115,6 +127,9 @@ class SessionsPage(QWidget):
         self.form.load_session(record_id)
         self.stack.setCurrentWidget(self.form)
         self.form.intervention.setFocus()
+
+    #: the main window calls ``open_record``; the brief named it ``show_record``
+    open_record = show_record
 
     def _open_index(self, index) -> None:
         if index.isValid():
