@@ -209,3 +209,55 @@ def test_repeat_last_session_and_draft_autosave(qtbot, page, football, unlocked_
     wait_idle(qtbot, unlocked_ctx)
     assert not form.draft_file.exists()
     assert sessions.count_sessions(unlocked_ctx.ws) == 2
+
+
+def test_walk_in_and_new_participant_without_leaving_the_form(
+    qtbot, page, football, unlocked_ctx, workspace
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    walk_in = participants.create_participant(
+        workspace,
+        {
+            "first_name": "Omar",
+            "last_name": "Walkin",
+            "date_of_birth": "2011-01-01",
+            "gender": "male",
+            "ethnicity": "other_arab",
+            "consent_status": "not_asked",
+        },
+    )
+    page.new_session()
+    form = page.form
+    form.intervention.set_code(football["intervention"]["id"])
+    form.register_panel.walk_in_button.click()
+    picker = form.dialog
+    qtbot.keyClicks(picker.search.edit, "walk")
+    qtbot.keyClick(picker.search.edit, Qt.Key.Key_Return)
+    assert form.register.attendees() == [{"participant_id": walk_in["id"], "status": "attended"}]
+    assert form.register.index(0, 3).data() == "Not enrolled"
+
+    form.register_panel.new_button.click()
+    dialog = form.dialog
+    f = dialog.form
+    qtbot.keyClicks(f.first_name, "Nadia")
+    qtbot.keyClicks(f.last_name, "Newcomer")
+    qtbot.keyClicks(f.date_of_birth, "02/02/2012")
+    f.gender.set_code("female")
+    f.ethnicity.set_code("mixed_other")
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    wait_idle(qtbot, unlocked_ctx)
+    assert form.register.ticked_count() == 2
+    box = form.dialog
+    assert isinstance(box, QMessageBox) and "needs an enrolment" in box.text()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    enrol = form.dialog
+    enrol.referral_source.set_code("self")
+    enrol.accept()
+    wait_idle(qtbot, unlocked_ctx)
+    nadia = participants.list_participants(unlocked_ctx.ws, "nadia")[0]
+    rows = enrolments.enrolments_for(unlocked_ctx.ws, nadia["id"])
+    assert [r["intervention_id"] for r in rows] == [football["intervention"]["id"]]
+    assert rows[0]["start_date"] == form.starts_at().date()
+    row = form.register.row_of(nadia["id"])
+    assert form.register.index(row, 3).data() == ""

@@ -21,15 +21,16 @@ class EraseDialog(QDialog):
         super().__init__(parent)
         self.reference = reference
         self.setWindowTitle("Erase this person's data")
+        self.setMinimumWidth(480)
         explain = QLabel(
             f"<p>This removes <b>{name}</b>'s names, contact details, enrolments, attendance and "
             "questionnaires from this device for good, and tells the VRP to delete its copies "
             "in the next batch. It cannot be undone.</p>"
-            f"<p>To confirm, type their reference <b>{reference}</b> and say why.</p>"
+            f"<p>To confirm, type their reference <b><nobr>{reference}</nobr></b> and say why.</p>"
         )
         explain.setWordWrap(True)
         self.typed = QLineEdit()
-        self.typed.setPlaceholderText(reference)
+        self.typed.setPlaceholderText(f"Type {reference}")
         self.typed.setAccessibleName("Type the reference to confirm")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("e.g. Erasure request from the young person, 24/11/2026")

@@ -52,7 +52,10 @@ class ParticipantForm(QWidget):
         self.email = QLineEdit()
 
         identity = QGroupBox("Who they are (kept on this device only)")
-        form = QFormLayout(identity)
+        form = QFormLayout()
+        identity_box = QVBoxLayout(identity)
+        identity_box.addLayout(form)
+        identity_box.addStretch(1)
         v = self.view
         add_field(form, v, "&First name", self.first_name, "first_name")
         add_field(form, v, "&Last name", self.last_name, "last_name")
@@ -63,7 +66,10 @@ class ParticipantForm(QWidget):
         add_field(form, v, "Email", self.email, "email")
 
         shared = QGroupBox("Shared with the VRP (no names)")
-        form2 = QFormLayout(shared)
+        form2 = QFormLayout()
+        shared_box = QVBoxLayout(shared)
+        shared_box.addLayout(form2)
+        shared_box.addStretch(1)
         add_field(form2, v, "&Gender", self.gender, "gender")
         add_field(form2, v, "&Ethnicity", self.ethnicity, "ethnicity")
         add_field(
