@@ -92,7 +92,7 @@ class SheetPreview(QTableWidget):
         self.resizeColumnsToContents()
         header = self.horizontalHeader()
         for j in range(width):
-            header.resizeSection(j, min(header.sectionSize(j), 320))
+            header.resizeSection(j, min(header.sectionSize(j), 240))
         if sheet.name == "Notes" and width > 1:
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             self.setWordWrap(True)

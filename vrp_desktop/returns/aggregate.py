@@ -304,9 +304,15 @@ def delivery(conn: Connection, src: Source, q: Quarter, splits, intervention_nam
     partnership, by intervention). Sums are additive, so totals come from the same group-by."""
     a, s, i = src.attendances, src.sessions, src.interventions
     lo, hi = _bounds(q)
-    present = (
+    s_in = s.alias("s_in")
+    present = (  # attendees of the quarter's sessions only, not of every session ever held
         select(a.c.session_id, func.count().label("n"))
-        .where(a.c.status.in_(sorted(codes.PRESENT_STATUSES)))
+        .join(s_in, s_in.c.id == a.c.session_id)
+        .where(
+            a.c.status.in_(sorted(codes.PRESENT_STATUSES)),
+            s_in.c.starts_at >= lo,
+            s_in.c.starts_at < hi,
+        )
         .group_by(a.c.session_id)
         .subquery("present")
     )
