@@ -12,7 +12,7 @@ QT_LIBS_TEST := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2
 QT_LIBS_RUN := $(QT_LIBS_TEST) libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint format bench clean deps-test deps-run venv
+.PHONY: run test lint format bench clean deps-test deps-run venv bundle bundle-test bench-startup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +64,29 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+
+# -- packaging (issue 6; packaging/README.md) -----------------------------------------------
+# `make bundle`: the one-dir PyInstaller build in dist/vrp-desktop and the Linux tarball.
+# `make bundle-test`: build, then run the self-test from the built folder (from /tmp, so
+# nothing in the source tree can be imported) and print the bundle's size.
+BUNDLE := dist/vrp-desktop
+
+bundle: $(STAMP) deps-test
+	$(call apt_ensure,binutils)
+	@start=$$(date +%s); \
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN build.spec && \
+	$(PY) packaging/linux/build_tarball.py && \
+	echo "Bundle built in $$(( $$(date +%s) - start )) s"
+
+bundle-test: bundle
+	cd /tmp && env -u PYTHONPATH -u VRP_FAST_KDF QT_QPA_PLATFORM=offscreen \
+	  "$(CURDIR)/$(BUNDLE)/vrp-desktop" --self-test
+	cd /tmp && "$(CURDIR)/$(BUNDLE)/vrp" --version
+	@echo "Bundle size (unpacked), and its biggest parts:"
+	@du -sh $(BUNDLE)
+	@du -s $(BUNDLE)/_internal/* $(BUNDLE)/_internal/PySide6/Qt/lib/* | sort -n | tail -8 | \
+	  awk '{printf "  %6.1f MB  %s\n", $$1 / 1024, $$2}'
+	@ls -l dist/*.tar.gz
+
+bench-startup: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup

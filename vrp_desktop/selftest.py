@@ -281,21 +281,72 @@ def check_keychain(ctx: Context) -> str:
 
 
 def check_batch(ctx: Context) -> str:
-    """Build a batch for the VRP and read it back (sync feature)."""
-    sync = _optional("vrp_desktop.sync")
-    builder = getattr(sync, "selftest_roundtrip", None)
-    if builder is None:
-        raise Skip(f"batches: {NOT_AVAILABLE}")
-    return str(builder(_need_workspace(ctx), ctx.root / "batch"))
+    """Send the records to a throwaway VRP and back: onboarding pack, join, signed and encrypted
+    batch, coordinator import, receipt; the participant ends up accepted."""
+    coordinator = _optional("vrp_desktop.sync.coordinator")
+    onboarding = _optional("vrp_desktop.sync.onboarding")
+    outbox = _optional("vrp_desktop.sync.outbox")
+    batch_build = _optional("vrp_desktop.sync.batch_build")
+    batch_import = _optional("vrp_desktop.sync.batch_import")
+    receipts = _optional("vrp_desktop.sync.receipts")
+    from vrp_desktop.services import participants
+    from vrp_desktop.workspace import Workspace
+
+    ws = _need_workspace(ctx)
+    if "participant" not in ctx.ids:
+        raise RuntimeError("no records to send (the records check failed)")
+    transfer, box = ctx.root / "transfer", ctx.root / "outbox"
+    transfer.mkdir()
+    box.mkdir()
+    vrp, _code = Workspace.create(
+        ctx.root / "coordinator",
+        provider_code="VRP",
+        provider_name="Self-test partnership",
+        username="coordinator",
+        passphrase=ctx.passphrase,
+        role="coordinator",
+        kind="coordinator",
+    )
+    with vrp:
+        coordinator.setup(vrp, partnership_name="Self-test partnership")
+        pack = transfer / "selftest.vrponboard"
+        added = coordinator.add_provider(vrp, code="SELFTEST", name="Self-test provider", out=pack)
+        joined = onboarding.join(ws, pack, added["one_time_code"])
+        outbox.set_outbox_folder(ws, box)
+        coordinator.pin_provider(
+            vrp, Path(joined["key_file"]), expect_fingerprint=joined["provider_fingerprint"]
+        )
+        built = batch_build.build_batch(ws)
+        report = batch_import.import_batch(vrp, Path(built["file"]))
+    if report.counts.get("rejected") or report.counts.get("accepted") != built["records"]:
+        raise RuntimeError(f"the VRP accepted {report.counts} of {built['records']} records")
+    receipts.import_receipt(ws, Path(report.receipt))
+    state = participants.get_participant(ws, ctx.ids["participant"])["sync_state"]
+    if state != "accepted":
+        raise RuntimeError(f"after the receipt the participant is {state}, not accepted")
+    return f"batch of {built['records']} records sent, imported by the VRP, receipt applied"
 
 
 def check_return(ctx: Context) -> str:
-    """Export the quarterly return workbook and read it back (returns feature)."""
-    returns = _optional("vrp_desktop.returns")
-    builder = getattr(returns, "selftest_roundtrip", None)
-    if builder is None:
-        raise Skip(f"return workbook: {NOT_AVAILABLE}")
-    return str(builder(_need_workspace(ctx), ctx.root / "return.xlsx"))
+    """Export the quarterly return workbook and read it back with openpyxl."""
+    workbook = _optional("vrp_desktop.returns.workbook")
+    quarters = _optional("vrp_desktop.returns.quarters")
+    from openpyxl import load_workbook
+
+    ws = _need_workspace(ctx)
+    quarter = quarters.quarter_of(dt.date.today() - dt.timedelta(days=1))  # the session's day
+    data, path = workbook.export_return(ws, quarter, ctx.root / "return.xlsx")
+    book = load_workbook(path, read_only=True)
+    try:
+        names = book.sheetnames
+        cells = [c for row in book[names[0]].iter_rows(values_only=True) for c in row]
+    finally:
+        book.close()
+    if names != [sheet.name for sheet in data.sheets]:
+        raise RuntimeError("the workbook's sheets differ from the return that was built")
+    if "Self-test provider" not in " ".join(str(c) for c in cells if c is not None):
+        raise RuntimeError("the cover sheet does not name the provider")
+    return f"{quarter.label} return: {len(names)} sheets written and read back"
 
 
 CORE_CHECKS: tuple[tuple[str, Check], ...] = (

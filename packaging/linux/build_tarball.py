@@ -32,17 +32,19 @@ README = """VRP Desktop {version} for Linux (x86_64)
 Run in place:      ./vrp-desktop            (the window)
                    ./vrp --help             (the command line)
 Check this copy:   ./vrp-desktop --self-test
-Install:           ./install.sh             (for you: ~/.local; with sudo: /opt, for everyone)
+Install:           ./install.sh             (for you, in ~/.local; as root: /opt, for everyone)
 Uninstall:         ~/.local/opt/vrp-desktop/install.sh --uninstall
-                   (or /opt/vrp-desktop/install.sh --uninstall with sudo)
+                   (as root: /opt/vrp-desktop/install.sh --uninstall)
 
 Your workspaces live in ~/.local/share/vrp-desktop unless you chose another folder. Installing,
 upgrading and uninstalling never touch them. To move to a new laptop, make a backup
-(vrp backup WORKSPACE FILE, or Settings > Backup), copy the file, and restore it there
-(vrp restore FILE WORKSPACE).
+(vrp backup WORKSPACE FILE), copy the file, and restore it there (vrp restore FILE WORKSPACE).
 
-Needs: glibc 2.28 or newer and an X11 or Wayland desktop (Debian 11+, Ubuntu 20.04+, Fedora 32+).
-On a minimal system Qt may also need: libxkbcommon-x11-0 libxcb-cursor0 libegl1 libfontconfig1.
+Needs glibc 2.28 or newer (Debian 11+, Ubuntu 20.04+, Fedora 32+) and the desktop libraries every
+X11 or Wayland desktop has; on a minimal system install (Debian/Ubuntu names):
+  libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+  libxcb-render-util0 libxcb-shape0 libxcb-randr0 libegl1 libfontconfig1 libdbus-1-3
+  libglib2.0-0 libcups2 (printing)
 """
 
 

@@ -5,13 +5,22 @@
 #                             ~/.local/bin, menu entry and icons in ~/.local/share
 #   sudo ./install.sh         install for everyone: /opt/vrp-desktop, /usr/local/bin, /usr/local/share
 #   ./install.sh --uninstall  remove the program, its launchers and menu entry (same user/root rule)
+#   --user                    install or remove for this user even when run as root
 #
 # Workspaces (your records) are never touched by install or uninstall: they live in
 # ~/.local/share/vrp-desktop (or wherever you created them). See README.txt.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" = 0 ]; then
+uninstall=no; per_user=no
+for arg in "$@"; do
+    case "$arg" in
+        --uninstall) uninstall=yes ;;
+        --user) per_user=yes ;;
+        *) echo "usage: $0 [--user] [--uninstall]" >&2; exit 2 ;;
+    esac
+done
+if [ "$(id -u)" = 0 ] && [ "$per_user" = no ]; then
     prefix=/opt/vrp-desktop; bin=/usr/local/bin; share=/usr/local/share
 else
     prefix="$HOME/.local/opt/vrp-desktop"; bin="$HOME/.local/bin"; share="${XDG_DATA_HOME:-$HOME/.local/share}"
@@ -23,7 +32,7 @@ refresh_menus() {
     command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$share/icons/hicolor" || true
 }
 
-if [ "${1:-}" = "--uninstall" ]; then
+if [ "$uninstall" = yes ]; then
     rm -f "$bin/vrp-desktop" "$bin/vrp" "$share/applications/vrp-desktop.desktop"
     for s in $sizes; do rm -f "$share/icons/hicolor/${s}x${s}/apps/vrp-desktop.png"; done
     rm -f "$share/icons/hicolor/scalable/apps/vrp-desktop.svg"
@@ -66,4 +75,5 @@ refresh_menus
 echo "VRP Desktop installed in $prefix."
 echo "Start it from the applications menu, or run: $bin/vrp-desktop"
 echo "Check it works:  $bin/vrp-desktop --self-test"
-echo "Remove it:       $prefix/install.sh --uninstall   (your workspaces stay)"
+flag=""; [ "$per_user" = yes ] && flag=" --user"
+echo "Remove it:       $prefix/install.sh --uninstall$flag   (your workspaces stay)"
