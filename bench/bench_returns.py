@@ -346,7 +346,7 @@ def main() -> None:
         )
         print(
             f"  baseline: one COUNT of the quarter's attendances {base['seconds']:.2f} s "
-            f"({base['n']:,} rows), peak {base['peak_mb']:.0f} MB (opening a workspace)"
+            f"({base['n']:,} rows), peak {base['peak_mb']:.0f} MB (workspace open)"
         )
 
         print("\nRecord-level export (write-only, streamed)")
