@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ui.conftest import wait_idle
 from ui.models.participants_model import COL_NAME, ParticipantsModel, RecordIdRole
 from ui.models.register_model import COL_STATUS, RegisterModel, RegisterRow
 from ui.models.sessions_model import COL_WHEN, SessionsModel
@@ -18,20 +19,23 @@ def demo_ctx(unlocked_ctx):
     return unlocked_ctx
 
 
-def test_participants_model_pages_lazily(qtmodeltester, demo_ctx):
+def test_participants_model_pages_lazily(qtbot, qtmodeltester, demo_ctx):
     model = ParticipantsModel(demo_ctx)
     model.set_query("")
     assert model.total == 2000
     assert model.rowCount() == 200
     assert model.canFetchMore()
-    model.fetchMore()
-    assert model.rowCount() == 400
+    model.fetchMore()  # read on the store thread; the GUI carries on meanwhile
+    assert model.loading
+    model.fetchMore()  # a second request while one is pending is ignored
+    qtbot.waitUntil(lambda: model.rowCount() == 400, timeout=5000)
+    assert not model.loading
     expected = participants.list_participants(demo_ctx.ws, "", offset=200, limit=1)[0]
     assert model.index(200, COL_NAME).data(RecordIdRole) == expected["id"]
     qtmodeltester.check(model, force_py=True)
 
 
-def test_participants_model_search_and_filters_reset(qtmodeltester, demo_ctx):
+def test_participants_model_search_and_filters_reset(qtbot, qtmodeltester, demo_ctx):
     model = ParticipantsModel(demo_ctx)
     first = participants.list_participants(demo_ctx.ws, "", limit=1)[0]
     text = first["last_name"][:3]
@@ -45,13 +49,19 @@ def test_participants_model_search_and_filters_reset(qtmodeltester, demo_ctx):
     model.set_query("", age_band="14-15", status="all")
     assert model.filters == {"age_band": "14-15"}
     assert model.total == participants.count_participants(demo_ctx.ws, "", age_band="14-15")
+    # a page still in flight when the query changes is dropped, not mixed in
+    model.set_query("")
+    model.fetchMore()
+    model.set_query("", age_band="14-15")
+    wait_idle(qtbot, demo_ctx)
+    assert model.rowCount() == min(200, model.total)
     model.set_query("zzzzqqq")
     assert model.total == 0 and model.rowCount() == 0 and not model.canFetchMore()
     qtmodeltester.check(model, force_py=True)
 
 
 def test_sessions_model_newest_first_with_filter(qtmodeltester, demo_ctx):
-    model = SessionsModel(demo_ctx, page_size=50)
+    model = SessionsModel(demo_ctx, page_size=50, asynchronous=False)
     model.set_intervention(None)
     assert model.total == sessions.count_sessions(demo_ctx.ws)
     assert model.total > 150 and model.rowCount() == 50

@@ -3,6 +3,8 @@
 Vorta-style: columns are ``COL_*`` constants in each subclass, rows are plain dicts, and a new
 query replaces everything inside ``beginResetModel``/``endResetModel``. Rows past the first page
 arrive through ``canFetchMore``/``fetchMore`` as the view scrolls, so 100k rows never load at once.
+Those later pages are read on the store thread without blocking the GUI (``asynchronous``): a slow
+page never freezes scrolling, and a page that arrives after the query changed is dropped.
 """
 
 from __future__ import annotations
@@ -25,19 +27,31 @@ class PagedTableModel(QAbstractTableModel):
 
     HEADERS: tuple[str, ...] = ()
 
-    def __init__(self, ctx, parent=None, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, ctx, parent=None, *, page_size: int = PAGE_SIZE, asynchronous: bool = True
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.page_size = page_size
+        self.asynchronous = asynchronous
         self._rows: list[dict[str, Any]] = []
         self._total = 0
+        self._generation = 0
+        self._pending = False
 
     # -- what subclasses provide ---------------------------------------------------------
     def _count(self) -> int:
         raise NotImplementedError
 
-    def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+    def _page_call(
+        self, offset: int, limit: int
+    ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+        """The service function and arguments (after ``ws``) that read one page."""
         raise NotImplementedError
+
+    def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        fn, args, kwargs = self._page_call(offset, limit)
+        return self._call(fn, *args, **kwargs)
 
     def display(self, row: dict[str, Any], column: int) -> Any:
         raise NotImplementedError
@@ -59,6 +73,8 @@ class PagedTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Run the current query again from the top (after a save, or a new filter)."""
         self.beginResetModel()
+        self._generation += 1
+        self._pending = False
         self._total = self._count()
         self._rows = self._page(0, self.page_size) if self._total else []
         self.endResetModel()
@@ -113,11 +129,37 @@ class PagedTableModel(QAbstractTableModel):
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and len(self._rows) < self._total
 
+    @property
+    def loading(self) -> bool:
+        """True while a page is being read in the background."""
+        return self._pending
+
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        if parent.isValid() or self._pending:
             return
         start = len(self._rows)
-        more = self._page(start, self.page_size)
+        if not self.asynchronous:
+            self._append(start, self._page(start, self.page_size))
+            return
+        fn, args, kwargs = self._page_call(start, self.page_size)
+        generation = self._generation
+        self._pending = True
+
+        def arrived(rows: list[dict[str, Any]]) -> None:
+            if generation == self._generation:
+                self._pending = False
+                self._append(start, rows)
+
+        def failed(_exc: BaseException) -> None:
+            if generation == self._generation:
+                self._pending = False
+                self._total = len(self._rows)  # stop asking; a refresh tries again
+
+        self.ctx.runner.submit(fn, self.ctx.ws, *args, on_done=arrived, on_error=failed, **kwargs)
+
+    def _append(self, start: int, more: list[dict[str, Any]]) -> None:
+        if start != len(self._rows):
+            return
         if not more:
             self._total = start  # the store shrank under us; stop asking
             return

@@ -37,9 +37,11 @@ class ParticipantsModel(PagedTableModel):
     def _count(self) -> int:
         return self._call(participants.count_participants, self.text, **self.filters)
 
-    def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        return self._call(
-            participants.list_participants, self.text, offset=offset, limit=limit, **self.filters
+    def _page_call(self, offset: int, limit: int):
+        return (
+            participants.list_participants,
+            (self.text,),
+            {"offset": offset, "limit": limit, **self.filters},
         )
 
     def display(self, row: dict[str, Any], column: int) -> Any:

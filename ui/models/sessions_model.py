@@ -32,12 +32,11 @@ class SessionsModel(PagedTableModel):
     def _count(self) -> int:
         return self._call(sessions.count_sessions, intervention_id=self.intervention_id)
 
-    def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        return self._call(
+    def _page_call(self, offset: int, limit: int):
+        return (
             sessions.list_sessions,
-            intervention_id=self.intervention_id,
-            offset=offset,
-            limit=limit,
+            (),
+            {"intervention_id": self.intervention_id, "offset": offset, "limit": limit},
         )
 
     def display(self, row: dict[str, Any], column: int) -> Any:
