@@ -433,9 +433,9 @@ def preview(ws, *, limit: int = 500) -> dict[str, Any]:
                 f"ORDER BY updated_at DESC LIMIT {int(limit)}"
             )
             for rid, findings in rows:
-                reasons = [
-                    f"{f.get('field')}: {f.get('message')}" for f in (_json(findings) or [])
-                ] or ["Saved with problems; open it to see them."]
+                reasons = [f.get("message", "") for f in (_json(findings) or [])] or [
+                    "Saved with problems; open it to see them."
+                ]
                 quarantine.append({"entity": entity, "id": rid, "reasons": reasons})
         for entity in ("enrolment", "session", "outcome_response"):
             for row in _rows(conn, entity):

@@ -112,7 +112,12 @@ class ImportReport:
 
     def summary(self) -> str:
         if self.error:
-            return f"{Path(self.file).name}: NOT imported. {self.error}"
+            name = Path(self.file).name
+            return (
+                f"NOT imported: {self.error}"
+                if name in self.error
+                else f"{name}: NOT imported. {self.error}"
+            )
         c = self.counts
         verb = "would import" if self.dry_run else "imported"
         return (
