@@ -52,8 +52,20 @@ def _open(folder: Path, user: str):
 def phase_setup(root: Path, records: int) -> dict:
     """Provider with demo data joined to a coordinator (not measured)."""
     from vrp_desktop.services import demo, quality
+    from vrp_desktop.services.pseudonyms import new_reference
     from vrp_desktop.sync import coordinator, onboarding
     from vrp_desktop.workspace import Workspace
+
+    # demo references are 30 random bits: beyond ~30k people two collide, so keep them unique
+    used: set[str] = set()
+
+    def unique_reference() -> str:
+        while (ref := new_reference()) in used:
+            pass
+        used.add(ref)
+        return ref
+
+    demo.new_reference = unique_reference
 
     coord, _ = Workspace.create(
         root / "coord", provider_code="VRP", provider_name="Bench VRP", username="coord",
