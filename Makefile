@@ -84,7 +84,7 @@ bundle-test: bundle
 	cd /tmp && "$(CURDIR)/$(BUNDLE)/vrp" --version
 	@echo "Bundle size (unpacked), and its biggest parts:"
 	@du -sh $(BUNDLE)
-	@du -s $(BUNDLE)/_internal/* $(BUNDLE)/_internal/PySide6/Qt/lib/* | sort -n | tail -8 | \
+	@du -s $(BUNDLE)/_internal/PySide6/Qt/lib/* $(BUNDLE)/_internal/* | sort -n | tail -8 | \
 	  awk '{printf "  %6.1f MB  %s\n", $$1 / 1024, $$2}'
 	@ls -l dist/*.tar.gz
 
