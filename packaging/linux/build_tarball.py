@@ -40,7 +40,7 @@ Your workspaces live in ~/.local/share/vrp-desktop unless you chose another fold
 upgrading and uninstalling never touch them. To move to a new laptop, make a backup
 (vrp backup WORKSPACE FILE), copy the file, and restore it there (vrp restore FILE WORKSPACE).
 
-Needs glibc 2.28 or newer (Debian 11+, Ubuntu 20.04+, Fedora 32+) and the desktop libraries every
+Needs glibc 2.35 or newer (Ubuntu 22.04+, Debian 12+, Fedora 36+) and the desktop libraries every
 X11 or Wayland desktop has; on a minimal system install (Debian/Ubuntu names):
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-randr0 libegl1 libfontconfig1 libdbus-1-3
