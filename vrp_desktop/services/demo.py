@@ -216,6 +216,7 @@ def generate(
         with ws.read() as session:
             programmes.append((row, fw_service.get(session, framework_id)))
 
+    used_references: set[str] = set()
     people, enrolments, by_programme = [], [], {row["id"]: [] for row, _ in programmes}
     for _ in range(participants):
         row, framework = programmes[rng.choices(range(4), weights=(35, 25, 15, 25))[0]]
@@ -231,7 +232,7 @@ def generate(
         people.append(
             {
                 "id": pid,
-                "reference": new_reference(),
+                "reference": _fresh_reference(used_references),
                 "first_name": first,
                 "last_name": last,
                 "preferred_name": None,
@@ -286,6 +287,14 @@ def generate(
     )
 
 
+def _fresh_reference(used: set[str]) -> str:
+    """A reference not yet used in this run (random references collide at 100k people)."""
+    while (reference := new_reference()) in used:
+        pass
+    used.add(reference)
+    return reference
+
+
 def _sessions(rng, programmes, by_programme, total, start, end):
     sessions, attendances = [], []
     booked: set[tuple[str, dt.date]] = set()  # one session a day each: no double-booking
@@ -293,6 +302,7 @@ def _sessions(rng, programmes, by_programme, total, start, end):
     for (row, framework), share in zip(programmes, shares, strict=True):
         count = max(1, int(total * share)) if total else 0
         enrolled = sorted(by_programme[row["id"]], key=lambda e: e["start_date"])
+        active_on: dict[dt.date, list[dict[str, Any]]] = {}
         types = framework.session_types
         span = (end - start).total_seconds()
         for _ in range(count):
@@ -303,11 +313,13 @@ def _sessions(rng, programmes, by_programme, total, start, end):
             if when > end:
                 when -= dt.timedelta(days=1)
             day = when.date()
-            active = [
-                e
-                for e in enrolled
-                if e["start_date"] <= day and (e["end_date"] is None or e["end_date"] >= day)
-            ]
+            if day not in active_on:  # who is enrolled depends only on the programme and day
+                active_on[day] = [
+                    e
+                    for e in enrolled
+                    if e["start_date"] <= day and (e["end_date"] is None or e["end_date"] >= day)
+                ]
+            active = active_on[day]
             if "group" in types and (framework.id in ("sports_diversion",) or rng.random() < 0.3):
                 kind = "group"
             elif "one_to_one" in types:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
+from vrp_desktop import codes
 from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
@@ -92,59 +93,71 @@ def to_dict(s: Session) -> dict[str, Any]:
 
 
 def _contexts(session: OrmSession, s: Session) -> list[AttendeeContext]:
-    """What the validation engine needs to know about each attendee, gathered in SQL."""
-    if s.starts_at is None:
-        day = None
-        ends = None
-    else:
+    """What the validation engine needs to know about each attendee, in three queries.
+
+    Double-booking is found from the other side: the few sessions that overlap in time (by
+    the ``starts_at`` index), then which of our attendees were at them (by the unique
+    session/participant index). That stays fast however long a person's history is.
+    """
+    ids = [a.participant_id for a in s.attendances]
+    if not ids:
+        return []
+    references = dict(
+        session.execute(
+            select(Participant.id, Participant.reference).where(Participant.id.in_(ids))
+        ).all()
+    )
+    enrolled: set[str] = set()
+    clashes: dict[str, list[str]] = {}
+    if s.starts_at is not None:
         day = s.starts_at.date()
         ends = s.starts_at + dt.timedelta(minutes=s.duration_minutes or 0)
-    contexts = []
-    for a in s.attendances:
-        person = session.get(Participant, a.participant_id)
-        enrolled = False
-        clashes: list[str] = []
-        if day is not None:
-            enrolled = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Enrolment)
-                    .where(
-                        Enrolment.participant_id == a.participant_id,
-                        Enrolment.intervention_id == s.intervention_id,
-                        Enrolment.start_date <= day,
-                        (Enrolment.end_date.is_(None)) | (Enrolment.end_date >= day),
-                    )
+        enrolled = set(
+            session.scalars(
+                select(Enrolment.participant_id).where(
+                    Enrolment.participant_id.in_(ids),
+                    Enrolment.intervention_id == s.intervention_id,
+                    Enrolment.start_date <= day,
+                    (Enrolment.end_date.is_(None)) | (Enrolment.end_date >= day),
                 )
-                > 0
-            )
-            others = session.execute(
-                select(Session.id, Session.starts_at, Session.duration_minutes)
-                .join(Attendance, Attendance.session_id == Session.id)
-                .where(
-                    Attendance.participant_id == a.participant_id,
-                    Attendance.status.in_(("attended", "late", "left_early")),
-                    Session.id != s.id,
-                    Session.status == "delivered",
-                    Session.starts_at < ends,
-                    Session.starts_at >= s.starts_at - dt.timedelta(hours=24),
-                )
-            ).all()
-            clashes = [
-                oid
-                for oid, start, minutes in others
-                if start + dt.timedelta(minutes=minutes or 0) > s.starts_at
-            ]
-        contexts.append(
-            AttendeeContext(
-                participant_id=a.participant_id,
-                reference=person.reference if person else a.participant_id,
-                status=a.status,
-                enrolled=enrolled,
-                clashing_session_ids=clashes,
             )
         )
-    return contexts
+        overlapping = (
+            select(Session.id, Session.starts_at, Session.duration_minutes)
+            .where(
+                Session.starts_at < ends,
+                Session.starts_at >= s.starts_at - dt.timedelta(hours=24),
+                Session.status == "delivered",
+                Session.id != s.id,
+            )
+            .subquery()
+        )
+        rows = session.execute(
+            select(
+                Attendance.participant_id,
+                overlapping.c.id,
+                overlapping.c.starts_at,
+                overlapping.c.duration_minutes,
+            )
+            .join(overlapping, overlapping.c.id == Attendance.session_id)
+            .where(
+                Attendance.participant_id.in_(ids),
+                Attendance.status.in_(tuple(codes.PRESENT_STATUSES)),
+            )
+        ).all()
+        for pid, other_id, start, minutes in rows:
+            if start + dt.timedelta(minutes=minutes or 0) > s.starts_at:
+                clashes.setdefault(pid, []).append(other_id)
+    return [
+        AttendeeContext(
+            participant_id=a.participant_id,
+            reference=references.get(a.participant_id, a.participant_id),
+            status=a.status,
+            enrolled=a.participant_id in enrolled,
+            clashing_session_ids=clashes.get(a.participant_id, []),
+        )
+        for a in s.attendances
+    ]
 
 
 def _validate(session: OrmSession, s: Session, warning_reason: str | None) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,6 +145,13 @@ class Participant(Syncable, Base):
 
     __table_args__ = (
         Index("ix_participant_last_name", "last_name"),
+        # the register's order: lets a page of the list come off an index, not a sort
+        Index(
+            "ix_participant_register_order",
+            func.lower(last_name),
+            func.lower(first_name),
+            "id",
+        ),
         Index("ix_participant_postcode_district", "postcode_district"),
     )
 
@@ -195,7 +203,10 @@ class Session(Syncable, Base):
         back_populates="session", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_session_intervention_start", "intervention_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_session_intervention_start", "intervention_id", "starts_at"),
+        Index("ix_session_starts_at", "starts_at"),
+    )
 
 
 class Attendance(Syncable, Base):
