@@ -9,10 +9,12 @@ DEMO := demo-workspace
 DEMO_PASSPHRASE := demo passphrase 2026
 # Debian libraries Qt needs: offscreen (tests) and xcb (a real window)
 QT_LIBS_TEST := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+# independent readers the tests check our files with: age (batches), LibreOffice (workbooks)
+CHECK_TOOLS := age libreoffice-calc-nogui
 QT_LIBS_RUN := $(QT_LIBS_TEST) libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint format bench clean deps-test deps-run venv bundle bundle-test bench-startup
+.PHONY: run test lint format bench bench-quick clean deps-test deps-run venv bundle bundle-test bench-startup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +36,7 @@ define apt_ensure
 endef
 
 deps-test:
-	$(call apt_ensure,$(QT_LIBS_TEST))
+	$(call apt_ensure,$(QT_LIBS_TEST) $(CHECK_TOOLS))
 
 deps-run:
 	$(call apt_ensure,$(QT_LIBS_RUN))
@@ -61,6 +63,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_store
+	$(PY) -m bench.bench_sync
+	$(PY) -m bench.bench_returns
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
+
+bench-quick: $(STAMP)
+	$(PY) -m bench.bench_store --quick
+	$(PY) -m bench.bench_sync --records 20000
+	$(PY) -m bench.bench_returns --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -75,13 +75,27 @@ def _lazy(name: str, module: str, class_name: str) -> Callable[[AppContext], QWi
     return build
 
 
+def _by_kind(
+    *, provider: Callable[[AppContext], QWidget], coordinator: Callable[[AppContext], QWidget]
+) -> Callable[[AppContext], QWidget]:
+    """A page that differs by workspace: a provider sends batches, the VRP's inbox takes them."""
+
+    def build(ctx: AppContext) -> QWidget:
+        return (coordinator if ctx.ws.kind == "coordinator" else provider)(ctx)
+
+    return build
+
+
 PAGES: dict[str, Callable[[AppContext], QWidget]] = {
     "today": _lazy("today", "ui.pages.today", "TodayPage"),
     "participants": _lazy("participants", "ui.pages.participants", "ParticipantsPage"),
     "sessions": _lazy("sessions", "ui.pages.sessions", "SessionsPage"),
     "outcomes": _lazy("outcomes", "ui.pages.outcomes", "OutcomesPage"),
-    "sync": _lazy("sync", "ui.pages.placeholders", "SyncPage"),
-    "returns": _lazy("returns", "ui.pages.placeholders", "ReturnsPage"),
+    "sync": _by_kind(
+        provider=_lazy("sync", "ui.pages.sync", "SyncPage"),
+        coordinator=_lazy("sync", "ui.pages.inbox", "InboxPage"),
+    ),
+    "returns": _lazy("returns", "ui.pages.returns", "ReturnsPage"),
     "settings": _lazy("settings", "ui.pages.settings", "SettingsPage"),
 }
 

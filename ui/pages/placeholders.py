@@ -1,6 +1,6 @@
-"""Pages whose features arrive in a later release, and the page shown when one fails to load.
+"""The page shown when another page fails to load, built on a simple information page.
 
-None of them is a dead end: each says what is coming, what to do meanwhile, and offers a way on.
+Neither is a dead end: each says what happened, what to do, and offers a way on.
 """
 
 from __future__ import annotations
@@ -45,43 +45,6 @@ class InfoPage(QWidget):
         button.clicked.connect(lambda: self.ctx.navigate.emit(page, record_id))
         self.buttons.insertWidget(self.buttons.count() - 1, button)
         return button
-
-
-class SyncPage(InfoPage):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(
-            ctx,
-            "Sync",
-            [
-                "Sending batches to the VRP arrives in a coming release.",
-                "Your records are kept safely here, encrypted on this computer, and nothing is "
-                "lost: everything you record now will be offered in the first batch.",
-                "The best thing to do meanwhile is to fix the records that need attention, so "
-                "they are ready to go when sending arrives.",
-            ],
-            parent,
-        )
-        self.attention = self.add_button("Show records needing attention", "today", "attention")
-        self.add_button("Log a session", "sessions")
-
-
-class ReturnsPage(InfoPage):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(
-            ctx,
-            "Returns",
-            [
-                "Quarterly returns to the VRP are built here in a coming release, straight from "
-                "the sessions, registers and questionnaires you record.",
-                "Until then, keep recording as usual: returns will count everything already "
-                "saved, so there is nothing to re-enter later.",
-                "Records that need attention would be left out of a return, so fixing them now "
-                "saves time at quarter end.",
-            ],
-            parent,
-        )
-        self.attention = self.add_button("Show records needing attention", "today", "attention")
-        self.add_button("See this quarter on Today", "today")
 
 
 class FailedPage(InfoPage):
