@@ -65,3 +65,28 @@ def test_database_file_is_not_sqlite_without_the_key(workspace):
     with pytest.raises(sqlite3.DatabaseError):
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     conn.close()
+
+
+def test_a_read_inside_a_unit_does_not_roll_the_unit_back(workspace):
+    """Settings and reads are often needed mid-action; they must not cancel the action."""
+    from vrp_desktop.store.models import Setting
+
+    with workspace.unit() as session:
+        session.add(Setting(key="outbox", value="/media/usb"))
+        session.flush()
+        assert workspace.setting("not_cached_yet") is None
+        with workspace.read() as other:
+            other.get(Setting, "kind")
+    assert workspace.setting("outbox") == "/media/usb"
+
+
+def test_store_work_from_another_thread(workspace):
+    import concurrent.futures
+
+    from vrp_desktop.services import participants
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        made = pool.submit(
+            participants.create_participant, workspace, {"first_name": "Ada", "last_name": "Obi"}
+        ).result()
+    assert participants.get_participant(workspace, made["id"])["first_name"] == "Ada"

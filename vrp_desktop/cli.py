@@ -26,7 +26,11 @@ Handler = Callable[[argparse.Namespace], int]
 #: modules that add their own sub-commands: each has ``register(subparsers, workspace_args)``
 #: where ``workspace_args(parser)`` adds the WORKSPACE, --user and --passphrase-file arguments.
 #: Their handlers may call ``open_workspace(args)`` and ``read_secret(...)`` from this module.
-COMMAND_MODULES: tuple[str, ...] = ("vrp_desktop.returns.cli", "vrp_desktop.spreadsheets.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "vrp_desktop.sync.cli",
+    "vrp_desktop.returns.cli",
+    "vrp_desktop.spreadsheets.cli",
+)
 
 
 # -- passphrases and opening ------------------------------------------------------------------
@@ -107,8 +111,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         passphrase=passphrase,
         display_name=args.display_name,
         kind="coordinator" if args.coordinator else "provider",
+        role="coordinator" if args.coordinator else "manager",
     )
-    ws.close()
+    with ws:
+        if args.coordinator:
+            from vrp_desktop.sync import coordinator
+
+            coordinator.setup(ws, partnership_name=args.provider_name)
     print(f"Workspace created in {args.workspace} for user {args.user}.")
     print()
     print("RECOVERY CODE (shown once; print it or write it down and keep it locked away):")

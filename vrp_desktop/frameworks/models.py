@@ -382,7 +382,7 @@ class MeasureDefinition(Model):
         )
 
     def score_better(self, score_id: str) -> str | None:
-        """"higher" or "lower": which way this score improves (None when not stated)."""
+        """ "higher" or "lower": which way this score improves (None when not stated)."""
         for part in (*self.subscales, *self.composites, *self.conversions):
             if part.id == score_id:
                 return part.better

@@ -12,6 +12,7 @@ import sqlcipher3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import QueuePool
 
 from vrp_desktop.errors import WorkspaceError
 
@@ -36,15 +37,26 @@ def raw_key_literal(master_key: bytes) -> str:
 def create_store_engine(path: Path, master_key: bytes, *, echo: bool = False) -> Engine:
     """An engine for the encrypted file at ``path``; the file is created when missing.
 
-    The dialect's SingletonThreadPool keeps one connection per thread, so a connection never
-    crosses threads (the UI serialises store work on one worker anyway).
+    A QueuePool hands every session its own connection. (The SQLCipher dialect's default,
+    SingletonThreadPool, shares one connection per thread, so a read inside a write unit on
+    the same thread would roll the unit back when it returned the connection.) A connection
+    may serve different threads over its life, never two at once; the UI serialises store
+    work on one worker anyway.
     """
     url = URL.create(
         "sqlite+pysqlcipher",
         password=raw_key_literal(master_key),
         database=str(path),
     )
-    engine = create_engine(url, module=sqlcipher3, echo=echo)
+    engine = create_engine(
+        url,
+        module=sqlcipher3,
+        echo=echo,
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"check_same_thread": False},
+    )
     event.listen(engine, "connect", _on_connect)
     return engine
 
