@@ -53,9 +53,14 @@ def is_blank(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return not value.strip()
-    if isinstance(value, list | tuple | set | frozenset | dict):
+    if isinstance(value, _COLLECTIONS):
         return len(value) == 0
     return False
+
+
+# a plain tuple: isinstance with a tuple of types is several times faster than with a union,
+# and this runs for every field of every record a batch import validates
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
 
 
 def check_required(record: Record, fields: Iterable[str]) -> list[Finding]:
