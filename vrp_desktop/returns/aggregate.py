@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Connection,
+    Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -43,6 +45,8 @@ Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "Not recorded"
 TIER_LABELS = {"universal": "Universal", "targeted": "Targeted", "specialist": "Specialist"}
 MEASURES = (("reached", "People reached"), ("referred", "New referrals"))
+#: page cache for the length of a return (KiB when negative): pages read once stay decrypted
+CACHE_SIZE = -131072
 
 
 @dataclasses.dataclass
@@ -114,9 +118,67 @@ def _ordered(found: set[Any], known: dict[str, str]) -> list[tuple[Any, str]]:
     return rows
 
 
-# -- the temporary table of people reached and referred --------------------------------------
+# -- the temporary tables: the quarter's sessions and attendees, people reached and referred --
 
 _metadata = MetaData()
+#: the quarter's sessions (any status), with every column a figure reads, in id order so the
+#: attendance index is read forwards, once
+_SESSIONS = Table(
+    "rt_sessions",
+    _metadata,
+    Column("id", String(36), primary_key=True),
+    Column("intervention_id", String(36)),
+    Column("split", String(36)),
+    Column("status", String(16)),
+    Column("session_type", String(16)),
+    Column("duration_minutes", Integer),
+    Column("mode", String(16)),
+    Column("location_type", String(64)),
+    Column("sync_state", String(16)),
+    Column("has_error", Integer),
+    Column("open_warning", Integer),
+    prefixes=["TEMPORARY"],
+    sqlite_with_rowid=False,
+)
+#: attendances that are not a present one (absent, cancelled...), from a small partial index
+_ABSENT = Table(
+    "rt_absent",
+    _metadata,
+    Column("session_id", String(36)),
+    Column("participant_id", String(36)),
+    Index("rt_absent_pair", "session_id", "participant_id"),
+    prefixes=["TEMPORARY"],
+)
+#: people present at the quarter's delivered sessions, with what delivery sums
+_ATTENDEES = Table(
+    "rt_attendees",
+    _metadata,
+    Column("session_id", String(36)),
+    Column("participant_id", String(36)),
+    Column("intervention_id", String(36)),
+    Column("split", String(36)),
+    Column("session_type", String(16)),
+    Column("duration_minutes", Integer),
+    prefixes=["TEMPORARY"],
+)
+#: enrolments open in the quarter (``active``) or referred in it (``referred``): one read
+_ENROLMENTS = Table(
+    "rt_enrolments",
+    _metadata,
+    Column("participant_id", String(36)),
+    Column("intervention_id", String(36)),
+    Column("split", String(36)),
+    Column("referral_source", String(64)),
+    Column("referral_date", String(10)),
+    Column("start_date", String(10)),
+    Column("active", Integer),
+    Column("referred", Integer),
+    Column("sync_state", String(16)),
+    Column("has_error", Integer),
+    Column("open_warning", Integer),
+    Index("rt_enrolments_pair", "participant_id", "intervention_id"),
+    prefixes=["TEMPORARY"],
+)
 _PEOPLE = Table(
     "rt_people",
     _metadata,
@@ -133,6 +195,29 @@ _PEOPLE = Table(
     Column("referral_source", String(64)),
     prefixes=["TEMPORARY"],
 )
+#: each person's latest exit questionnaire in the quarter with the baseline before it
+_PAIRS = Table(
+    "rt_pairs",
+    _metadata,
+    Column("person_key", Text),
+    Column("split", String(36)),
+    Column("measure_id", String(64)),
+    Column("base", Text),
+    Column("exit", Text),
+    prefixes=["TEMPORARY"],
+)
+_TEMPORARY = (_SESSIONS, _ABSENT, _ATTENDEES, _ENROLMENTS, _PEOPLE, _PAIRS)
+
+
+def _create_temporary(conn: Connection) -> None:
+    _drop_temporary(conn)
+    for table in _TEMPORARY:
+        table.create(conn)
+
+
+def _drop_temporary(conn: Connection) -> None:
+    for table in reversed(_TEMPORARY):
+        table.drop(conn, checkfirst=True)
 
 
 def _bounds(q: Quarter) -> tuple[dt.datetime, dt.datetime]:
@@ -143,21 +228,112 @@ def _split_col(src: Source, interventions):
     return interventions.c.provider_id if src.kind == "partnership" else interventions.c.id
 
 
-def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
-    a, s, e, p, i = src.attendances, src.sessions, src.enrolments, src.people, src.interventions
+def _has_quality(src: Source) -> bool:
+    return "findings" in src.sessions.c
+
+
+def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
+    """One read of the quarter's sessions (a range of ``ix_session_return``, which covers every
+    column here), and one forward pass over the attendance index for their attendees."""
+    s, i, a = src.sessions, src.interventions, src.attendances
     lo, hi = _bounds(q)
-    attended = (
-        select(a.c.participant_id, s.c.intervention_id)
-        .join(s, s.c.id == a.c.session_id)
-        .where(
-            s.c.status == "delivered",
-            a.c.status.in_(sorted(codes.PRESENT_STATUSES)),
-            s.c.starts_at >= lo,
-            s.c.starts_at < hi,
+    columns = [
+        s.c.id,
+        s.c.intervention_id,
+        _split_col(src, i),
+        s.c.status,
+        s.c.session_type,
+        s.c.duration_minutes,
+        s.c.mode,
+        s.c.location_type,
+    ]
+    names = [c.name for c in _SESSIONS.columns][: len(columns)]
+    if _has_quality(src):
+        columns += [
+            s.c.sync_state,
+            _has_severity(s.c.findings, "error"),
+            and_(
+                _has_severity(s.c.findings, "warning"),
+                or_(s.c.warning_reason.is_(None), s.c.warning_reason == ""),
+            ),
+        ]
+        names += ["sync_state", "has_error", "open_warning"]
+    conn.execute(
+        insert(_SESSIONS).from_select(
+            names,
+            select(*columns)
+            .join(i, i.c.id == s.c.intervention_id)
+            .where(s.c.starts_at >= lo, s.c.starts_at < hi),
         )
     )
+    t = _SESSIONS
+    attendees = (
+        select(
+            a.c.session_id,
+            a.c.participant_id,
+            t.c.intervention_id,
+            t.c.split,
+            t.c.session_type,
+            t.c.duration_minutes,
+        )
+        .select_from(t)
+        .join(a, a.c.session_id == t.c.id)
+        .where(t.c.status == "delivered")
+    )
+    if src.not_present is None:
+        attendees = attendees.where(a.c.status.in_(sorted(codes.PRESENT_STATUSES)))
+    else:
+        n, x = src.not_present, _ABSENT
+        conn.execute(
+            insert(x).from_select(
+                ["session_id", "participant_id"], select(n.c.session_id, n.c.participant_id)
+            )
+        )
+        attendees = attendees.where(
+            ~exists().where(
+                x.c.session_id == a.c.session_id, x.c.participant_id == a.c.participant_id
+            )
+        )
+    conn.execute(insert(_ATTENDEES).from_select([c.name for c in _ATTENDEES.columns], attendees))
+
+
+def _fill_enrolments(conn: Connection, src: Source, q: Quarter) -> None:
+    e, i = src.enrolments, src.interventions
     active = and_(e.c.start_date <= q.end, or_(e.c.end_date.is_(None), e.c.end_date >= q.start))
-    enrolled = select(e.c.participant_id, e.c.intervention_id).where(active)
+    referred = and_(e.c.referral_date >= q.start, e.c.referral_date <= q.end)
+    columns = [
+        e.c.participant_id,
+        e.c.intervention_id,
+        _split_col(src, i),
+        e.c.referral_source,
+        e.c.referral_date,
+        e.c.start_date,
+        case((active, 1), else_=0),
+        case((referred, 1), else_=0),
+    ]
+    names = [c.name for c in _ENROLMENTS.columns][: len(columns)]
+    if "findings" in e.c:
+        columns += [
+            e.c.sync_state,
+            _has_severity(e.c.findings, "error"),
+            and_(
+                _has_severity(e.c.findings, "warning"),
+                or_(e.c.warning_reason.is_(None), e.c.warning_reason == ""),
+            ),
+        ]
+        names += ["sync_state", "has_error", "open_warning"]
+    conn.execute(
+        insert(_ENROLMENTS).from_select(
+            names,
+            select(*columns).join(i, i.c.id == e.c.intervention_id).where(or_(active, referred)),
+        )
+    )
+
+
+def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
+    p, i, t, e = src.people, src.interventions, _ATTENDEES, _ENROLMENTS
+    attended = select(t.c.participant_id, t.c.intervention_id)
+    enrolled = select(e.c.participant_id, e.c.intervention_id).where(e.c.active == 1)
     pairs = union(attended, enrolled).subquery("pairs")
     e2 = e.alias("e2")
     reached = (
@@ -182,8 +358,7 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
             and_(
                 e2.c.participant_id == pairs.c.participant_id,
                 e2.c.intervention_id == pairs.c.intervention_id,
-                e2.c.start_date <= q.end,
-                or_(e2.c.end_date.is_(None), e2.c.end_date >= q.start),
+                e2.c.active == 1,
             ),
         )
         .distinct()
@@ -205,11 +380,9 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
         .select_from(e)
         .join(p, p.c.id == e.c.participant_id)
         .join(i, i.c.id == e.c.intervention_id)
-        .where(e.c.referral_date >= q.start, e.c.referral_date <= q.end)
+        .where(e.c.referred == 1)
         .distinct()
     )
-    _PEOPLE.drop(conn, checkfirst=True)
-    _PEOPLE.create(conn)
     names = [c.name for c in _PEOPLE.columns]
     conn.execute(insert(_PEOPLE).from_select(names, reached))
     conn.execute(insert(_PEOPLE).from_select(names, referred))
@@ -302,56 +475,67 @@ def reach(conn: Connection, src: Source, q: Quarter, splits, intervention_names)
 def delivery(conn: Connection, src: Source, q: Quarter, splits, intervention_names) -> list[Grid]:
     """Delivered sessions, hours, attendances and contact hours by session type (and, for the
     partnership, by intervention). Sums are additive, so totals come from the same group-by."""
-    a, s, i = src.attendances, src.sessions, src.interventions
-    lo, hi = _bounds(q)
-    s_in = s.alias("s_in")
-    present = (  # attendees of the quarter's sessions only, not of every session ever held
-        select(a.c.session_id, func.count().label("n"))
-        .join(s_in, s_in.c.id == a.c.session_id)
-        .where(
-            a.c.status.in_(sorted(codes.PRESENT_STATUSES)),
-            s_in.c.starts_at >= lo,
-            s_in.c.starts_at < hi,
-        )
-        .group_by(a.c.session_id)
-        .subquery("present")
-    )
-    attendees = func.coalesce(present.c.n, 0)
-    minutes = func.coalesce(s.c.duration_minutes, 0)
+    s, t = _SESSIONS, _ATTENDEES
+    # sessions and hours from the sessions; attendances and contact hours from the attendees,
+    # who carry their session's type and duration (sum over attendees of the duration = sum
+    # over sessions of attendees x duration)
     metrics = (
-        ("Sessions delivered", func.count(s.c.id), "#,##0"),
-        ("Hours delivered", func.sum(minutes) / 60.0, "#,##0.0"),
-        ("Attendances", func.sum(attendees), "#,##0"),
-        ("Contact hours (attendees × duration)", func.sum(attendees * minutes) / 60.0, "#,##0.0"),
-    )
-    split = _split_col(src, i)
-    base = (
-        select()
-        .select_from(s)
-        .join(i, i.c.id == s.c.intervention_id)
-        .outerjoin(present, present.c.session_id == s.c.id)
-        .where(s.c.status == "delivered", s.c.starts_at >= lo, s.c.starts_at < hi)
+        ("Sessions delivered", func.count(), "#,##0"),
+        ("Hours delivered", func.sum(func.coalesce(s.c.duration_minutes, 0)) / 60.0, "#,##0.0"),
+        ("Attendances", func.count(), "#,##0"),
+        (
+            "Contact hours (attendees × duration)",
+            func.sum(func.coalesce(t.c.duration_minutes, 0)) / 60.0,
+            "#,##0.0",
+        ),
     )
     breakdowns = [
-        ("Session type", s.c.session_type, _ordered(set(), dict(codes.SESSION_TYPES))),
+        (
+            "Session type",
+            (s.c.session_type, t.c.session_type),
+            _ordered(set(), dict(codes.SESSION_TYPES)),
+        ),
     ]
     if src.kind == "partnership":
-        breakdowns.append(("Intervention", i.c.id, list(intervention_names.items())))
+        breakdowns.append(
+            (
+                "Intervention",
+                (s.c.intervention_id, t.c.intervention_id),
+                list(intervention_names.items()),
+            )
+        )
     grids = []
-    for title, expr, categories in breakdowns:
+    for title, (by_session, by_attendee), categories in breakdowns:
         rows = conn.execute(
-            base.add_columns(
-                expr.label("cat"),
-                split.label("split"),
-                *(m[1].label(f"m{k}") for k, m in enumerate(metrics)),
-            ).group_by(expr, split)
+            select(
+                by_session.label("cat"),
+                s.c.split.label("split"),
+                metrics[0][1].label("m0"),
+                metrics[1][1].label("m1"),
+            )
+            .where(s.c.status == "delivered")
+            .group_by(by_session, s.c.split)
         ).all()
+        present = {
+            (r.cat, r.split): r
+            for r in conn.execute(
+                select(
+                    by_attendee.label("cat"),
+                    t.c.split.label("split"),
+                    metrics[2][1].label("m2"),
+                    metrics[3][1].label("m3"),
+                ).group_by(by_attendee, t.c.split)
+            )
+        }
         known = {code for code, _ in categories}
         categories = categories + [
             (r.cat, str(r.cat)) for r in rows if r.cat not in known and r.cat is not None
         ]
         for k, (label, _, fmt) in enumerate(metrics):
-            value = {(r.cat, r.split): float(getattr(r, f"m{k}") or 0) for r in rows}
+            value = {
+                (r.cat, r.split): float(getattr(r, f"m{k}") or 0)
+                for r in (rows if k < 2 else present.values())
+            }
             cells = [[value.get((code, key), 0) for key, _ in splits] for code, _ in categories]
             grids.append(
                 Grid(
@@ -417,7 +601,7 @@ def outcomes(
         .subquery("ranked_base")
     )
     b = select(ranked_base).where(ranked_base.c.rn == 1).subquery("b")
-    pairs = (
+    paired = (
         select(
             p.c.person_key,
             _split_col(src, i).label("split"),
@@ -430,8 +614,9 @@ def outcomes(
         .join(p, p.c.id == x.c.participant_id)
         .outerjoin(e, e.c.id == x.c.enrolment_id)
         .outerjoin(i, i.c.id == e.c.intervention_id)
-        .subquery("pairs")
     )
+    pairs = _PAIRS  # paired once; every score's means are a group-by over this
+    conn.execute(insert(pairs).from_select([c.name for c in pairs.columns], paired))
     found = [row[0] for row in conn.execute(select(pairs.c.measure_id).distinct())]
     by_id = {m.id: m for m in measures}
     rows: list[OutcomeRow] = []
@@ -524,9 +709,7 @@ def _has_severity(col, severity: str):
 def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
     """Completeness of the fields a return reads, open warnings and errors, and records not
     yet accepted by the VRP, for the records in the quarter's figures."""
-    p, e, s, i = src.people, src.enrolments, src.sessions, src.interventions
-    t = _PEOPLE
-    lo, hi = _bounds(q)
+    p, t = src.people, _PEOPLE
     reached = (
         select(t.c.participant_id, t.c.split)
         .where(t.c.measure == "reached")
@@ -540,21 +723,11 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
             p,
         ),
         "Enrolments": (
-            select()
-            .select_from(e)
-            .join(i, i.c.id == e.c.intervention_id)
-            .where(e.c.start_date <= q.end, or_(e.c.end_date.is_(None), e.c.end_date >= q.start)),
-            _split_col(src, i),
-            e,
+            select().select_from(_ENROLMENTS).where(_ENROLMENTS.c.active == 1),
+            _ENROLMENTS.c.split,
+            _ENROLMENTS,
         ),
-        "Sessions": (
-            select()
-            .select_from(s)
-            .join(i, i.c.id == s.c.intervention_id)
-            .where(s.c.starts_at >= lo, s.c.starts_at < hi),
-            _split_col(src, i),
-            s,
-        ),
+        "Sessions": (select().select_from(_SESSIONS), _SESSIONS.c.split, _SESSIONS),
     }
     grids: list[Grid] = []
     for record, fields in _COMPLETENESS.items():
@@ -566,18 +739,21 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
                 (and_(col.is_not(None), func.trim(func.cast(col, Text)) != ""), 1.0), else_=0.0
             )
             measures.append((f"{label}: complete", func.avg(filled), "0.0%"))
-        if "findings" in table.c:
-            measures.append(
-                (
-                    "With errors to fix",
-                    func.sum(case((_has_severity(table.c.findings, "error"), 1), else_=0)),
-                    "#,##0",
+        if table is _SESSIONS or table is _ENROLMENTS:  # worked out when they were read
+            with_findings = with_state = "findings" in (
+                src.sessions.c if table is _SESSIONS else src.enrolments.c
+            )
+            error, open_warning = table.c.has_error == 1, table.c.open_warning == 1
+        else:
+            with_findings, with_state = "findings" in table.c, "sync_state" in table.c
+            if with_findings:
+                error = _has_severity(table.c.findings, "error")
+                open_warning = and_(
+                    _has_severity(table.c.findings, "warning"),
+                    or_(table.c.warning_reason.is_(None), table.c.warning_reason == ""),
                 )
-            )
-            open_warning = and_(
-                _has_severity(table.c.findings, "warning"),
-                or_(table.c.warning_reason.is_(None), table.c.warning_reason == ""),
-            )
+        if with_findings:
+            measures.append(("With errors to fix", func.sum(case((error, 1), else_=0)), "#,##0"))
             measures.append(
                 (
                     "Open warnings (no reason given)",
@@ -585,7 +761,7 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
                     "#,##0",
                 )
             )
-        if "sync_state" in table.c:
+        if with_state:
             measures.append(
                 (
                     "Not yet accepted by the VRP",
@@ -650,16 +826,25 @@ def figures(
         names = dict(splits)
         split_name = "Intervention"
     steps = 5
-    report("Counting people reached", 0, steps)
-    reach_grids = reach(conn, src, q, splits, names)
-    report("Counting sessions delivered", 1, steps)
-    delivery_grids = delivery(conn, src, q, splits, names)
-    report("Comparing questionnaires", 2, steps)
-    outcome_rows = outcomes(conn, src, q, splits, measures)
-    report("Checking data quality", 3, steps)
-    quality_grids = quality(conn, src, q, splits)
-    batches = src.batches(conn, q)
-    _PEOPLE.drop(conn, checkfirst=True)
+    report("Reading the quarter's sessions", 0, steps)
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
+    try:
+        _create_temporary(conn)
+        _fill_sessions(conn, src, q)
+        _fill_enrolments(conn, src, q)
+        report("Counting people reached", 0, steps)
+        reach_grids = reach(conn, src, q, splits, names)
+        report("Counting sessions delivered", 1, steps)
+        delivery_grids = delivery(conn, src, q, splits, names)
+        report("Comparing questionnaires", 2, steps)
+        outcome_rows = outcomes(conn, src, q, splits, measures)
+        report("Checking data quality", 3, steps)
+        quality_grids = quality(conn, src, q, splits)
+        batches = src.batches(conn, q)
+    finally:
+        _drop_temporary(conn)
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     report("Figures ready", 4, steps)
     return Figures(
         quarter=q,

@@ -26,8 +26,19 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, Integer, case, cast, func, literal, select
+from sqlalchemy import (
+    Connection,
+    FromClause,
+    Integer,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
+from vrp_desktop import codes
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.store.models import (
     Attendance,
@@ -59,6 +70,10 @@ class Source:
     batches: Callable[[Connection, Quarter], list[dict[str, Any]]]
     #: how the age band was worked out, for the Notes sheet
     age_note: str
+    #: (session_id, participant_id) of the attendances whose status is not a present one, read
+    #: from a small partial index; when given, the quarter's attendees are found from the
+    #: (session_id, participant_id) index alone, without reading the attendance rows
+    not_present: FromClause | None = None
 
 
 def age_band_at(dob, on: dt.date, fallback):
@@ -170,10 +185,23 @@ def provider_source(quarter: Quarter) -> Source:
             )
         ).subquery("responses"),
         batches=_provider_batches,
+        not_present=_not_present(),
         age_note=(
             "Age band: the young person's age on the first day of the quarter, from their date "
             "of birth (the band recorded with the record when no date of birth is held)."
         ),
+    )
+
+
+def _not_present() -> FromClause:
+    """Attendances whose status is not a present one. The statuses are SQL literals, not bound
+    parameters, so SQLite matches the WHERE to ``ix_attendance_not_present`` (a partial index
+    holding only these rows) and reads that index alone."""
+    present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
+    return (
+        select(Attendance.session_id, Attendance.participant_id)
+        .where(Attendance.status.not_in(present))
+        .subquery("not_present")
     )
 
 

@@ -206,6 +206,21 @@ class Session(Syncable, Base):
     __table_args__ = (
         Index("ix_session_intervention_start", "intervention_id", "starts_at"),
         Index("ix_session_starts_at", "starts_at"),
+        # the quarterly return: a quarter's sessions with every column it reads, off one range
+        Index(
+            "ix_session_return",
+            "starts_at",
+            "status",
+            "intervention_id",
+            "session_type",
+            "duration_minutes",
+            "mode",
+            "location_type",
+            "sync_state",
+            "warning_reason",
+            "findings",
+            "id",
+        ),
     )
 
 
@@ -217,7 +232,17 @@ class Attendance(Syncable, Base):
 
     session: Mapped[Session] = relationship(back_populates="attendances")
 
-    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "participant_id"),
+        # the quarterly return: the few attendances that are not a presence (absent, ...), so
+        # attendees come off the (session_id, participant_id) index without reading rows
+        Index(
+            "ix_attendance_not_present",
+            "session_id",
+            "participant_id",
+            sqlite_where=status.not_in(["attended", "late", "left_early"]),
+        ),
+    )
 
 
 class OutcomeResponse(Syncable, Base):
