@@ -287,6 +287,29 @@ def generate(
     )
 
 
+def _pick_free(
+    rng: random.Random,
+    active: list[dict[str, Any]],
+    wanted: int,
+    day: dt.date,
+    booked: set[tuple[str, dt.date]],
+) -> list[dict[str, Any]]:
+    """Up to ``wanted`` people from ``active`` not already at a session that day.
+
+    Draws and rejects rather than filtering the whole list, so a million sessions over tens of
+    thousands of enrolled people stays linear.
+    """
+    chosen: dict[str, dict[str, Any]] = {}
+    for _ in range(wanted * 4):
+        if len(chosen) == wanted or not active:
+            break
+        e = active[rng.randrange(len(active))]
+        if (e["participant_id"], day) not in booked:
+            chosen[e["participant_id"]] = e
+    booked.update((pid, day) for pid in chosen)
+    return list(chosen.values())
+
+
 def _fresh_reference(used: set[str]) -> str:
     """A reference not yet used in this run (random references collide at 100k people)."""
     while (reference := new_reference()) in used:
@@ -326,12 +349,8 @@ def _sessions(rng, programmes, by_programme, total, start, end):
                 kind = "one_to_one"
             else:
                 kind = types[0]
-            free = [e for e in active if (e["participant_id"], day) not in booked]
-            if kind == "group":
-                who = rng.sample(free, min(len(free), rng.randint(4, 14)))
-            else:
-                who = rng.sample(free, min(len(free), 1))
-            booked.update((e["participant_id"], day) for e in who)
+            wanted = rng.randint(4, 14) if kind == "group" else 1
+            who = _pick_free(rng, active, wanted, day, booked)
             if not who:
                 continue
             dur = framework.duration_minutes
