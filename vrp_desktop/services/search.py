@@ -61,4 +61,5 @@ def matching_ids(text: str) -> Select | None:
         )
         query = sub if query is None else query.intersect(sub)
     assert query is not None
-    return query
+    # one word can prefix several of a person's tokens ("b" in Baker and B5): count them once
+    return query.distinct() if len(words) == 1 else query
