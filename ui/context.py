@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
 from ui.worker import StoreRunner
-from vrp_desktop.workspace import Workspace
+
+if TYPE_CHECKING:  # the store stack loads after the unlock screen shows, not before
+    from vrp_desktop.workspace import Workspace
 
 
 class AppContext(QObject):

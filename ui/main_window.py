@@ -12,8 +12,9 @@ import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -36,8 +37,9 @@ from ui.pages.placeholders import FailedPage
 from ui.unlock import UnlockScreen
 from ui.worker import StoreRunner
 from vrp_desktop import roles
-from vrp_desktop.services import quality
-from vrp_desktop.workspace import Workspace
+
+if TYPE_CHECKING:  # the store stack loads after the unlock screen shows, not before
+    from vrp_desktop.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.screens)
         self._build_status_bar()
         self._build_shortcuts()
+        # load the store stack on the store thread while the person types their passphrase
+        QTimer.singleShot(300, self._preload_store)
 
         self.idle = IdleWatcher(self._idle_minutes(), self)
         self.idle.idle.connect(self.lock)
@@ -339,12 +343,22 @@ class MainWindow(QMainWindow):
             on_error=lambda _exc: None,
         )
 
+    def _preload_store(self) -> None:
+        """Import the store stack off the GUI thread, so the unlock screen shows sooner."""
+        if self._shut_down:
+            return
+        self.runner.submit(
+            importlib.import_module, "vrp_desktop.workspace", on_error=lambda _exc: None
+        )
+
     @Slot()
     def refresh_status(self, _entity: str = "") -> None:
         """Recount the records needing attention (after any saved change)."""
         if not self.is_unlocked:
             return
         assert self.ctx is not None
+        from vrp_desktop.services import quality
+
         self.runner.submit(
             quality.attention_counts,
             self.ctx.ws,

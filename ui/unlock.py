@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -34,13 +35,21 @@ from ui.worker import StoreRunner
 from vrp_desktop.crypto import remember
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.errors import VrpError, WrongPassphrase
-from vrp_desktop.services import users as users_service
 from vrp_desktop.store import files
-from vrp_desktop.workspace import Workspace, usernames
+
+if TYPE_CHECKING:  # the store stack loads on the store thread, after this screen shows
+    from vrp_desktop.workspace import Workspace
+
+
+def _usernames(folder: Path) -> list[str]:
+    """Who can unlock, from the key slots alone (no database, so no store stack to load)."""
+    return KeySlotFile.load(files.keyslots_path(folder)).usernames()
 
 
 def open_with_passphrase(folder: Path, username: str, passphrase: str, keep: bool) -> Workspace:
     """Store-thread job: unlock, then remember (or forget) the key on this device."""
+    from vrp_desktop.workspace import Workspace
+
     ws = Workspace.open(folder, username, passphrase)
     usable, _reason = remember.availability()
     if usable:
@@ -58,11 +67,16 @@ def open_remembered(folder: Path, workspace_id: str, username: str) -> Workspace
     key = remember.recall(workspace_id, username)
     if key is None:
         raise WrongPassphrase("No key is remembered for you on this device any more.")
+    from vrp_desktop.workspace import Workspace
+
     return Workspace.open_with_key(folder, key, username)
 
 
 def open_with_recovery(folder: Path, code: str, username: str, new_passphrase: str) -> Workspace:
     """Store-thread job: unlock with the recovery code and set ``username``'s new passphrase."""
+    from vrp_desktop.services import users as users_service
+    from vrp_desktop.workspace import Workspace
+
     ws = Workspace.open_with_recovery(folder, code, username)
     try:
         users_service.change_passphrase(ws, new_passphrase, username=username)
@@ -195,7 +209,7 @@ class UnlockScreen(QWidget):
         self.user.blockSignals(True)
         self.user.clear()
         try:
-            names = usernames(self.folder)
+            names = _usernames(self.folder)
         except VrpError as exc:
             names = []
             self._show_error(str(exc))
@@ -359,7 +373,7 @@ class RecoveryDialog(QDialog):
         self.user.setObjectName("recovery_user")
         self.user.setAccessibleName("User whose passphrase to reset")
         with contextlib.suppress(VrpError):
-            self.user.addItems(usernames(self.folder))
+            self.user.addItems(_usernames(self.folder))
         self.code = QLineEdit(self)
         self.code.setObjectName("recovery_code")
         self.code.setAccessibleName("Recovery code")
