@@ -32,13 +32,19 @@ from PySide6.QtWidgets import (
 from ui import icons
 from ui.passphrase import PassphraseFields
 from ui.worker import StoreRunner
-from vrp_desktop.crypto import remember
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.errors import VrpError, WrongPassphrase
 from vrp_desktop.store import files
 
 if TYPE_CHECKING:  # the store stack loads on the store thread, after this screen shows
     from vrp_desktop.workspace import Workspace
+
+
+def _keychain_availability() -> tuple[bool, str]:
+    """Store-thread job: is there a keychain to remember a key in (and why not)?"""
+    from vrp_desktop.crypto import remember  # keyring loads off the GUI thread
+
+    return remember.availability()
 
 
 def _usernames(folder: Path) -> list[str]:
@@ -51,6 +57,8 @@ def open_with_passphrase(folder: Path, username: str, passphrase: str, keep: boo
     from vrp_desktop.workspace import Workspace
 
     ws = Workspace.open(folder, username, passphrase)
+    from vrp_desktop.crypto import remember
+
     usable, _reason = remember.availability()
     if usable:
         try:
@@ -64,6 +72,8 @@ def open_with_passphrase(folder: Path, username: str, passphrase: str, keep: boo
 
 
 def open_remembered(folder: Path, workspace_id: str, username: str) -> Workspace:
+    from vrp_desktop.crypto import remember
+
     key = remember.recall(workspace_id, username)
     if key is None:
         raise WrongPassphrase("No key is remembered for you on this device any more.")
@@ -217,7 +227,23 @@ class UnlockScreen(QWidget):
         if username and username in names:
             self.user.setCurrentText(username)
         self.user.blockSignals(False)
-        usable, reason = remember.availability()
+        # asking the OS for a keychain takes a tenth of a second or more: do it off the GUI
+        # thread so the screen shows at once; the box stays off until the answer comes
+        self.remember.setEnabled(False)
+        self.remember_reason.setText("Checking for a system keychain…")
+        self.remember_reason.show()
+        self.runner.submit(
+            _keychain_availability,
+            on_done=self._keychain_checked,
+            on_error=lambda _exc: self._keychain_checked(
+                (False, "The system keychain could not be checked; sign in with your passphrase.")
+            ),
+        )
+        self._update_button()
+        self.passphrase.setFocus()
+
+    def _keychain_checked(self, answer: tuple[bool, str]) -> None:
+        usable, reason = answer
         self.remember.setEnabled(usable)
         if not usable:
             self.remember.setChecked(False)
@@ -227,8 +253,6 @@ class UnlockScreen(QWidget):
             self.remember_reason.clear()
             self.remember_reason.hide()
         self._user_changed(self.user.currentText())
-        self._update_button()
-        self.passphrase.setFocus()
 
     def _workspace_id(self) -> str | None:
         try:
@@ -244,6 +268,8 @@ class UnlockScreen(QWidget):
         if workspace_id is None:
             return
         try:
+            from vrp_desktop.crypto import remember
+
             key = remember.recall(workspace_id, name)
         except VrpError:
             key = None

@@ -100,10 +100,10 @@ def test_remember_disabled_with_reason_without_keyring(qtbot, workspace, app_set
     qtbot.addWidget(window)
     window.show()
     screen = window.unlock_screen
+    qtbot.waitUntil(lambda: "no system keychain" in screen.remember_reason.text().lower())
     assert not screen.remember.isEnabled()
     assert not screen.remember.isChecked()
     assert screen.remember_reason.isVisible()
-    assert "keychain" in screen.remember_reason.text().lower()
     qtbot.keyClicks(screen.passphrase, PASSPHRASE)
     qtbot.keyClick(screen.passphrase, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.is_unlocked, timeout=10_000)
