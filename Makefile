@@ -65,12 +65,14 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_store
 	$(PY) -m bench.bench_sync
 	$(PY) -m bench.bench_returns
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.bench_store --quick
 	$(PY) -m bench.bench_sync --records 20000
 	$(PY) -m bench.bench_returns --quick
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
