@@ -287,7 +287,7 @@ class _Context:
         self.enrolments: dict[str, dict[str, Any]] = {}
         self.spans: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
         self._held_people: dict[str, bool] = {}
-        self._held_spans: set[str] = set()
+        self._held_loaded = False
 
     def framework(self, fid: str, version: int) -> FrameworkDefinition | None:
         key = (fid, version)
@@ -347,14 +347,16 @@ class _Context:
         self.spans.setdefault(key, []).append((record.get("start_date"), record.get("end_date")))
 
     def enrolled(self, pid: str, iid: str, day: dt.date) -> bool:
-        if pid not in self._held_spans:
-            self._held_spans.add(pid)
-            for start, end, held_iid in self.conn.exec_driver_sql(
-                "SELECT start_date, end_date, intervention_id FROM imported_enrolment "
-                "WHERE participant_id = ? AND provider_id = ?",
-                (pid, self.provider_id),
+        if not self._held_loaded:
+            # every enrolment the VRP already holds for this provider, in one query: asking
+            # per attendee cost a query for each person seen
+            self._held_loaded = True
+            for held_pid, start, end, held_iid in self.conn.exec_driver_sql(
+                "SELECT participant_id, start_date, end_date, intervention_id "
+                "FROM imported_enrolment WHERE provider_id = ?",
+                (self.provider_id,),
             ):
-                self.spans.setdefault((pid, held_iid), []).append((_date(start), _date(end)))
+                self.spans.setdefault((held_pid, held_iid), []).append((_date(start), _date(end)))
         return any(
             isinstance(start, dt.date) and start <= day and (end is None or end >= day)
             for start, end in self.spans.get((pid, iid), ())
