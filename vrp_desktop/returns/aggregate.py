@@ -330,6 +330,23 @@ def _fill_enrolments(conn: Connection, src: Source, q: Quarter) -> None:
     )
 
 
+def _reach_columns(measure: str, src, p, i, referral_source) -> list:
+    """The columns of one row of the reach breakdowns: who, where, and how they came."""
+    return [
+        literal(measure).label("measure"),
+        p.c.person_key,
+        p.c.id,
+        _split_col(src, i),
+        i.c.id,
+        p.c.age_band,
+        p.c.gender,
+        p.c.ethnicity,
+        i.c.tier,
+        i.c.setting,
+        referral_source,
+    ]
+
+
 def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
     p, i, t, e = src.people, src.interventions, _ATTENDEES, _ENROLMENTS
     attended = select(t.c.participant_id, t.c.intervention_id)
@@ -337,19 +354,7 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
     pairs = union(attended, enrolled).subquery("pairs")
     e2 = e.alias("e2")
     reached = (
-        select(
-            literal("reached").label("measure"),
-            p.c.person_key,
-            p.c.id,
-            _split_col(src, i),
-            i.c.id,
-            p.c.age_band,
-            p.c.gender,
-            p.c.ethnicity,
-            i.c.tier,
-            i.c.setting,
-            e2.c.referral_source,
-        )
+        select(*_reach_columns("reached", src, p, i, e2.c.referral_source))
         .select_from(pairs)
         .join(p, p.c.id == pairs.c.participant_id)
         .join(i, i.c.id == pairs.c.intervention_id)
@@ -364,19 +369,7 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
         .distinct()
     )
     referred = (
-        select(
-            literal("referred").label("measure"),
-            p.c.person_key,
-            p.c.id,
-            _split_col(src, i),
-            i.c.id,
-            p.c.age_band,
-            p.c.gender,
-            p.c.ethnicity,
-            i.c.tier,
-            i.c.setting,
-            e.c.referral_source,
-        )
+        select(*_reach_columns("referred", src, p, i, e.c.referral_source))
         .select_from(e)
         .join(p, p.c.id == e.c.participant_id)
         .join(i, i.c.id == e.c.intervention_id)
