@@ -21,13 +21,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.context import AppContext
-from ui.pages.sync import MessageBar, _fill, _table
+from ui.pages.sync import _fill, _table, scrolling_page
 from ui.progress import run_with_progress
 from vrp_desktop.sync import batch_import, coordinator, onboarding
 
@@ -40,21 +39,7 @@ class InboxPage(QWidget):
         self.pending_key: dict[str, Any] | None = None
         self.last_reports: list = []
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(28, 20, 28, 20)
-        layout.setSpacing(12)
-        title = QLabel("Inbox", body)
-        title.setProperty("role", "page-title")
-        layout.addWidget(title)
-        self.message = MessageBar(body)
-        layout.addWidget(self.message)
+        body, layout, self.message = scrolling_page(self, "Inbox")
         self.vrp_label = QLabel(body)
         self.vrp_label.setWordWrap(True)
         self.vrp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

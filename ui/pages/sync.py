@@ -102,6 +102,27 @@ class MessageBar(QLabel):
             self.say(message_for(exc), problem=True)
 
 
+def scrolling_page(page: QWidget, heading: str) -> tuple[QWidget, QVBoxLayout, MessageBar]:
+    """The frame the Sync and Inbox pages share: a scrolling body with a title and a message
+    bar; returns the body, its layout and the message bar."""
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea(page)
+    scroll.setWidgetResizable(True)
+    outer.addWidget(scroll)
+    body = QWidget(scroll)
+    scroll.setWidget(body)
+    layout = QVBoxLayout(body)
+    layout.setContentsMargins(28, 20, 28, 20)
+    layout.setSpacing(12)
+    title = QLabel(heading, body)
+    title.setProperty("role", "page-title")
+    layout.addWidget(title)
+    message = MessageBar(body)
+    layout.addWidget(message)
+    return body, layout, message
+
+
 class SyncPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,22 +131,7 @@ class SyncPage(QWidget):
         self.preview: dict[str, Any] = {}
         self.last_built: dict[str, Any] | None = None
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(28, 20, 28, 20)
-        layout.setSpacing(12)
-
-        title = QLabel("Sync with your VRP", body)
-        title.setProperty("role", "page-title")
-        layout.addWidget(title)
-        self.message = MessageBar(body)
-        layout.addWidget(self.message)
+        body, layout, self.message = scrolling_page(self, "Sync with your VRP")
 
         # who we send to
         self.vrp_box = QGroupBox("Your VRP", body)
