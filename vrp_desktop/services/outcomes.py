@@ -58,6 +58,27 @@ def _pick_enrolment(session, participant_id: str, measure_id: str) -> Enrolment 
     return None
 
 
+def validate(
+    session, r: OutcomeResponse, enrolment: Enrolment | None, warning_reason: str | None
+) -> None:
+    """Check a questionnaire against its enrolment's framework and store what was found.
+
+    Without an enrolment there is no framework to check the timepoint against, so the stored
+    findings are left as they are."""
+    if enrolment is None:
+        return
+    intervention = session.get(Intervention, enrolment.intervention_id)
+    framework = fw_service.get(session, intervention.framework_id, intervention.framework_version)
+    findings = validate_response(
+        as_record(r),
+        measure=fw_service.measure(r.measure_id),
+        framework=framework,
+        enrolment=enrolment_record(enrolment),
+        today=today(),
+    )
+    settle(r, findings, warning_reason)
+
+
 def preview_scores(measure_id: str, answers: Sequence[int | None]) -> dict[str, Any]:
     """Scores for answers typed so far (the live panel); never raises for missing items."""
     measure = fw_service.measure(measure_id)
@@ -103,10 +124,6 @@ def record_response(
                 f"{person.reference} has no enrolment in an intervention that uses {measure.name}."
                 " Enrol them first."
             )
-        intervention = session.get(Intervention, enrolment.intervention_id)
-        framework = fw_service.get(
-            session, intervention.framework_id, intervention.framework_version
-        )
         r = OutcomeResponse(
             participant_id=participant_id,
             enrolment_id=enrolment.id,
@@ -119,14 +136,7 @@ def record_response(
             scoring_version=result.scoring_version,
             version=1,
         )
-        findings = validate_response(
-            as_record(r),
-            measure=measure,
-            framework=framework,
-            enrolment=enrolment_record(enrolment),
-            today=today(),
-        )
-        settle(r, findings, warning_reason)
+        validate(session, r, enrolment, warning_reason)
         session.add(r)
         session.flush()
         audit.append(

@@ -64,10 +64,9 @@ def state_counts(ws) -> dict[str, dict[str, int]]:
 def revalidate_all(ws) -> dict[str, int]:
     """Re-run validation on every unsent record (ages and windows move with time)."""
     from vrp_desktop.services import enrolments, outcomes, participants, sessions
-    from vrp_desktop.services import frameworks as fw_service
     from vrp_desktop.services.common import settle, today
     from vrp_desktop.store.models import Enrolment, OutcomeResponse, Participant, Session
-    from vrp_desktop.validation.engine import validate_participant, validate_response
+    from vrp_desktop.validation.engine import validate_participant
 
     checked = {"participant": 0, "enrolment": 0, "session": 0, "outcome_response": 0}
     open_states = ("draft", "valid")
@@ -89,23 +88,6 @@ def revalidate_all(ws) -> dict[str, int]:
             select(OutcomeResponse).where(OutcomeResponse.sync_state.in_(open_states))
         ):
             e = session.get(Enrolment, r.enrolment_id) if r.enrolment_id else None
-            framework = None
-            if e is not None:
-                from vrp_desktop.store.models import Intervention
-
-                i = session.get(Intervention, e.intervention_id)
-                framework = fw_service.get(session, i.framework_id, i.framework_version)
-            if framework is not None:
-                settle(
-                    r,
-                    validate_response(
-                        outcomes.as_record(r),
-                        measure=fw_service.measure(r.measure_id),
-                        framework=framework,
-                        enrolment=enrolments.as_record(e),
-                        today=today(),
-                    ),
-                    None,
-                )
+            outcomes.validate(session, r, e, None)
             checked["outcome_response"] += 1
     return checked

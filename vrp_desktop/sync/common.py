@@ -131,11 +131,10 @@ def normalise_code(text: str) -> str:
 
 
 def settings(ws, *keys: str) -> dict[str, str | None]:
-    """Read settings *before* opening a unit of work.
+    """Several settings at once, read before a unit of work opens.
 
-    ``ws.setting`` reads through a second session, and on the store's one-connection-per-
-    thread pool that session's clean-up rolls back a transaction open on the same thread; so
-    sync code never calls it inside ``ws.unit()``.
+    Reading inside a unit is safe too (the store gives every session its own connection);
+    reading first keeps each unit short and its inputs in one place.
     """
     return {key: ws.setting(key) for key in keys}
 
