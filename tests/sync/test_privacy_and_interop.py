@@ -85,7 +85,8 @@ def test_the_decrypted_batch_holds_no_personal_field_of_the_demo_data(pair):
     leaked = sorted(v for v in secrets if v in text)
     assert leaked == []
     for field in manifest.FORBIDDEN:
-        assert f'"{field}"' not in text
+        # as a JSON key: "phone" is also a legitimate code value (a mode, a location type)
+        assert f'"{field}":' not in text
     assert person["pseudonym"] and person["pseudonym"] in text
 
 
