@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -24,3 +25,49 @@ class AppContext(QObject):
         super().__init__(parent)
         self.ws = ws
         self.runner = runner
+
+    def read(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """Queue a read ``fn(ws, *args)`` on the store thread; the answer arrives in ``on_done``."""
+        return self.runner.submit(fn, self.ws, *args, on_done=on_done, on_error=on_error, **kwargs)
+
+    def run_op(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        changes: Iterable[str],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        with_progress: bool = False,
+        **kwargs: Any,
+    ) -> int:
+        """Queue a user action ``fn(ws, *args)`` that writes; on success report what it changed.
+
+        The one way a page submits a change (as Anki's collection operations do): the caller
+        names the entities the action touches, and every page refreshes from ``data_changed``
+        in one place instead of each form emitting signals by hand. ``on_done`` runs first, so
+        the form that saved can close or reset before the pages reload.
+        """
+        entities = tuple(changes)
+
+        def done(result: Any) -> None:
+            if on_done is not None:
+                on_done(result)
+            for entity in entities:
+                self.data_changed.emit(entity)
+
+        return self.runner.submit(
+            fn,
+            self.ws,
+            *args,
+            on_done=done,
+            on_error=on_error,
+            with_progress=with_progress,
+            **kwargs,
+        )
