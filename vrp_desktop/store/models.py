@@ -115,6 +115,18 @@ class Intervention(Syncable, Base):
     setting: Mapped[str] = mapped_column(String(64))
     area: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the usual session type (one of the framework's session types); forms default from these
+    delivery: Mapped[str | None] = mapped_column(String(16))
+    #: Monday = 0 ... Sunday = 6
+    usual_weekday: Mapped[int | None] = mapped_column(Integer)
+    #: local time of day, "HH:MM"
+    usual_time: Mapped[str | None] = mapped_column(String(5))
+    usual_minutes: Mapped[int | None] = mapped_column(Integer)
+    usual_mode: Mapped[str | None] = mapped_column(String(16))
+    usual_location_type: Mapped[str | None] = mapped_column(String(64))
+    #: the worker who leads it; stays on the device (never in a batch)
+    lead_staff: Mapped[str | None] = mapped_column(String(100))
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Participant(Syncable, Base):
