@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.sync.cli",
     "vrp_desktop.returns.cli",
     "vrp_desktop.spreadsheets.cli",
+    "vrp_desktop.intervention_cli",
 )
 
 

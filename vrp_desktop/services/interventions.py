@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from vrp_desktop import codes
-from vrp_desktop.errors import NotFound, VrpError
+from vrp_desktop.errors import FrameworkError, NotFound, VrpError
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
@@ -89,7 +89,7 @@ def parse_weekday(value: Any) -> int | None:
                     return index
     raise VrpError(
         f"Usual day: {str(value)[:20]!r} is not a day of the week. Use mon, tue, wed, thu, fri, "
-        "sat or sun."
+        "sat or sun. Nothing was saved."
     )
 
 
@@ -106,7 +106,7 @@ def parse_time(value: Any) -> str | None:
             return f"{hour:02d}:{minute:02d}"
     raise VrpError(
         f"Usual time: {str(value)[:20]!r} is not a time of day. Use the 24-hour clock, "
-        "e.g. 18:00 for 6 pm."
+        "e.g. 18:00 for 6 pm. Nothing was saved."
     )
 
 
@@ -118,7 +118,7 @@ def _minutes(value: Any) -> int | None:
     except ValueError:
         raise VrpError(
             f"Usual length: {str(value)[:20]!r} is not a number of minutes. Give whole minutes, "
-            "e.g. 90."
+            "e.g. 90. Nothing was saved."
         ) from None
     return minutes
 
@@ -213,6 +213,15 @@ def _problems(framework: FrameworkDefinition, values: Mapping[str, Any]) -> list
     return problems
 
 
+def _framework(session, framework_id: str, version: int | None) -> FrameworkDefinition:
+    """The framework to set up under, or a message naming the ones this workspace has."""
+    try:
+        return fw_service.get(session, (framework_id or "").strip().casefold(), version)
+    except FrameworkError as exc:
+        installed = ", ".join(f"{fw.id} ({fw.name})" for fw in fw_service.latest(session))
+        raise FrameworkError(f"{exc} Frameworks in this workspace: {installed}.") from None
+
+
 def _check(framework: FrameworkDefinition, values: Mapping[str, Any]) -> None:
     problems = _problems(framework, values)
     if problems:
@@ -248,7 +257,7 @@ def create_intervention(
     ws.require("record")
     values = _clean({"name": name, "setting": setting, **fields})
     with ws.unit() as session:
-        framework = fw_service.get(session, framework_id, framework_version)
+        framework = _framework(session, framework_id, framework_version)
         values["tier"] = values.get("tier") or framework.tier[0]
         _check(framework, values)
         _check_name_free(session, values["name"])
