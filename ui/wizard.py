@@ -1,10 +1,10 @@
-"""First run: set up the provider, the first user and their passphrase, then show the recovery
-code once.
+"""First run: set up the provider, the first user and their passphrase, show the recovery code
+once, then ask "What do you run?" so the first session can be logged straight away.
 
 The workspace is created on the store runner when the person leaves the passphrase page (a
 commit page: there is no going back once the keys exist). The recovery code page offers Print and
-Save as text, and Finish stays disabled until "I have kept the recovery code somewhere safe" is
-ticked.
+Save as text, and Next stays disabled until "I have kept the recovery code somewhere safe" is
+ticked; then the interventions page (add several, or skip) ends the wizard.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import icons
+from ui.context import AppContext
 from ui.errors import message_for
 from ui.passphrase import PassphraseFields
 from ui.worker import StoreRunner
@@ -71,7 +73,7 @@ class ProviderPage(QWizardPage):
         self.name.setMaxLength(200)
         form = QFormLayout(self)
         form.addRow("Provider &code:", self.code)
-        form.addRow("Provider &name:", self.name)
+        form.addRow("Provider na&me:", self.name)  # Alt+N is Next
         self.registerField("provider_code*", self.code)
         self.registerField("provider_name*", self.name)
 
@@ -96,7 +98,7 @@ class UserPage(QWizardPage):
         self.problem = QLabel(self)
         self.problem.setProperty("role", "error")
         form = QFormLayout(self)
-        form.addRow("Your &name:", self.display_name)
+        form.addRow("Your na&me:", self.display_name)  # Alt+N is Next
         form.addRow("&Username:", self.username)
         form.addRow("", self.problem)
         self.registerField("display_name*", self.display_name)
@@ -176,6 +178,8 @@ class PassphrasePage(QWizardPage):
 
     def _created(self, result: tuple[Workspace, str]) -> None:
         self.first_run.workspace, self.first_run.recovery_code = result
+        # the keys exist: there is no cancelling from here, so no Cancel button either
+        self.first_run.setOption(QWizard.WizardOption.NoCancelButton, True)
         self._creating = False
         self.fields.clear()
         self.status.setText("")
@@ -279,8 +283,79 @@ class RecoveryPage(QWizardPage):
         )
 
 
+class InterventionsPage(QWizardPage):
+    """ "What do you run?": add the first interventions now (or skip and add them in Settings).
+
+    Each Add opens the same dialog Settings uses; the page lists what is stored so far.
+    """
+
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.first_run = wizard
+        self.setTitle("What do you run?")
+        self.setSubTitle(
+            "Add each programme you run, e.g. 'Friday football': a group, weekly on Fridays at "
+            "18:00 for 90 minutes, under Sports-based diversion. Sessions are logged against "
+            "these. You can add more, or change them, later in Settings."
+        )
+        self.added: list[dict] = []
+        self.names: dict[str, str] = {}
+        self.list = QListWidget(self)
+        self.list.setObjectName("wizard_interventions")
+        self.list.setAccessibleName("Interventions added")
+        self.empty = QLabel("Nothing added yet.", self)
+        self.empty.setProperty("role", "hint")
+        self.add_button = QPushButton("&Add an intervention…", self)
+        self.add_button.setObjectName("wizard_add_intervention")
+        self.add_button.setAutoDefault(True)
+        self.skip_hint = QLabel(
+            "Not sure yet? Press Finish: the Sessions page waits until you add one in Settings → "
+            "Interventions.",
+            self,
+        )
+        self.skip_hint.setProperty("role", "hint")
+        self.skip_hint.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.skip_hint)
+        self.add_button.clicked.connect(self.add)
+        self.dialog = None
+
+    def initializePage(self) -> None:
+        self.add_button.setFocus()
+
+    def add(self):
+        """Open the intervention dialog; what it stores is listed here."""
+        from ui.forms.intervention_form import InterventionDialog
+
+        self.dialog = InterventionDialog(self.first_run.context(), self)
+        self.dialog.accepted.connect(self._added)
+        self.dialog.open()
+        return self.dialog
+
+    def _added(self) -> None:
+        from ui.forms.intervention_form import describe
+
+        row = self.dialog.saved if self.dialog else None
+        if not row:
+            return
+        self.names = {c["id"]: c["name"] for c in self.dialog.choices.values()}
+        self.added.append(row)
+        self.list.addItem(f"{row['name']} — {describe(row, self.names)}")
+        self.empty.hide()
+        self.add_button.setText("&Add another…")
+        self.skip_hint.setText("Add another, or press Finish to start using VRP Desktop.")
+        self.first_run.button(QWizard.WizardButton.FinishButton).setFocus()
+
+
 class FirstRunWizard(QWizard):
-    """Accepted once the workspace exists and the code was kept; ``workspace`` is then open."""
+    """Accepted once the workspace exists and the code was kept (interventions may be added or
+    skipped); ``workspace`` is then open."""
 
     def __init__(self, folder: Path, runner: StoreRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -298,8 +373,23 @@ class FirstRunWizard(QWizard):
         self.user_page = UserPage(self)
         self.passphrase_page = PassphrasePage(self)
         self.recovery_page = RecoveryPage(self)
-        for page in (self.provider_page, self.user_page, self.passphrase_page, self.recovery_page):
+        self.interventions_page = InterventionsPage(self)
+        for page in (
+            self.provider_page,
+            self.user_page,
+            self.passphrase_page,
+            self.recovery_page,
+            self.interventions_page,
+        ):
             self.addPage(page)
+        self._context: AppContext | None = None
+
+    def context(self) -> AppContext:
+        """The page context for the new workspace (the wizard's dialogs use ctx.read/run_op)."""
+        if self._context is None:
+            assert self.workspace is not None
+            self._context = AppContext(self.workspace, self.runner, self)
+        return self._context
 
     def reject(self) -> None:
         """Once the workspace exists the code must be seen through; before that, cancel away."""

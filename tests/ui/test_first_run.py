@@ -26,8 +26,17 @@ def wizard(qtbot, tmp_path):
     wiz.show()
     yield wiz
     if wiz.workspace is not None:
-        runner.call(wiz.workspace.close)
+        runner.submit(wiz.workspace.close)
     runner.shutdown()
+
+
+def ask(qtbot, runner: StoreRunner, fn, *args):
+    """Run ``fn(*args)`` on the store thread and wait for the answer (tests only)."""
+    answers: list = []
+    runner.submit(fn, *args, on_done=answers.append, on_error=answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
+    assert not isinstance(answers[0], BaseException), answers[0]
+    return answers[0]
 
 
 def _next(wiz: QWizard):
@@ -68,8 +77,8 @@ def test_first_run_creates_workspace(qtbot, wizard: FirstRunWizard, tmp_path):
     recovery = wizard.recovery_page
     code = wizard.recovery_code
     assert code and recovery.code.text() == code
-    finish = wizard.button(QWizard.WizardButton.FinishButton)
-    assert not finish.isEnabled()
+    assert not _next(wizard).isEnabled()
+    assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()
     wizard.reject()  # Escape/close cannot skip the code once the keys exist
     assert wizard.isVisible()
 
@@ -77,6 +86,10 @@ def test_first_run_creates_workspace(qtbot, wizard: FirstRunWizard, tmp_path):
     recovery.save_to(saved)
     assert code in saved.read_text()
     qtbot.mouseClick(recovery.kept, Qt.MouseButton.LeftButton)
+    assert _next(wizard).isEnabled()
+    qtbot.mouseClick(_next(wizard), Qt.MouseButton.LeftButton)
+    assert wizard.currentPage() is wizard.interventions_page  # "What do you run?" (skipped)
+    finish = wizard.button(QWizard.WizardButton.FinishButton)
     assert finish.isEnabled()
     qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
     assert wizard.result() == QWizard.DialogCode.Accepted
@@ -86,10 +99,12 @@ def test_first_run_creates_workspace(qtbot, wizard: FirstRunWizard, tmp_path):
     assert ws.user.display_name == "Jo Patel"
     assert ws.user.role == "manager"
     # what the store holds: the provider, the user, and both ways in work
-    assert wizard.runner.call(lambda: ws.own_provider().code) == "P014"
-    assert wizard.runner.call(lambda: ws.own_provider().name) == "Northside Youth Project"
-    listed = wizard.runner.call(users.list_users, ws)
+    assert ask(qtbot, wizard.runner, lambda: ws.own_provider().code) == "P014"
+    assert ask(qtbot, wizard.runner, lambda: ws.own_provider().name) == "Northside Youth Project"
+    listed = ask(qtbot, wizard.runner, users.list_users, ws)
     assert [(u["username"], u["role"]) for u in listed] == [("jo.patel", "manager")]
+    ask(qtbot, wizard.runner, ws.close)
+    wizard.workspace = None
     Workspace.open(folder, "jo.patel", PASS).close()
     Workspace.open_with_recovery(folder, code, "jo.patel").close()
 

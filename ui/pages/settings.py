@@ -1,5 +1,5 @@
-"""Settings: locking and appearance for this computer, your passphrase, and for managers the
-users, backups and the recovery code.
+"""Settings: locking and appearance for this computer, your passphrase, the interventions you
+run, and for managers the users, backups and the recovery code.
 
 Store work goes through the runner; errors a person can fix are shown with what to do.
 """
@@ -265,6 +265,11 @@ class SettingsPage(QWidget):
         me_layout.addWidget(who, 1)
         me_layout.addWidget(self.change_passphrase_button)
 
+        # what this provider runs
+        from ui.pages.settings_interventions import InterventionsBox
+
+        self.interventions_box = InterventionsBox(ctx, self)
+
         # users (managers)
         people = QGroupBox("Users of this workspace", self)
         self.users_table = QTableWidget(0, 3, people)
@@ -314,7 +319,7 @@ class SettingsPage(QWidget):
         body_layout.setContentsMargins(20, 14, 20, 14)
         body_layout.setSpacing(12)
         body_layout.addWidget(title)
-        for box in (device, me, people, keep):
+        for box in (device, me, self.interventions_box, people, keep):
             box.setMaximumWidth(900)
             body_layout.addWidget(box)
         if not self.is_manager:

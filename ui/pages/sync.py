@@ -1,5 +1,6 @@
 """The provider's Sync page: join a VRP, choose the outbox, see what goes and what stays
-behind (and why), build and send a batch, import the VRP's receipt, and the history.
+behind (and why), build and send a batch, import the VRP's receipt, and the history. Once the
+VRP's frameworks arrive, it offers to set up the interventions run under them.
 
 All store work goes through ``ctx.runner``; building runs with progress and Cancel. Problems
 are shown in the page's message bar (never a blocking box), so nothing interrupts the work.
@@ -30,8 +31,10 @@ from PySide6.QtWidgets import (
 
 from ui.context import AppContext
 from ui.errors import message_for
+from ui.forms.fields import CodeCombo
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
+from vrp_desktop.services import interventions
 from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
 
 #: where a record of each kind is opened
@@ -160,6 +163,28 @@ class SyncPage(QWidget):
         form.addRow("", self.join_button)
         vrp.addWidget(self.join_form)
         layout.addWidget(self.vrp_box)
+
+        # after joining: the VRP's frameworks are here; offer to set up what is run under them
+        self.offer_box = QGroupBox("Set up what you run", body)
+        self.offer_box.setObjectName("offer_interventions")
+        offer = QHBoxLayout(self.offer_box)
+        self.offer_text = QLabel(self.offer_box)
+        self.offer_text.setWordWrap(True)
+        self.offer_framework = CodeCombo({}, blank=None, parent=self.offer_box)
+        self.offer_framework.setObjectName("offer_framework")
+        self.offer_framework.setAccessibleName("Framework")
+        offer_label = QLabel("&Framework:", self.offer_box)
+        offer_label.setBuddy(self.offer_framework)
+        self.offer_button = QPushButton("Set &up an intervention…", self.offer_box)
+        self.offer_button.setObjectName("offer_setup")
+        self.offer_button.clicked.connect(self.set_up_intervention)
+        offer.addWidget(self.offer_text, 1)
+        offer.addWidget(offer_label)
+        offer.addWidget(self.offer_framework)
+        offer.addWidget(self.offer_button)
+        self.offer_box.hide()
+        layout.addWidget(self.offer_box)
+        self.offer_dialog = None
 
         # the outbox
         box = QGroupBox("Outbox folder", body)
@@ -297,12 +322,42 @@ class SyncPage(QWidget):
                 f"{info['provider_fingerprint']} to your coordinator, and send them the key "
                 f"file {info['key_file']}."
             )
-            self.ctx.data_changed.emit("participant")
+            self.ctx.read(interventions.framework_choices, on_done=self._offer)
 
-        self.ctx.runner.submit(
-            onboarding.join, self.ctx.ws, Path(pack), code, on_done=done,
-            on_error=self.message.fail,
+        self.ctx.run_op(
+            onboarding.join, Path(pack), code, changes=("participant", "settings"),
+            on_done=done, on_error=self.message.fail,
         )  # fmt: skip
+
+    def _offer(self, choices: list[dict[str, Any]]) -> None:
+        """Offer to set up interventions under the frameworks that have none yet."""
+        unused = [c for c in choices if not c["in_use"]]
+        if not unused:
+            self.offer_box.hide()
+            return
+        self.offer_framework.set_entries([(c["id"], c["name"]) for c in unused], blank=None)
+        self.offer_text.setText(
+            "Your VRP's frameworks are here. Set up the interventions you run under them, so "
+            "sessions can be logged against them."
+        )
+        self.offer_box.show()
+
+    def set_up_intervention(self):
+        """Open the intervention dialog with the offered framework chosen."""
+        from ui.forms.intervention_form import InterventionDialog
+
+        self.offer_dialog = InterventionDialog(
+            self.ctx, self, framework_id=self.offer_framework.code()
+        )
+        self.offer_dialog.accepted.connect(self._set_up)
+        self.offer_dialog.open()
+        return self.offer_dialog
+
+    def _set_up(self) -> None:
+        row = self.offer_dialog.saved if self.offer_dialog else None
+        if row:
+            self.message.say(f"{row['name']} is set up: log its sessions on the Sessions page.")
+        self.ctx.read(interventions.framework_choices, on_done=self._offer)
 
     def _choose_outbox(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Outbox folder")
