@@ -294,9 +294,8 @@ class InterventionsPage(QWizardPage):
         self.first_run = wizard
         self.setTitle("What do you run?")
         self.setSubTitle(
-            "Add each programme you run, e.g. 'Friday football': a group, weekly on Fridays at "
-            "18:00 for 90 minutes, under Sports-based diversion. Sessions are logged against "
-            "these. You can add more, or change them, later in Settings."
+            "Add each programme you run, e.g. 'Friday football', a weekly group under "
+            "Sports-based diversion. Sessions are logged against these."
         )
         self.added: list[dict] = []
         self.names: dict[str, str] = {}
@@ -309,8 +308,8 @@ class InterventionsPage(QWizardPage):
         self.add_button.setObjectName("wizard_add_intervention")
         self.add_button.setAutoDefault(True)
         self.skip_hint = QLabel(
-            "Not sure yet? Press Finish: the Sessions page waits until you add one in Settings → "
-            "Interventions.",
+            "Add as many as you run. Not sure yet? Press Finish: you can add and change them "
+            "any time in Settings → Interventions.",
             self,
         )
         self.skip_hint.setProperty("role", "hint")

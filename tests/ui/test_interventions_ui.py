@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QLabel, QWizard
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWizard
 
 from tests.conftest import PASSPHRASE
 from tests.ui.conftest import wait_idle
@@ -250,10 +250,10 @@ def test_settings_add_edit_close_reopen(qtbot, main_window):
     box.table.selectRow(_row_of(box, "Tuesday football"))
     assert box.close_button.isEnabled() and not box.reopen_button.isEnabled()
     qtbot.mouseClick(box.close_button, Qt.MouseButton.LeftButton)
-    ask_box = box.findChild(QInputDialog, "close_intervention_dialog")
+    ask_box = box.findChild(QDialog, "close_intervention_dialog")
     assert ask_box is not None and ask_box.isVisible()
-    ask_box.setTextValue("Hall closed for the winter")
-    ask_box.accept()
+    qtbot.keyClicks(ask_box.reason, "Hall closed for the winter")
+    qtbot.keyClick(ask_box.reason, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: box.table.rowCount() == 4, timeout=10_000)
     stored = ask(qtbot, runner, interventions.find_intervention, ws, "Tuesday football")
     assert stored["active"] is False and stored["closed_on"] and stored["version"] == 3

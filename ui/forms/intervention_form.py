@@ -67,6 +67,11 @@ def describe(row: dict[str, Any], framework_names: dict[str, str] | None = None)
     return " · ".join(str(p) for p in parts if p)
 
 
+def _short(text: str, limit: int = 200) -> str:
+    """A framework's description cut at a word to fit four lines (the whole is a tooltip)."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 class InterventionDialog(QDialog):
     """Add (``intervention=None``) or edit one intervention.
 
@@ -102,6 +107,10 @@ class InterventionDialog(QDialog):
         self.framework_hint = QLabel(self)
         self.framework_hint.setProperty("role", "hint")
         self.framework_hint.setWordWrap(True)
+        self.framework_hint.setObjectName("intervention_framework_hint")
+        # room for the description up front, so the dialog does not jump when it arrives
+        self.framework_hint.setMinimumHeight(self.fontMetrics().lineSpacing() * 3 + 4)
+        self.framework_hint.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.delivery = CodeCombo({}, blank="Not set", parent=self)
         self.weekday = CodeCombo(
             list(enumerate(service.WEEKDAY_LABELS)), blank="No usual day", parent=self
@@ -130,7 +139,8 @@ class InterventionDialog(QDialog):
             getattr(self, attribute).setObjectName(f"intervention_{attribute}")
 
         form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # pickers as wide as the text fields, so framework labels are never cut short
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.labels: dict[str, QLabel] = {}
         for text, attribute in ROWS:
             widget = getattr(self, attribute)
@@ -230,7 +240,8 @@ class InterventionDialog(QDialog):
                 self.mode.set_code(next(iter(labels["usual_mode"])))
             low, high = fw["duration_minutes"]
             self.minutes.setToolTip(f"{fw['name']} sessions last {low} to {high} minutes.")
-            self.framework_hint.setText(fw["description"])
+            self.framework_hint.setText(_short(fw["description"]))
+            self.framework_hint.setToolTip(fw["description"])
         else:
             self.framework_hint.setText("Choose the VRP framework this intervention reports under.")
         self._update()

@@ -13,10 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -69,8 +70,10 @@ class InterventionsBox(QGroupBox):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)
         self.table.setMinimumHeight(150)
+        self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # long names and descriptions share the width and wrap, rather than push the rest off
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
@@ -156,6 +159,7 @@ class InterventionsBox(QGroupBox):
                 self.table.setItem(r, c, item)
             if row["id"] == keep:
                 self.table.selectRow(r)
+        self.table.resizeRowsToContents()
         self.empty.setVisible(not self.rows)
         self.table.setVisible(bool(self.rows))
         if rows and self.table.currentRow() < 0:
@@ -195,22 +199,13 @@ class InterventionsBox(QGroupBox):
         if saved:
             self._say(f"Saved {saved['name']}.")
 
-    def close_selected(self) -> QInputDialog | None:
+    def close_selected(self) -> CloseDialog | None:
         """Ask why (optional, for the audit log) and close; Esc leaves it open."""
         row = self.selected()
         if not row or not row["active"]:
             return None
-        ask = QInputDialog(self)
-        ask.setWindowTitle(f"Close {row['name']}")
-        ask.setLabelText(
-            f"Close {row['name']}? It leaves the session form's list; its sessions, enrolments "
-            "and history stay, and you can reopen it.\n\nWhy is it closing? (optional, no names)"
-        )
-        ask.setInputMode(QInputDialog.InputMode.TextInput)
-        ask.setTextEchoMode(QLineEdit.EchoMode.Normal)
-        ask.setOkButtonText("Close intervention")
-        ask.setObjectName("close_intervention_dialog")
-        ask.textValueSelected.connect(lambda reason: self._close(row, reason))
+        ask = CloseDialog(row["name"], self)
+        ask.accepted.connect(lambda: self._close(row, ask.reason.text()))
         ask.open()
         return ask
 
@@ -238,6 +233,42 @@ class InterventionsBox(QGroupBox):
 
     def _failed(self, exc: BaseException) -> None:
         self._say(message_for(exc), problem=True)
+
+
+class CloseDialog(QDialog):
+    """Close one intervention: what closing means, and an optional reason for the audit log."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("close_intervention_dialog")
+        self.setWindowTitle(f"Close {name}")
+        self.setMinimumWidth(460)
+        text = QLabel(
+            f"Close {name}? It leaves the session form's list. Its sessions, enrolments and "
+            "history stay, and you can reopen it.",
+            self,
+        )
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setWordWrap(True)
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("close_reason")
+        self.reason.setPlaceholderText("e.g. funding ended (optional; no names)")
+        self.reason.setMaxLength(200)
+        label = QLabel("&Why is it closing?", self)
+        label.setBuddy(self.reason)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("&Close intervention")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        layout.addWidget(buttons)
+        self.reason.setFocus()
 
 
 def _day(iso: str | None) -> str:
