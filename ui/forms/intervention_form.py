@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from ui.context import AppContext
 from ui.errors import message_for
@@ -195,6 +196,8 @@ class InterventionDialog(QDialog):
 
     # -- filling in -----------------------------------------------------------------------------
     def _loaded(self, choices: list[dict[str, Any]]) -> None:
+        if not isValid(self):  # closed and deleted while the store answered
+            return
         self.choices = {c["id"]: c for c in choices}
         self.framework.set_entries(
             [(c["id"], c["name"]) for c in choices], blank=None if self.intervention else "Choose…"
@@ -301,11 +304,15 @@ class InterventionDialog(QDialog):
         return "Choose the setting it runs in (Alt+S)."
 
     def _saved(self, row: dict[str, Any]) -> None:
+        if not isValid(self):  # closed and deleted while the store answered
+            return
         self._saving = False
         self.saved = row
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
+        if not isValid(self):  # closed and deleted while the store answered
+            return
         self._saving = False
         self._say(message_for(exc))
         self._update()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from ui.context import AppContext
 from ui.errors import message_for
@@ -132,6 +133,8 @@ class InterventionsBox(QGroupBox):
         self.ctx.read(_load, on_done=self._loaded, on_error=self._failed)
 
     def _loaded(self, result: tuple[list[dict[str, Any]], dict[str, str]]) -> None:
+        if not isValid(self):  # the page was rebuilt while the store answered
+            return
         self.rows, self.framework_names = result
         self._fill()
 
@@ -226,12 +229,16 @@ class InterventionsBox(QGroupBox):
         )  # fmt: skip
 
     def _say(self, text: str, *, problem: bool = False) -> None:
+        if not isValid(self):  # the page was rebuilt while the store answered
+            return
         self.message.setProperty("role", "error" if problem else "hint")
         self.message.style().polish(self.message)
         self.message.setText(text)
         self.message.show()
 
     def _failed(self, exc: BaseException) -> None:
+        if not isValid(self):  # the page was rebuilt while the store answered
+            return
         self._say(message_for(exc), problem=True)
 
 
