@@ -317,6 +317,8 @@ def test_sync_page_offers_to_set_up_interventions_after_joining(qtbot, tmp_path)
         page.code_edit.setText(info["one_time_code"])
         page.join_button.click()
         qtbot.waitUntil(page.offer_box.isVisible, timeout=20_000)
+        page.resize(1280, 720)
+        page.grab().save(str(tmp_path / "sync-offer.png"))
         offered = [page.offer_framework.itemText(i) for i in range(page.offer_framework.count())]
         assert "Sports-based diversion" in offered and "sports_diversion" not in offered
         page.offer_framework.set_code("mentoring")
