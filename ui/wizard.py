@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -302,6 +302,7 @@ class InterventionsPage(QWizardPage):
         self.list = QListWidget(self)
         self.list.setObjectName("wizard_interventions")
         self.list.setAccessibleName("Interventions added")
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a read-out; Tab goes Add → Finish
         self.empty = QLabel("Nothing added yet.", self)
         self.empty.setProperty("role", "hint")
         self.add_button = QPushButton("&Add an intervention…", self)
@@ -326,7 +327,8 @@ class InterventionsPage(QWizardPage):
         self.dialog = None
 
     def initializePage(self) -> None:
-        self.add_button.setFocus()
+        # after QWizard has placed focus on the page: Enter now adds, rather than finishes
+        QTimer.singleShot(0, self.add_button.setFocus)
 
     def add(self):
         """Open the intervention dialog; what it stores is listed here."""
@@ -349,7 +351,8 @@ class InterventionsPage(QWizardPage):
         self.empty.hide()
         self.add_button.setText("&Add another…")
         self.skip_hint.setText("Add another, or press Finish to start using VRP Desktop.")
-        self.first_run.button(QWizard.WizardButton.FinishButton).setFocus()
+        # once the dialog has gone: Enter finishes, Alt+A adds another
+        QTimer.singleShot(0, self.first_run.button(QWizard.WizardButton.FinishButton).setFocus)
 
 
 class FirstRunWizard(QWizard):

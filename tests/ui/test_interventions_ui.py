@@ -81,15 +81,35 @@ def test_wizard_from_an_empty_folder_to_a_workspace_with_one_intervention(qtbot,
         qtbot.mouseClick(wizard.recovery_page.kept, Qt.MouseButton.LeftButton)
         qtbot.mouseClick(nxt, Qt.MouseButton.LeftButton)
 
+        # "What do you run?", from the keyboard: Enter opens the form, a label's letter goes
+        # to its field, first letters pick from a list, Enter saves, Enter again finishes
         page = wizard.interventions_page
         assert wizard.currentPage() is page
         assert page.title() == "What do you run?"
-        qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+        wizard.activateWindow()
+        qtbot.waitActive(wizard)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is page.add_button)
+        qtbot.keyClick(page.add_button, Qt.Key.Key_Return)
         dialog = page.dialog
         assert dialog is not None and dialog.isVisible()
-        _fill_football(qtbot, dialog)
+        qtbot.waitActive(dialog)
+        _loaded(qtbot, dialog)
+        assert QApplication.focusWidget() is dialog.name
+        for letter, typed in (
+            (None, "Friday football"),
+            (Qt.Key.Key_F, "Sp"),  # Framework: Sports-based diversion
+            (Qt.Key.Key_D, "G"),  # Delivery: Group
+            (Qt.Key.Key_Y, "F"),  # Usual day: Friday
+            (Qt.Key.Key_I, "18:00"),  # Usual time
+            (Qt.Key.Key_L, "90"),  # Usual length
+            (Qt.Key.Key_S, "C"),  # Setting: Community
+            (Qt.Key.Key_O, "Sp"),  # Usual location: Sports hall
+        ):
+            if letter is not None:
+                qtbot.keyClick(QApplication.focusWidget(), letter, Qt.KeyboardModifier.AltModifier)
+            qtbot.keyClicks(QApplication.focusWidget(), typed)
         assert dialog.save_button.isEnabled()
-        qtbot.keyClick(dialog.location, Qt.Key.Key_Return)  # Enter saves from any field
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)  # Enter saves
         qtbot.waitUntil(lambda: page.list.count() == 1, timeout=10_000)
         assert dialog.result() == QDialog.DialogCode.Accepted
         listed = page.list.item(0).text()
@@ -97,7 +117,8 @@ def test_wizard_from_an_empty_folder_to_a_workspace_with_one_intervention(qtbot,
         assert "Fridays 18:00" in listed and "90 min" in listed and "Group" in listed
 
         finish = wizard.button(QWizard.WizardButton.FinishButton)
-        qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.focusWidget() is finish)  # the wizard's focused widget
+        qtbot.keyClick(wizard.focusWidget(), Qt.Key.Key_Return)
         assert wizard.result() == QWizard.DialogCode.Accepted
         ask(qtbot, runner, wizard.workspace.close)
         wizard.workspace = None
