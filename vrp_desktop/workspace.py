@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -27,10 +27,19 @@ from vrp_desktop.crypto.throttle import (
 from vrp_desktop.errors import WorkspaceError, WrongPassphrase
 from vrp_desktop.ids import uuid7
 from vrp_desktop.store import files, migrate
-from vrp_desktop.store.engine import check_readable, create_store_engine
+from vrp_desktop.store.engine import check_readable, create_store_engine, immediate
 from vrp_desktop.store.models import Provider, Setting, User
 
 KINDS = ("provider", "coordinator")
+_AFTER_COMMIT = "vrp_after_commit"
+
+
+def after_commit(session: OrmSession, hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the unit that owns ``session`` commits (see ``Workspace.unit``)."""
+    hooks = session.info.get(_AFTER_COMMIT)
+    if hooks is None:
+        raise RuntimeError("after_commit needs a session from ws.unit()")
+    hooks.append(hook)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Workspace:
         self.slots = slots
         self.user = user
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(immediate(engine), expire_on_commit=False)
         self._settings_cache: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -162,16 +172,11 @@ class Workspace:
             )
         engine = create_store_engine(files.db_path(folder), master_key)
         check_readable(engine)
-        if migrate.needs_upgrade(engine):
-            from vrp_desktop.services import backup  # local: avoids an import cycle
-
-            backup.write_backup_files(
-                engine,
-                files.keyslots_path(folder),
-                files.backups_dir(folder)
-                / f"pre-migration-{dt.datetime.now():%Y%m%d-%H%M%S}.vrpbackup",
-            )
-            migrate.upgrade(engine)
+        try:
+            _migrate_with_backup(folder, engine)
+        except BaseException:
+            engine.dispose()
+            raise
         with OrmSession(engine) as session:
             row = session.scalar(
                 select(User).where(User.username == username, User.active.is_(True))
@@ -204,9 +209,23 @@ class Workspace:
     # -- use -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def unit(self) -> Iterator[OrmSession]:
-        """One user action: a transaction that commits on success and rolls back on error."""
-        with self._sessions.begin() as session:
+        """One user action: a ``BEGIN IMMEDIATE`` transaction that commits on success and rolls
+        back on error. Work registered with ``after_commit`` runs once it has committed."""
+        hooks: list[Callable[[], None]] = []
+        with self._write_sessions.begin() as session:
+            session.info[_AFTER_COMMIT] = hooks
             yield session
+        for hook in hooks:
+            hook()
+
+    @staticmethod
+    def after_commit(session: OrmSession, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after ``session``'s unit commits (never if it rolls back).
+
+        Files that depend on a transaction (key slots, key files, batches, receipts) are written
+        here, so a rolled-back unit leaves no file behind that claims it happened.
+        """
+        after_commit(session, hook)
 
     def read(self) -> OrmSession:
         """A session for reading; the caller closes it (``with ws.read() as s:``)."""
@@ -250,6 +269,23 @@ class Workspace:
         if provider is None:
             raise WorkspaceError("This workspace has no provider record; restore it from a backup.")
         return provider
+
+
+def _migrate_with_backup(folder: Path, engine: Engine) -> None:
+    """Upgrade an older store after one encrypted backup per migration (not per attempt).
+
+    A store from a newer release is refused before anything is written.
+    """
+    current = migrate.require_known(engine)
+    head = migrate.head_revision()
+    if current == head:
+        return
+    from vrp_desktop.services import backup  # local: avoids an import cycle
+
+    target = files.backups_dir(folder) / f"pre-migration-{current or 'empty'}-to-{head}.vrpbackup"
+    if not target.is_file():
+        backup.write_backup_files(engine, files.keyslots_path(folder), target)
+    migrate.upgrade(engine)
 
 
 def _load_slots(folder: Path) -> KeySlotFile:

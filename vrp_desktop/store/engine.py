@@ -58,10 +58,26 @@ def create_store_engine(path: Path, master_key: bytes, *, echo: bool = False) ->
         connect_args={"check_same_thread": False},
     )
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
     return engine
 
 
+def immediate(engine: Engine) -> Engine:
+    """The same engine, but every transaction begins with ``BEGIN IMMEDIATE``.
+
+    A unit of work takes SQLite's write lock when it starts, not at its first write, so two
+    writers queue (``busy_timeout``) instead of one failing half-way, and two audit appends can
+    never read the same chain head. Reads keep a plain (deferred) ``BEGIN``: a long export does
+    not hold the write lock.
+    """
+    return engine.execution_options(vrp_immediate=True)
+
+
 def _on_connect(dbapi_connection, _record) -> None:
+    # SQLAlchemy's documented pysqlite recipe: the driver's own transaction handling is off
+    # (it never began a transaction before DDL, so a failing migration half-applied), and
+    # ``_on_begin`` emits a real BEGIN for every SQLAlchemy transaction instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for pragma in CONNECTION_PRAGMAS:
@@ -71,6 +87,11 @@ def _on_connect(dbapi_connection, _record) -> None:
             raise WorkspaceError("The workspace database could not switch to WAL mode.")
     finally:
         cursor.close()
+
+
+def _on_begin(conn) -> None:
+    immediate_ = conn.get_execution_options().get("vrp_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate_ else "BEGIN")
 
 
 def check_readable(engine: Engine) -> None:
