@@ -24,7 +24,7 @@ from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
-from vrp_desktop.errors import BackupError, WrongPassphrase
+from vrp_desktop.errors import BackupError, PermissionDenied, WrongPassphrase
 from vrp_desktop.store import files, migrate
 from vrp_desktop.store.engine import raw_key_literal
 
@@ -137,6 +137,36 @@ def _check_database(path: Path, master_key: bytes) -> None:
         )
 
 
+def _require_restore_role(path: Path, master_key: bytes, username: str) -> None:
+    """Restoring replaces the live workspace, so it is a manager's (or admin's) job."""
+    from vrp_desktop import roles
+
+    conn = sqlcipher3.connect(str(path))
+    try:
+        conn.execute(f'PRAGMA key = "{raw_key_literal(master_key)}"')
+        row = conn.execute(
+            "SELECT role FROM user WHERE lower(username) = lower(?) AND active = 1", (username,)
+        ).fetchone()
+    except sqlcipher3.DatabaseError:
+        raise BackupError(
+            "The database inside this backup cannot be read with its own key: the backup is "
+            "damaged. Choose another backup file."
+        ) from None
+    finally:
+        conn.close()
+    if row is None:
+        raise PermissionDenied(
+            f"User {username!r} is not an active user in this backup, so they cannot restore "
+            "it. Ask a provider manager to restore it, or use the recovery code."
+        )
+    if not roles.can(row[0], "backup"):
+        raise PermissionDenied(
+            f"Your role ({roles.ROLE_LABELS.get(row[0], row[0])}) cannot restore a backup over "
+            "the workspace: restoring is a provider manager's job. Ask a manager to do it. "
+            "Nothing was changed."
+        )
+
+
 def restore(
     backup_file: Path,
     folder: Path,
@@ -167,6 +197,9 @@ def restore(
         else:
             raise WrongPassphrase("Give a user's passphrase or the recovery code for this backup.")
         _check_database(staging / files.DB_NAME, master_key)
+        if not recovery_code:
+            assert username is not None
+            _require_restore_role(staging / files.DB_NAME, master_key, username)
         _swap_in(staging, folder)
     return folder
 
