@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from vrp_desktop import roles
+from vrp_desktop.atomic import owner_only
 from vrp_desktop.crypto.keyslots import KeySlotFile, new_master_key
 from vrp_desktop.crypto.throttle import (
     UnlockThrottle,
@@ -94,6 +95,7 @@ class Workspace:
         if role not in roles.ROLES:
             raise WorkspaceError(f"Unknown role {role!r}: use one of {', '.join(roles.ROLES)}.")
         folder.mkdir(parents=True, exist_ok=True)
+        owner_only(folder, 0o700)
         workspace_id = uuid7()
         master_key = new_master_key()
         slots, recovery_code = KeySlotFile.create(
@@ -170,6 +172,9 @@ class Workspace:
                 f"{folder} has key slots but no {files.DB_NAME}. Restore the workspace from a "
                 "backup (vrp restore)."
             )
+        owner_only(folder, 0o700)
+        owner_only(files.keyslots_path(folder))
+        owner_only(files.backups_dir(folder), 0o700)
         engine = create_store_engine(files.db_path(folder), master_key)
         check_readable(engine)
         try:

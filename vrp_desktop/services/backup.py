@@ -21,7 +21,7 @@ import sqlcipher3
 from sqlalchemy import Engine
 
 from vrp_desktop import __version__
-from vrp_desktop.atomic import atomic_open
+from vrp_desktop.atomic import atomic_open, owner_only
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
 from vrp_desktop.errors import BackupError, PermissionDenied, WrongPassphrase
@@ -49,7 +49,10 @@ def _copy_database(engine: Engine, target: Path) -> None:
 def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
     """Write a backup file of the open store to ``out`` atomically; returns its path."""
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix="vrp-backup-") as tmp:
+    if not out.parent.exists():
+        out.parent.mkdir(mode=0o700, parents=True)
+    # the copy is encrypted, but it is still made beside the destination, never in /tmp
+    with tempfile.TemporaryDirectory(prefix=".vrp-backup-", dir=out.parent) as tmp:
         db_copy = Path(tmp) / files.DB_NAME
         _copy_database(engine, db_copy)
         slots_bytes = Path(keyslots).read_bytes()
@@ -184,6 +187,7 @@ def restore(
     if not backup_file.is_file():
         raise BackupError(f"No backup file at {backup_file}. Check the path.")
     folder.mkdir(parents=True, exist_ok=True)
+    owner_only(folder, 0o700)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=folder) as tmp:
         staging = Path(tmp)
         _read_backup(backup_file, staging)
@@ -210,10 +214,12 @@ def _swap_in(staging: Path, folder: Path) -> None:
     ]
     if existing:
         aside = files.backups_dir(folder) / f"replaced-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-        aside.mkdir(parents=True)
+        aside.parent.mkdir(mode=0o700, exist_ok=True)
+        aside.mkdir(mode=0o700)
         for path in existing:
             shutil.move(str(path), aside / path.name)
     for member in _MEMBERS:
         (staging / member).replace(folder / member)
     with contextlib.suppress(OSError):
         (folder / files.DB_NAME).chmod(0o600)
+        (folder / files.KEYSLOTS_NAME).chmod(0o600)
