@@ -183,7 +183,7 @@ def test_a_database_from_a_newer_release_is_refused_before_any_backup(tmp_path):
     _stamp(folder, "0099_from_the_future")
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     for _ in range(2):
-        with pytest.raises(WorkspaceError, match="newer VRP Desktop.*Install the newer version"):
+        with pytest.raises(WorkspaceError, match=r"newer VRP Desktop.*Install the newer version"):
             Workspace.open(folder, "manager", PASSPHRASE)
     assert not files.backups_dir(folder).exists()
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}

@@ -28,7 +28,8 @@ def parts_beside(destination: Path) -> Iterator[Path]:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with _LOCK:
-        folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.parts-", dir=destination.parent))
+        prefix = f".{destination.name}.parts-"
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
         original = _writer.create_temporary_file
 
         def create_temporary_file(suffix: str = "") -> str:
