@@ -240,8 +240,7 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
     from vrp_desktop.services import users
 
     with _open(args) as ws:
-        users.remove_user(ws, args.name)
-    print(f"User {args.name} removed; their passphrase no longer opens this workspace.")
+        print(users.remove_user(ws, args.name))
     return 0
 
 

@@ -209,8 +209,15 @@ def restore(
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
+    # a pending re-key belongs to the files being replaced: it goes aside with them
     existing = [
-        p for p in [*files.sidecar_paths(folder), files.keyslots_path(folder)] if p.exists()
+        p
+        for p in [
+            *files.sidecar_paths(folder),
+            files.keyslots_path(folder),
+            files.pending_keyslots_path(folder),
+        ]
+        if p.exists()
     ]
     if existing:
         aside = files.backups_dir(folder) / f"replaced-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
