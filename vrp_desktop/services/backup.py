@@ -52,6 +52,7 @@ def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
     if not out.parent.exists():
         out.parent.mkdir(mode=0o700, parents=True)
     # the copy is encrypted, but it is still made beside the destination, never in /tmp
+    audit_head = _audit_head(engine)  # read first: the copy holds at least this much
     with tempfile.TemporaryDirectory(prefix=".vrp-backup-", dir=out.parent) as tmp:
         db_copy = Path(tmp) / files.DB_NAME
         _copy_database(engine, db_copy)
@@ -62,6 +63,7 @@ def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
             "created_at": dt.datetime.now(dt.UTC).isoformat(),
             "software_version": __version__,
             "schema_revision": migrate.current_revision(engine),
+            "audit_head": audit_head,
             "sha256": {
                 files.DB_NAME: db_bytes_sha,
                 files.KEYSLOTS_NAME: hashlib.sha256(slots_bytes).hexdigest(),
@@ -72,6 +74,30 @@ def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
             zf.write(db_copy, files.DB_NAME)
             zf.writestr(files.KEYSLOTS_NAME, slots_bytes)
     return out
+
+
+def _audit_head(engine: Engine) -> dict | None:
+    """The audit chain's head at the time of the copy (an anchor against truncation)."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session as OrmSession
+
+    from vrp_desktop.services import audit
+
+    try:
+        with OrmSession(engine) as session:
+            return audit.head(session).as_dict()
+    except OperationalError:  # a store older than the audit table (pre-migration backups)
+        return None
+
+
+def audit_anchor(backup_file: Path) -> dict | None:
+    """The audit head a backup file recorded, or None (read without any key)."""
+    try:
+        with zipfile.ZipFile(backup_file) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return None
+    return manifest.get("audit_head") if isinstance(manifest, dict) else None
 
 
 def backup(ws, out: Path) -> Path:  # ws: Workspace (typed loosely to avoid an import cycle)
