@@ -137,3 +137,55 @@ def test_a_restore_sets_a_pending_rekey_aside(with_sam, tmp_path):
     assert not files.pending_keyslots_path(folder).exists()
     with Workspace.open(folder, "sam", SAM) as sam:  # the backup predates the removal
         assert sam.user.role == "worker"
+
+
+# ----- key slots are written after the transaction commits (issue 10, failure 12) -------------
+
+
+def test_a_new_users_slot_is_written_only_after_their_row_commits(workspace, monkeypatch):
+    from sqlalchemy import select
+
+    from vrp_desktop.store.models import User
+
+    seen: list[bool] = []
+    real = workspace.slots.add_user
+
+    def spy(master_key, username, passphrase):
+        with workspace.read() as s:  # another connection: sees committed rows only
+            seen.append(s.scalar(select(User).where(User.username == username)) is not None)
+        real(master_key, username, passphrase)
+
+    monkeypatch.setattr(workspace.slots, "add_user", spy)
+    users.add_user(workspace, "sam", SAM, role="worker")
+    assert seen == [True]
+    Workspace.open(workspace.folder, "sam", SAM).close()
+
+
+def test_a_slot_write_lost_after_the_commit_is_completed_by_adding_again(workspace, monkeypatch):
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(workspace.slots, "add_user", disk_full)
+        with pytest.raises(OSError):
+            users.add_user(workspace, "sam", SAM, role="worker")
+    assert "sam" not in usernames(workspace.folder)
+    users.add_user(workspace, "sam", SAM, role="worker")
+    with Workspace.open(workspace.folder, "sam", SAM) as sam:
+        assert sam.user.role == "worker"
+
+
+def test_a_failed_unit_writes_no_slot(workspace, monkeypatch):
+    from vrp_desktop.services import audit
+
+    before = files.keyslots_path(workspace.folder).read_bytes()
+
+    def broken(*_a, **_k):
+        raise RuntimeError("audit failed")
+
+    monkeypatch.setattr(audit, "append", broken)
+    with pytest.raises(RuntimeError):
+        users.add_user(workspace, "sam", SAM, role="worker")
+    with pytest.raises(RuntimeError):
+        users.change_passphrase(workspace, "a brand new passphrase 42", username="manager")
+    assert files.keyslots_path(workspace.folder).read_bytes() == before

@@ -132,17 +132,23 @@ def change_passphrase(
                 ) from None
     else:
         ws.require("manage_users")
-    ws.slots.change_passphrase(target, ws.master_key, new_passphrase)
+    if not ws.slots.has_user(target):
+        raise VrpError(f"There is no user called {target!r} in this workspace.")
+    strength.require_acceptable(new_passphrase, (target,))  # before anything is written
     with ws.unit() as session:
         audit.append(
             session, ws.user.username, "user.passphrase", "user", None, after={"username": target}
+        )
+        ws.after_commit(
+            session, lambda: ws.slots.change_passphrase(target, ws.master_key, new_passphrase)
         )
 
 
 def new_recovery_code(ws) -> str:
     """Replace the recovery code; the old one stops working. Show the new one once."""
     ws.require("manage_users")
-    code = ws.slots.replace_recovery(ws.master_key)
+    made: list[str] = []
     with ws.unit() as session:
         audit.append(session, ws.user.username, "workspace.recovery_code", "workspace", None)
-    return code
+        ws.after_commit(session, lambda: made.append(ws.slots.replace_recovery(ws.master_key)))
+    return made[0]
