@@ -509,3 +509,59 @@ def test_a_weak_slot_that_cannot_be_strengthened_is_refused_clearly(made, key, m
     with pytest.raises(WorkspaceError, match="more weakly than VRP Desktop now requires"):
         loaded.unlock("alice", ALICE_PASS)
     assert slots.path.read_bytes() == before
+
+
+# ----- version 1 (legacy) files still open, and are upgraded --------------------------------
+
+
+def _legacy_file(path: Path, key: bytes) -> None:
+    """A version 1 key file as the first release wrote it: the master key wrapped directly."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from vrp_desktop.crypto import keyslots
+
+    shell = KeySlotFile(path, "ws-1", [], keyslots._key_check(key, "ws-1"))
+    params = kdf.default_params()
+    nonce = os.urandom(12)
+    box = AESGCM(kdf.derive(ALICE_PASS, params)).encrypt(
+        nonce, key, shell._aad("slot-1", "user", "Alice", 1)
+    )
+    data = {
+        "format": keyslots.FORMAT,
+        "version": 1,
+        "workspace_id": "ws-1",
+        "key_check": base64.b64encode(keyslots._key_check(key, "ws-1")).decode(),
+        "slots": [
+            {
+                "id": "slot-1",
+                "kind": "user",
+                "username": "Alice",
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "kdf": {
+                    "algorithm": params.algorithm,
+                    "time_cost": params.time_cost,
+                    "memory_kib": params.memory_kib,
+                    "parallelism": params.parallelism,
+                    "salt": base64.b64encode(params.salt).decode(),
+                },
+                "nonce": base64.b64encode(nonce).decode(),
+                "ciphertext": base64.b64encode(box).decode(),
+            }
+        ],
+    }
+    path.write_text(json.dumps(data))
+
+
+def test_a_version_1_file_opens_and_its_slot_is_upgraded(tmp_path, key):
+    path = tmp_path / FILE_NAME
+    _legacy_file(path, key)
+    slots = KeySlotFile.load(path)
+    with pytest.raises(VrpError, match="older format"):
+        slots.rekeyed(key, new_master_key())
+    assert slots.unlock("alice", ALICE_PASS) == key
+    data = json.loads(path.read_text())
+    assert data["version"] == 2 and "sealed" in data["slots"][0]
+    reloaded = KeySlotFile.load(path)
+    assert reloaded.unlock("alice", ALICE_PASS) == key
+    new_key = new_master_key()
+    assert reloaded.rekeyed(key, new_key).unlock("alice", ALICE_PASS) == new_key
