@@ -105,3 +105,20 @@ def test_a_worker_cannot_restore_a_backup_over_the_workspace(workspace, tmp_path
     backup.restore(out, folder, username="manager", passphrase=PASSPHRASE)
     with Workspace.open(folder, "manager", PASSPHRASE) as ws:
         assert participants.count_participants(ws) == 0
+
+
+def test_a_manager_removed_since_cannot_roll_the_workspace_back(workspace, tmp_path):
+    from vrp_desktop.errors import PermissionDenied
+    from vrp_desktop.services import users
+
+    users.add_user(workspace, "kit", WORKER_PASS, role="manager")
+    out = backup.backup(workspace, tmp_path / "old.vrpbackup")
+    users.remove_user(workspace, "kit")
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(PermissionDenied, match="as it is now"):
+        backup.restore(out, folder, username="kit", passphrase=WORKER_PASS)
+    assert _fingerprint(folder) == before
+    # the backup itself is theirs to open elsewhere: it holds only what they could already see
+    backup.restore(out, tmp_path / "elsewhere", username="kit", passphrase=WORKER_PASS)

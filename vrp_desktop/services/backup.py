@@ -24,7 +24,7 @@ from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open, owner_only
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
-from vrp_desktop.errors import BackupError, PermissionDenied, WrongPassphrase
+from vrp_desktop.errors import BackupError, PermissionDenied, WorkspaceError, WrongPassphrase
 from vrp_desktop.store import files, migrate
 from vrp_desktop.store.engine import raw_key_literal
 
@@ -230,8 +230,45 @@ def restore(
         if not recovery_code:
             assert username is not None
             _require_restore_role(staging / files.DB_NAME, master_key, username)
+        _require_live_access(folder, staging, username, passphrase, recovery_code)
         _swap_in(staging, folder)
     return folder
+
+
+def _require_live_access(
+    folder: Path,
+    staging: Path,
+    username: str | None,
+    passphrase: str | None,
+    recovery_code: str | None,
+) -> None:
+    """Over a live workspace, the same credential must open it as it is now.
+
+    Otherwise someone removed since the backup (or holding a recovery code replaced since)
+    could roll the workspace back to a time they had access. When the live key slots cannot be
+    read (the reason to restore, often) the backup's own check stands alone.
+    """
+    from vrp_desktop.store import rekey
+
+    try:
+        pending = rekey.load_pending(folder)
+        live = pending[0] if pending else KeySlotFile.load(files.keyslots_path(folder))
+    except WorkspaceError:
+        return
+    live.path = staging / "live-check.json"  # an upgrade on unlock must not touch the live file
+    try:
+        if recovery_code:
+            live.unlock_with_recovery(recovery_code)
+        else:
+            assert username is not None and passphrase is not None
+            live.unlock(username, passphrase)
+    except WrongPassphrase:
+        raise PermissionDenied(
+            "Restoring over this workspace needs someone who can open it as it is now: a "
+            "manager's current passphrase (the same as in the backup) or its current recovery "
+            "code. To look inside an older backup, restore it into a new, empty folder instead. "
+            "Nothing was changed."
+        ) from None
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
