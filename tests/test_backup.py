@@ -75,3 +75,50 @@ def test_wrong_passphrase_for_restore_changes_nothing(workspace, tmp_path):
     with pytest.raises(WrongPassphrase):
         backup.restore(out, folder, username="manager", passphrase="nope nope nope nope")
     assert _fingerprint(folder) == before
+
+
+# ----- restore is a manager's job (issue 10, failure 7) ----------------------------------------
+
+WORKER_PASS = "lantern pebble orchard violet"
+
+
+def test_a_worker_cannot_restore_a_backup_over_the_workspace(workspace, tmp_path, monkeypatch):
+    from vrp_desktop.cli import main
+    from vrp_desktop.errors import PermissionDenied
+    from vrp_desktop.services import users
+
+    users.add_user(workspace, "wren", WORKER_PASS, role="worker")
+    out = backup.backup(workspace, tmp_path / "old.vrpbackup")
+    participants.create_participant(workspace, {"first_name": "Later", "last_name": "Record"})
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(PermissionDenied, match="manager"):
+        backup.restore(out, folder, username="wren", passphrase=WORKER_PASS)
+    assert _fingerprint(folder) == before
+
+    monkeypatch.setenv("VRP_PASSPHRASE", WORKER_PASS)
+    assert main(["restore", str(out), str(folder), "--user", "wren"]) == 4
+    assert _fingerprint(folder) == before
+
+    # a manager still can
+    backup.restore(out, folder, username="manager", passphrase=PASSPHRASE)
+    with Workspace.open(folder, "manager", PASSPHRASE) as ws:
+        assert participants.count_participants(ws) == 0
+
+
+def test_a_manager_removed_since_cannot_roll_the_workspace_back(workspace, tmp_path):
+    from vrp_desktop.errors import PermissionDenied
+    from vrp_desktop.services import users
+
+    users.add_user(workspace, "kit", WORKER_PASS, role="manager")
+    out = backup.backup(workspace, tmp_path / "old.vrpbackup")
+    users.remove_user(workspace, "kit")
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(PermissionDenied, match="as it is now"):
+        backup.restore(out, folder, username="kit", passphrase=WORKER_PASS)
+    assert _fingerprint(folder) == before
+    # the backup itself is theirs to open elsewhere: it holds only what they could already see
+    backup.restore(out, tmp_path / "elsewhere", username="kit", passphrase=WORKER_PASS)

@@ -88,11 +88,14 @@ def test_file_is_private_and_holds_nothing_unwrapped(made, key):
     ):
         assert secret not in raw
     data = json.loads(raw)
-    assert data["version"] == 1 and data["workspace_id"] == "ws-1"
+    assert data["version"] == 2 and data["workspace_id"] == "ws-1"
     kinds = [(s["kind"], s["username"]) for s in data["slots"]]
     assert kinds == [("user", "Alice"), ("recovery", None)]
     for slot in data["slots"]:
-        assert set(slot) == {"id", "kind", "username", "created_at", "kdf", "nonce", "ciphertext"}
+        assert set(slot) == {
+            *("id", "kind", "username", "created_at", "kdf", "nonce", "ciphertext"),
+            *("public_key", "sealed"),
+        }
         assert slot["kdf"]["algorithm"] == "argon2id"
         assert len(base64.b64decode(slot["kdf"]["salt"])) == 16
     salts = {s["kdf"]["salt"] for s in data["slots"]}
@@ -394,7 +397,7 @@ def test_top_level_not_an_object(tmp_path):
 
 def test_newer_version_asks_for_an_update(made):
     slots, _ = made
-    edit(slots.path, lambda d: d.update(version=2))
+    edit(slots.path, lambda d: d.update(version=3))
     with pytest.raises(WorkspaceError, match="newer version"):
         KeySlotFile.load(slots.path)
 
@@ -429,3 +432,136 @@ def test_strong_slot_opens_with_fast_kdf_set(tmp_path, monkeypatch, key):
     reloaded = KeySlotFile.load(path)
     assert reloaded.unlock("bob", BOB_PASS) == key
     assert reloaded.unlock("alice", ALICE_PASS) == key
+
+
+# ----- the strength floor (issue 10, failure 11) ---------------------------------------------
+
+
+def test_fast_kdf_is_never_honoured_in_a_frozen_bundle(monkeypatch):
+    import sys
+
+    assert kdf.default_params().memory_kib == kdf.FAST["memory_kib"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    params = kdf.default_params()
+    assert (params.time_cost, params.memory_kib) == (3, 128 * 1024)
+    assert kdf.floor_enforced()
+
+
+def test_fast_kdf_is_never_honoured_outside_the_test_suite(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env["VRP_FAST_KDF"] = "1"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from vrp_desktop.crypto import kdf; "
+            "print(kdf.default_params().memory_kib, kdf.floor_enforced())",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.split()
+    assert out == [str(128 * 1024), "True"]
+
+
+def test_a_weak_slot_is_re_made_at_the_floor_when_it_next_unlocks(made, key, monkeypatch):
+    import sys
+
+    slots, code = made
+    assert kdf.is_weak(slots.slots()[0].kdf)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # as installed: the floor applies
+    loaded = KeySlotFile.load(slots.path)
+    assert loaded.unlock("alice", ALICE_PASS) == key
+    on_disk = json.loads(slots.path.read_text())["slots"]
+    assert (on_disk[0]["kdf"]["time_cost"], on_disk[0]["kdf"]["memory_kib"]) == (3, 128 * 1024)
+    assert on_disk[1]["kdf"]["memory_kib"] == kdf.FAST["memory_kib"]  # not opened yet
+    assert loaded.unlock_with_recovery(code) == key
+    on_disk = json.loads(slots.path.read_text())["slots"]
+    assert not any(
+        kdf.is_weak(
+            kdf.KdfParams(
+                salt=b"0" * 16,
+                **{k: s["kdf"][k] for k in ("algorithm", "time_cost", "memory_kib", "parallelism")},
+            )
+        )
+        for s in on_disk
+    )
+    assert KeySlotFile.load(slots.path).unlock("alice", ALICE_PASS) == key
+
+
+def test_a_weak_slot_that_cannot_be_strengthened_is_refused_clearly(made, key, monkeypatch):
+    import sys
+
+    slots, _ = made
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    loaded = KeySlotFile.load(slots.path)
+    before = slots.path.read_bytes()
+
+    def unwritable(*_a, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("vrp_desktop.crypto.keyslots.atomic_write_bytes", unwritable)
+    with pytest.raises(WorkspaceError, match="more weakly than VRP Desktop now requires"):
+        loaded.unlock("alice", ALICE_PASS)
+    assert slots.path.read_bytes() == before
+
+
+# ----- version 1 (legacy) files still open, and are upgraded --------------------------------
+
+
+def _legacy_file(path: Path, key: bytes) -> None:
+    """A version 1 key file as the first release wrote it: the master key wrapped directly."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from vrp_desktop.crypto import keyslots
+
+    shell = KeySlotFile(path, "ws-1", [], keyslots._key_check(key, "ws-1"))
+    params = kdf.default_params()
+    nonce = os.urandom(12)
+    box = AESGCM(kdf.derive(ALICE_PASS, params)).encrypt(
+        nonce, key, shell._aad("slot-1", "user", "Alice", 1)
+    )
+    data = {
+        "format": keyslots.FORMAT,
+        "version": 1,
+        "workspace_id": "ws-1",
+        "key_check": base64.b64encode(keyslots._key_check(key, "ws-1")).decode(),
+        "slots": [
+            {
+                "id": "slot-1",
+                "kind": "user",
+                "username": "Alice",
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "kdf": {
+                    "algorithm": params.algorithm,
+                    "time_cost": params.time_cost,
+                    "memory_kib": params.memory_kib,
+                    "parallelism": params.parallelism,
+                    "salt": base64.b64encode(params.salt).decode(),
+                },
+                "nonce": base64.b64encode(nonce).decode(),
+                "ciphertext": base64.b64encode(box).decode(),
+            }
+        ],
+    }
+    path.write_text(json.dumps(data))
+
+
+def test_a_version_1_file_opens_and_its_slot_is_upgraded(tmp_path, key):
+    path = tmp_path / FILE_NAME
+    _legacy_file(path, key)
+    slots = KeySlotFile.load(path)
+    with pytest.raises(VrpError, match="older format"):
+        slots.rekeyed(key, new_master_key())
+    assert slots.unlock("alice", ALICE_PASS) == key
+    data = json.loads(path.read_text())
+    assert data["version"] == 2 and "sealed" in data["slots"][0]
+    reloaded = KeySlotFile.load(path)
+    assert reloaded.unlock("alice", ALICE_PASS) == key
+    new_key = new_master_key()
+    assert reloaded.rekeyed(key, new_key).unlock("alice", ALICE_PASS) == new_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 import zipfile
 
@@ -101,3 +102,111 @@ def test_fresh_workspace_is_at_head_and_matches_the_models(workspace):
             conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'").scalars()
         )
     assert {"ix_participant_register_order", "ix_session_starts_at"} <= indexes
+
+
+# ----- one transaction per upgrade; newer stores refused (issue 10, failure 8) ----------------
+
+_FAILING = '''"""A migration that changes the schema, then fails half-way."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999_fails"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+    with op.batch_alter_table("participant") as batch:
+        batch.add_column(sa.Column("half_column", sa.Text))
+    op.execute("INSERT INTO half_done (id) VALUES (1)")
+    raise RuntimeError("deliberate failure")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def _schema(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return list(
+            conn.exec_driver_sql(
+                "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+            ).all()
+        )
+
+
+def test_a_failing_migration_leaves_the_schema_exactly_as_before(tmp_path):
+    import shutil
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate._SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_fails.py").write_text(
+        _FAILING.replace("{head}", migrate.head_revision())
+    )
+    engine = create_store_engine(tmp_path / "db", new_master_key())
+    migrate.upgrade(engine)
+    before = _schema(engine)
+    try:
+        import pytest
+
+        with pytest.raises(RuntimeError, match="deliberate"):
+            migrate.upgrade(engine, script_location=scripts)
+        assert _schema(engine) == before
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+def _stamp(folder, revision: str) -> None:
+    slots = KeySlotFile.load(files.keyslots_path(folder))
+    key = slots.unlock("manager", PASSPHRASE)
+    engine = create_store_engine(files.db_path(folder), key)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused_before_any_backup(tmp_path):
+    import pytest
+
+    from vrp_desktop.errors import WorkspaceError
+
+    folder = tmp_path / "ws"
+    ws, _ = Workspace.create(
+        folder, provider_code="P1", provider_name="P", username="manager", passphrase=PASSPHRASE
+    )
+    ws.close()
+    _stamp(folder, "0099_from_the_future")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    for _ in range(2):
+        with pytest.raises(WorkspaceError, match=r"newer VRP Desktop.*Install the newer version"):
+            Workspace.open(folder, "manager", PASSPHRASE)
+    assert not files.backups_dir(folder).exists()
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert after[files.KEYSLOTS_NAME] == before[files.KEYSLOTS_NAME]
+
+
+def test_a_failing_migration_is_backed_up_once_not_on_every_attempt(tmp_path, monkeypatch):
+    import pytest
+
+    folder = tmp_path / "old"
+    _old_workspace(folder)
+    real_upgrade = migrate.upgrade
+
+    def failing(engine, revision="head", **kw):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(migrate, "upgrade", failing)
+    for _ in range(3):
+        time.sleep(1.05)  # backups named by the second would differ
+        with pytest.raises(RuntimeError):
+            Workspace.open(folder, "manager", PASSPHRASE)
+    assert len(list(files.backups_dir(folder).glob("pre-migration-*"))) == 1
+    monkeypatch.setattr(migrate, "upgrade", real_upgrade)
+    with Workspace.open(folder, "manager", PASSPHRASE) as ws:
+        assert migrate.current_revision(ws.engine) == migrate.head_revision()
+    assert len(list(files.backups_dir(folder).glob("pre-migration-*"))) == 1

@@ -90,3 +90,74 @@ def test_store_work_from_another_thread(workspace):
             participants.create_participant, workspace, {"first_name": "Ada", "last_name": "Obi"}
         ).result()
     assert participants.get_participant(workspace, made["id"])["first_name"] == "Ada"
+
+
+# ----- real transactions and on-commit work (issue 10, failures 8 and 12) ---------------------
+
+
+def _other_writer(workspace):
+    """A second, independent connection to the same file, which gives up at once when locked."""
+    import sqlcipher3
+
+    from vrp_desktop.store.engine import raw_key_literal
+
+    conn = sqlcipher3.connect(str(files.db_path(workspace.folder)), isolation_level=None)
+    conn.execute(f'PRAGMA key = "{raw_key_literal(workspace.master_key)}"')
+    conn.execute("PRAGMA busy_timeout = 0")
+    return conn
+
+
+def test_a_unit_holds_the_write_lock_from_its_first_statement(workspace):
+    import sqlcipher3
+
+    from vrp_desktop.store.models import Setting
+
+    other = _other_writer(workspace)
+    try:
+        with workspace.unit() as session:
+            session.get(Setting, "kind")  # a read only: a deferred BEGIN would take no lock
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlcipher3.OperationalError as exc:
+                locked = "locked" in str(exc)
+            else:
+                other.execute("ROLLBACK")
+                locked = False
+        assert locked, "a unit must begin with BEGIN IMMEDIATE"
+        other.execute("BEGIN IMMEDIATE")  # free again once the unit ends
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_a_read_does_not_take_the_write_lock(workspace):
+    from vrp_desktop.store.models import Setting
+
+    other = _other_writer(workspace)
+    try:
+        with workspace.read() as session:
+            session.get(Setting, "kind")
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_after_commit_runs_only_once_the_unit_commits(workspace):
+    import pytest
+
+    from vrp_desktop.store.models import Setting
+
+    ran: list[str] = []
+    with workspace.unit() as session:
+        session.add(Setting(key="k1", value="v"))
+        workspace.after_commit(session, lambda: ran.append("committed"))
+        assert ran == []
+    assert ran == ["committed"]
+
+    with pytest.raises(RuntimeError), workspace.unit() as session:
+        session.add(Setting(key="k2", value="v"))
+        workspace.after_commit(session, lambda: ran.append("rolled back"))
+        raise RuntimeError("the action failed")
+    assert ran == ["committed"]
+    assert workspace.setting("k2") is None

@@ -12,11 +12,14 @@ from typing import BinaryIO
 
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
-    """Open a temporary file beside ``path``; on success it replaces ``path`` atomically."""
+    """Open a temporary file beside ``path``; on success it replaces ``path`` atomically.
+
+    The result always gets ``mode`` (owner-only by default), even over an existing file: a
+    secret written over an old world-readable file must not inherit its mode. The temporary
+    file is created 0600 in the destination folder and removed on failure.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
@@ -35,6 +38,18 @@ def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     with atomic_open(path, mode) as handle:
         handle.write(data)
+
+
+def owner_only(path: Path, mode: int = 0o600) -> None:
+    """Tighten ``path`` to ``mode`` when it is looser (POSIX; a no-op elsewhere or if absent)."""
+    if os.name != "posix":
+        return
+    try:
+        current = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & ~mode:
+        os.chmod(path, current & mode)
 
 
 def _fsync_dir(folder: Path) -> None:

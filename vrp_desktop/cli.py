@@ -213,10 +213,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from vrp_desktop.services import audit
+    from vrp_desktop.services import audit, backup
 
+    anchors = []
+    for path in getattr(args, "anchor", None) or ():
+        head = audit.Head.from_value(backup.audit_anchor(Path(path)))
+        if head is None:
+            raise VrpError(f"{path} is not a backup that records the audit log's head.")
+        anchors.append(head)
     with _open(args) as ws, ws.read() as session:
-        report = audit.verify(session)
+        report = audit.verify(session, tuple(anchors))
     print(report.message(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 5
 
@@ -241,8 +247,7 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
     from vrp_desktop.services import users
 
     with _open(args) as ws:
-        users.remove_user(ws, args.name)
-    print(f"User {args.name} removed; their passphrase no longer opens this workspace.")
+        print(users.remove_user(ws, args.name))
     return 0
 
 
@@ -383,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True)
     p = audit.add_parser("verify", help="check the audit log's hash chain")
     _workspace_args(p)
+    p.add_argument(
+        "--anchor",
+        action="append",
+        metavar="BACKUP",
+        help="also check the log reaches the head recorded in this backup file (repeatable)",
+    )
     p.set_defaults(handler=cmd_audit_verify)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="sub", required=True)

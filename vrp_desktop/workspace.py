@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -18,19 +18,30 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from vrp_desktop import roles
+from vrp_desktop.atomic import owner_only
 from vrp_desktop.crypto.keyslots import KeySlotFile, new_master_key
 from vrp_desktop.crypto.throttle import (
     UnlockThrottle,
     recover_with_throttle,
     unlock_with_throttle,
 )
-from vrp_desktop.errors import WorkspaceError, WrongPassphrase
+from vrp_desktop.errors import VrpError, WorkspaceError, WrongPassphrase
 from vrp_desktop.ids import uuid7
 from vrp_desktop.store import files, migrate
-from vrp_desktop.store.engine import check_readable, create_store_engine
+from vrp_desktop.store import rekey as rekeying
+from vrp_desktop.store.engine import check_readable, create_store_engine, immediate
 from vrp_desktop.store.models import Provider, Setting, User
 
 KINDS = ("provider", "coordinator")
+_AFTER_COMMIT = "vrp_after_commit"
+
+
+def after_commit(session: OrmSession, hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the unit that owns ``session`` commits (see ``Workspace.unit``)."""
+    hooks = session.info.get(_AFTER_COMMIT)
+    if hooks is None:
+        raise RuntimeError("after_commit needs a session from ws.unit()")
+    hooks.append(hook)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Workspace:
         self.slots = slots
         self.user = user
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(immediate(engine), expire_on_commit=False)
         self._settings_cache: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -84,6 +96,7 @@ class Workspace:
         if role not in roles.ROLES:
             raise WorkspaceError(f"Unknown role {role!r}: use one of {', '.join(roles.ROLES)}.")
         folder.mkdir(parents=True, exist_ok=True)
+        owner_only(folder, 0o700)
         workspace_id = uuid7()
         master_key = new_master_key()
         slots, recovery_code = KeySlotFile.create(
@@ -126,24 +139,40 @@ class Workspace:
     def open(cls, folder: Path, username: str, passphrase: str) -> Workspace:
         """Unlock with a user's passphrase. A wrong one changes no file in the folder."""
         folder = Path(folder)
-        slots = _load_slots(folder)
+        slots, pending = _load_slots_in_force(folder)
         throttle = UnlockThrottle(slots.workspace_id)
         master_key = unlock_with_throttle(slots, username, passphrase, throttle)
+        slots = _finish_pending(folder, slots, pending, master_key)
         return cls._open_with_key(folder, slots, master_key, username)
 
     @classmethod
     def open_with_recovery(cls, folder: Path, code: str, username: str) -> Workspace:
-        """Unlock with the recovery code; the caller then sets ``username``'s new passphrase."""
+        """Unlock with the recovery code; the caller then sets ``username``'s new passphrase.
+
+        Using the recovery code changes the workspace key (the code itself keeps working): a
+        key remembered on a device, or an old copy of the key file, no longer opens it.
+        """
         folder = Path(folder)
-        slots = _load_slots(folder)
+        slots, pending = _load_slots_in_force(folder)
         master_key = recover_with_throttle(slots, code, UnlockThrottle(slots.workspace_id))
-        return cls._open_with_key(folder, slots, master_key, username)
+        slots = _finish_pending(folder, slots, pending, master_key)
+        ws = cls._open_with_key(folder, slots, master_key, username)
+        try:
+            ws.rekey()
+        except VrpError:
+            pass  # an older-format slot remains; the key changes when it has been re-made
+        except BaseException:
+            ws.close()
+            raise
+        return ws
 
     @classmethod
     def open_with_key(cls, folder: Path, master_key: bytes, username: str) -> Workspace:
         """Unlock with a key remembered in the OS keychain ("remember me on this device")."""
         folder = Path(folder)
-        slots = _load_slots(folder)
+        slots, pending = _load_slots_in_force(folder)
+        if pending is not None and slots.verify_master_key(master_key):
+            slots = _finish_pending(folder, slots, pending, master_key)
         if not slots.verify_master_key(master_key):
             raise WrongPassphrase(
                 "The key remembered on this device no longer opens this workspace (it was "
@@ -160,34 +189,42 @@ class Workspace:
                 f"{folder} has key slots but no {files.DB_NAME}. Restore the workspace from a "
                 "backup (vrp restore)."
             )
+        owner_only(folder, 0o700)
+        owner_only(files.keyslots_path(folder))
+        owner_only(files.backups_dir(folder), 0o700)
         engine = create_store_engine(files.db_path(folder), master_key)
         check_readable(engine)
-        if migrate.needs_upgrade(engine):
-            from vrp_desktop.services import backup  # local: avoids an import cycle
-
-            backup.write_backup_files(
-                engine,
-                files.keyslots_path(folder),
-                files.backups_dir(folder)
-                / f"pre-migration-{dt.datetime.now():%Y%m%d-%H%M%S}.vrpbackup",
-            )
-            migrate.upgrade(engine)
+        try:
+            _migrate_with_backup(folder, engine)
+        except BaseException:
+            engine.dispose()
+            raise
         with OrmSession(engine) as session:
             row = session.scalar(
                 select(User).where(User.username == username, User.active.is_(True))
             ) or session.scalar(
                 select(User).where(User.username.ilike(username), User.active.is_(True))
             )
+            removed = {
+                name.casefold()
+                for name in session.scalars(select(User.username).where(User.active.is_(False)))
+            }
         if row is None:
             engine.dispose()
             raise WorkspaceError(f"There is no active user {username!r} in this workspace.")
-        return cls(
+        ws = cls(
             folder,
             engine,
             master_key,
             slots,
             SignedInUser(row.username, row.display_name, row.role),
         )
+        stale = tuple(name for name in slots.usernames() if name.casefold() in removed)
+        if stale:
+            # a removal whose re-key was interrupted before it began: finish it now
+            with contextlib.suppress(VrpError):
+                ws.rekey(drop=stale)
+        return ws
 
     def close(self) -> None:
         """Checkpoint the WAL into the main file and release every connection."""
@@ -204,13 +241,57 @@ class Workspace:
     # -- use -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def unit(self) -> Iterator[OrmSession]:
-        """One user action: a transaction that commits on success and rolls back on error."""
-        with self._sessions.begin() as session:
+        """One user action: a ``BEGIN IMMEDIATE`` transaction that commits on success and rolls
+        back on error. Work registered with ``after_commit`` runs once it has committed."""
+        hooks: list[Callable[[], None]] = []
+        with self._write_sessions.begin() as session:
+            session.info[_AFTER_COMMIT] = hooks
             yield session
+        for hook in hooks:
+            hook()
+
+    @staticmethod
+    def after_commit(session: OrmSession, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after ``session``'s unit commits (never if it rolls back).
+
+        Files that depend on a transaction (key slots, key files, batches, receipts) are written
+        here, so a rolled-back unit leaves no file behind that claims it happened.
+        """
+        after_commit(session, hook)
 
     def read(self) -> OrmSession:
         """A session for reading; the caller closes it (``with ws.read() as s:``)."""
         return self._sessions()
+
+    def rekey(self, drop: tuple[str, ...] = ()) -> None:
+        """Change the master key: the database is re-encrypted (``PRAGMA rekey``) and the new
+        key sealed to every slot but ``drop``'s. Crash-safe (see ``store.rekey``).
+
+        Anyone who kept the old key (a removed user, an old copy of ``keyslots.json``, a key
+        remembered on a device) can no longer open this database; backups made before keep
+        the old key, and open with the passphrases they were made with.
+        """
+        new_key = new_master_key()
+        new_slots = self.slots.rekeyed(self._master_key, new_key, drop=drop)
+        old_key = self._master_key
+        rekeying.begin(self.folder, new_slots, new_key, old_key)
+        self.engine.dispose()
+        try:
+            slots = rekeying.finish(self.folder, new_slots, new_key, old_key)
+        except BaseException:
+            rekeying.abandon(self.folder, new_key)
+            in_force = new_key if rekeying.opens(files.db_path(self.folder), new_key) else old_key
+            self._use_key(in_force, self.slots)
+            raise
+        self._use_key(new_key, slots)
+        _refresh_remembered(self.workspace_id, self.user.username, slots, drop, new_key)
+
+    def _use_key(self, master_key: bytes, slots: KeySlotFile) -> None:
+        self.engine = create_store_engine(files.db_path(self.folder), master_key)
+        self._master_key = master_key
+        self.slots = slots
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(immediate(self.engine), expire_on_commit=False)
 
     @property
     def master_key(self) -> bytes:
@@ -252,6 +333,54 @@ class Workspace:
         return provider
 
 
+def _migrate_with_backup(folder: Path, engine: Engine) -> None:
+    """Upgrade an older store after one encrypted backup per migration (not per attempt).
+
+    A store from a newer release is refused before anything is written.
+    """
+    current = migrate.require_known(engine)
+    head = migrate.head_revision()
+    if current == head:
+        return
+    from vrp_desktop.services import backup  # local: avoids an import cycle
+
+    target = files.backups_dir(folder) / f"pre-migration-{current or 'empty'}-to-{head}.vrpbackup"
+    if not target.is_file():
+        backup.write_backup_files(engine, files.keyslots_path(folder), target)
+    migrate.upgrade(engine)
+
+
+def _load_slots_in_force(folder: Path) -> tuple[KeySlotFile, bytes | None]:
+    """The slots an unlock must open: a pending re-key's when one is under way."""
+    slots = _load_slots(folder)
+    pending = rekeying.load_pending(folder)
+    if pending is None:
+        return slots, None
+    return pending
+
+
+def _finish_pending(
+    folder: Path, slots: KeySlotFile, pending: bytes | None, master_key: bytes
+) -> KeySlotFile:
+    if pending is None:
+        return slots
+    return rekeying.complete_pending(folder, slots, pending, master_key)
+
+
+def _refresh_remembered(
+    workspace_id: str, current: str, slots: KeySlotFile, drop: tuple[str, ...], new_key: bytes
+) -> None:
+    """Forget keys remembered on this device for the old key; keep the current user's, renewed."""
+    from vrp_desktop.crypto import remember
+
+    with contextlib.suppress(VrpError):
+        had_current = remember.recall(workspace_id, current) is not None
+        for name in {*drop, *slots.usernames()}:
+            remember.forget(workspace_id, name)
+        if had_current and current.casefold() not in {d.casefold() for d in drop}:
+            remember.remember(workspace_id, current, new_key)
+
+
 def _load_slots(folder: Path) -> KeySlotFile:
     if not folder.is_dir():
         raise WorkspaceError(
@@ -267,4 +396,4 @@ def _load_slots(folder: Path) -> KeySlotFile:
 
 def usernames(folder: Path) -> list[str]:
     """Users who can unlock this workspace (read from the key slots, no passphrase needed)."""
-    return _load_slots(Path(folder)).usernames()
+    return _load_slots_in_force(Path(folder))[0].usernames()

@@ -1,7 +1,8 @@
 """Autosaved session drafts: ids and codes only, outside the store, per workspace and user.
 
-Notes are never written here (free text may name someone); everything else in the form is codes,
-numbers, a date and participant ids, which mean nothing without the encrypted store.
+Notes and staff names are never written here (free text may name someone); everything else in
+the form is codes, numbers, a date and participant ids, which mean nothing without the encrypted
+store.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ KEYS = (
     "mode",
     "location_type",
     "status",
-    "staff",
     "activities",
     "register",
     "saved_at",

@@ -414,8 +414,9 @@ class SettingsPage(QWidget):
         answer = QMessageBox.question(
             self,
             "Remove a user",
-            f"Remove {username}? Their passphrase will stop opening this workspace. Records they "
-            "entered stay.",
+            f"Remove {username}? The workspace key changes, so their passphrase will stop opening "
+            "this workspace. Records they entered stay. Backups made before now still open with "
+            "the passphrases they were made with, theirs included.",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import unicodedata
 from dataclasses import dataclass
 
@@ -21,8 +22,11 @@ SALT_BYTES = 16
 #: with the machine busy; expect roughly 0.4-0.8 s on a modest laptop, using 128 MiB while it runs.
 #: (t=3 with 64 MiB took only ~0.1 s here, so memory was doubled.)
 STRONG = {"time_cost": 3, "memory_kib": 128 * 1024, "parallelism": 2}
-#: Cheap profile for tests (``VRP_FAST_KDF=1``): still real Argon2id, just quick.
+#: Cheap profile for tests (``VRP_FAST_KDF=1`` under the test suite): real Argon2id, just quick.
 FAST = {"time_cost": 1, "memory_kib": 8 * 1024, "parallelism": 1}
+#: The weakest slot accepted outside the test suite: a weaker one is re-made at the strong
+#: profile at its next unlock (see ``keyslots.KeySlotFile._refresh``).
+FLOOR = {"time_cost": 3, "memory_kib": 64 * 1024}
 
 # Bounds on parameters read from a file, so an edited keyslots.json cannot ask for 1 TiB.
 _MAX_TIME_COST = 64
@@ -65,9 +69,31 @@ def _whole(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _under_test_suite() -> bool:
+    return "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules
+
+
 def fast_kdf_requested() -> bool:
-    """True when ``VRP_FAST_KDF=1``: tests trade strength for speed on slots they create."""
-    return os.environ.get("VRP_FAST_KDF") == "1"
+    """True when ``VRP_FAST_KDF=1`` under the test suite: tests trade strength for speed.
+
+    Never in a frozen (installed) bundle, and never outside pytest: an environment variable
+    left set on a laptop must not weaken anyone's key slot.
+    """
+    return (
+        os.environ.get("VRP_FAST_KDF") == "1"
+        and not getattr(sys, "frozen", False)
+        and _under_test_suite()
+    )
+
+
+def floor_enforced() -> bool:
+    """The strength floor applies everywhere except where the cheap test profile is allowed."""
+    return not fast_kdf_requested()
+
+
+def is_weak(params: KdfParams) -> bool:
+    """True when ``params`` are below ``FLOOR``."""
+    return params.time_cost < FLOOR["time_cost"] or params.memory_kib < FLOOR["memory_kib"]
 
 
 def default_params() -> KdfParams:

@@ -9,12 +9,21 @@ another workspace, relabelled for another user or turned into a recovery slot. A
 bug cannot add a slot that opens nothing.
 
 Every change is saved at once, atomically, mode 0600.
+
+Version 2 slots are sealed, so the master key can change without anyone's passphrase: each slot
+holds an X25519 key pair whose private half is wrapped under the passphrase, and the master key
+is sealed to the public half (ephemeral X25519, HKDF-SHA256, AES-256-GCM). Re-keying the
+database after a user is removed seals a new master key to the remaining slots' public keys; the
+removed user, who may have kept the old master key and an old copy of this file, learns nothing
+about the new one. Version 1 slots (the master key wrapped directly) still open, and are
+re-made as version 2 slots at their next unlock, as are slots weaker than ``kdf``'s floor.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -27,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.crypto import kdf, strength
@@ -42,13 +54,16 @@ from vrp_desktop.ids import uuid7
 
 FILE_NAME = "keyslots.json"
 FORMAT = "vrp-desktop-keyslots"
-VERSION = 1
+VERSION = 2
+LEGACY_VERSION = 1
 MASTER_KEY_BYTES = 32
 NONCE_BYTES = 12
 USER = "user"
 RECOVERY = "recovery"
 MAX_USERNAME = 64
 _MAX_FILE_BYTES = 1024 * 1024
+_PUBLIC_BYTES = 32
+_SEALED_BYTES = _PUBLIC_BYTES + NONCE_BYTES + MASTER_KEY_BYTES + 16
 _RESTORE = f"Restore {FILE_NAME} from a backup of this workspace"
 
 
@@ -77,7 +92,12 @@ NOT_A_RECOVERY_CODE_MESSAGE = (
 
 @dataclass(frozen=True)
 class KeySlot:
-    """One wrapping of the master key."""
+    """One wrapping of the master key.
+
+    Version 2 (``public_key`` set): ``ciphertext`` is the slot's X25519 private key wrapped under
+    the passphrase, and ``sealed`` the master key sealed to ``public_key``. Version 1 (legacy,
+    ``public_key`` None): ``ciphertext`` is the master key itself.
+    """
 
     id: str
     kind: str
@@ -86,6 +106,12 @@ class KeySlot:
     kdf: KdfParams
     nonce: bytes
     ciphertext: bytes
+    public_key: bytes | None = None
+    sealed: bytes | None = None
+
+    @property
+    def legacy(self) -> bool:
+        return self.public_key is None
 
 
 class KeySlotFile:
@@ -207,6 +233,7 @@ class KeySlotFile:
         key = self._unwrap(slot, passphrase)
         if key is None:
             raise WrongPassphrase(wrong_passphrase_message(username))
+        self._refresh(slot, passphrase, key)
         return key
 
     def unlock_with_recovery(self, code: str) -> bytes:
@@ -218,6 +245,7 @@ class KeySlotFile:
             if slot.kind == RECOVERY:
                 key = self._unwrap(slot, compact)
                 if key is not None:
+                    self._refresh(slot, compact, key)
                     return key
         raise WrongPassphrase(WRONG_RECOVERY_MESSAGE)
 
@@ -282,6 +310,68 @@ class KeySlotFile:
         self.save()
         return code
 
+    def needs_refresh(self, slot: KeySlot) -> bool:
+        """True for a slot to re-make at its next unlock: legacy, or weaker than the floor."""
+        return slot.legacy or (kdf.floor_enforced() and kdf.is_weak(slot.kdf))
+
+    def slots(self) -> list[KeySlot]:
+        return list(self._slots)
+
+    def rekeyed(self, old_key: bytes, new_key: bytes, *, drop: tuple[str, ...] = ()) -> KeySlotFile:
+        """A copy without ``drop``'s slots and with ``new_key`` sealed to every other slot.
+
+        Needs no passphrase: sealing uses each slot's public key. A legacy (version 1) slot
+        cannot be re-sealed, so it is refused with the names of those who must sign in once.
+        """
+        self._require_own_key(old_key)
+        _require_master_key(new_key)
+        dropped = {_fold(name) for name in drop}
+        kept = [s for s in self._slots if s.username is None or _fold(s.username) not in dropped]
+        if not any(s.kind == USER for s in kept):
+            raise VrpError("The last user of a workspace cannot be removed. Add another first.")
+        legacy = [s.username or "the recovery code" for s in kept if s.legacy]
+        if legacy:
+            raise VrpError(
+                "The workspace key cannot be changed yet: the key slot of "
+                f"{', '.join(legacy)} is in an older format. Each of them signs in once (a new "
+                "recovery code replaces an old one), then try again. Nothing was changed."
+            )
+        new = KeySlotFile(self.path, self.workspace_id, [], _key_check(new_key, self.workspace_id))
+        for slot in kept:
+            assert slot.public_key is not None
+            aad = new._aad(slot.id, slot.kind, slot.username, VERSION)
+            new._slots.append(
+                dataclasses.replace(slot, sealed=_seal(slot.public_key, new_key, aad))
+            )
+        return new
+
+    def write_pending(self, path: Path, new_key: bytes, previous_key: bytes) -> None:
+        """Save this (re-keyed) file to ``path`` with the key it replaces, sealed under the new
+        one, so an interrupted re-key can be finished from it (``load_pending``)."""
+        self._require_own_key(new_key)
+        data = self._to_json()
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        data["previous_key"] = {
+            "nonce": _b64(nonce),
+            "ciphertext": _b64(AESGCM(new_key).encrypt(nonce, previous_key, _PREVIOUS_AAD)),
+        }
+        atomic_write_bytes(Path(path), json.dumps(data, indent=2).encode("utf-8") + b"\n")
+
+    @staticmethod
+    def previous_key(pending_bytes: bytes, new_key: bytes, path: Path) -> bytes:
+        """The key a pending re-key replaces, opened with the new key (``pending_bytes`` are the
+        pending file as read before it was unlocked: an unlock may rewrite the file)."""
+        try:
+            raw = json.loads(pending_bytes)["previous_key"]
+            nonce = _unb64(raw["nonce"], "previous key nonce", NONCE_BYTES)
+            box = _unb64(raw["ciphertext"], "previous key", MASTER_KEY_BYTES + 16)
+            return AESGCM(new_key).decrypt(nonce, box, _PREVIOUS_AAD)
+        except (OSError, ValueError, KeyError, TypeError, _Shape, InvalidTag):
+            raise WorkspaceError(
+                f"The unfinished key change in {path} is damaged. Restore the workspace from "
+                "a backup."
+            ) from None
+
     def save(self) -> None:
         """Write the file atomically (temp file, fsync, rename), readable by its owner only."""
         data = json.dumps(self._to_json(), indent=2).encode("utf-8") + b"\n"
@@ -298,6 +388,27 @@ class KeySlotFile:
                 return slot
         return None
 
+    def _refresh(self, slot: KeySlot, secret: str, key: bytes) -> None:
+        """Re-make a legacy or weak slot now that its secret is known (same id, today's cost)."""
+        if not self.needs_refresh(slot):
+            return
+        params = kdf.default_params()
+        if not kdf.floor_enforced() and not kdf.is_weak(slot.kdf):
+            params = slot.kdf  # only the format changes; keep the slot's cost
+        new_slot = self._wrap(slot.kind, slot.username, secret, key, params, slot_id=slot.id)
+        self._slots[self._slots.index(slot)] = new_slot
+        try:
+            self.save()
+        except OSError as exc:
+            self._slots[self._slots.index(new_slot)] = slot
+            if slot.legacy and not kdf.is_weak(slot.kdf):
+                return  # an older format is still safe to use; it is re-made next time
+            raise WorkspaceError(
+                f"This key slot is protected more weakly than VRP Desktop now requires, and it "
+                f"could not be strengthened because {self.path} could not be written "
+                f"({exc.strerror or exc}). Make the workspace folder writable and sign in again."
+            ) from None
+
     def _require_own_key(self, master_key: bytes) -> None:
         _require_master_key(master_key)
         if not self.verify_master_key(master_key):
@@ -306,10 +417,12 @@ class KeySlotFile:
                 "Sign in to this workspace again and retry."
             )
 
-    def _aad(self, slot_id: str, kind: str, username: str | None) -> bytes:
+    def _aad(
+        self, slot_id: str, kind: str, username: str | None, version: int = LEGACY_VERSION
+    ) -> bytes:
         bound = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": version,
             "workspace_id": self.workspace_id,
             "slot_id": slot_id,
             "kind": kind,
@@ -331,9 +444,17 @@ class KeySlotFile:
         slot_id = slot_id or uuid7()
         nonce = secrets.token_bytes(NONCE_BYTES)
         wrapping_key = kdf.derive(secret, params)
-        ciphertext = AESGCM(wrapping_key).encrypt(
-            nonce, master_key, self._aad(slot_id, kind, username)
+        aad = self._aad(slot_id, kind, username, VERSION)
+        private = X25519PrivateKey.generate()
+        public_key = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
+        private_bytes = private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        ciphertext = AESGCM(wrapping_key).encrypt(nonce, private_bytes, aad)
         return KeySlot(
             id=slot_id,
             kind=kind,
@@ -342,17 +463,30 @@ class KeySlotFile:
             kdf=params,
             nonce=nonce,
             ciphertext=ciphertext,
+            public_key=public_key,
+            sealed=_seal(public_key, master_key, aad),
         )
 
     def _unwrap(self, slot: KeySlot, secret: str) -> bytes | None:
         """The master key from one slot, or None when the secret (or the slot) is wrong."""
         wrapping_key = kdf.derive(secret, slot.kdf)
+        version = LEGACY_VERSION if slot.legacy else VERSION
+        aad = self._aad(slot.id, slot.kind, slot.username, version)
         try:
-            key = AESGCM(wrapping_key).decrypt(
-                slot.nonce, slot.ciphertext, self._aad(slot.id, slot.kind, slot.username)
-            )
+            opened = AESGCM(wrapping_key).decrypt(slot.nonce, slot.ciphertext, aad)
         except InvalidTag:
             return None
+        if slot.legacy:
+            key = opened
+        else:
+            assert slot.public_key is not None and slot.sealed is not None
+            try:
+                key = _unseal(opened, slot.public_key, slot.sealed, aad)
+            except (InvalidTag, ValueError):
+                raise WorkspaceError(
+                    f"The key file {self.path} is damaged: a slot opened but its sealed key "
+                    f"does not. {_RESTORE}."
+                ) from None
         if not self.verify_master_key(key):
             raise WorkspaceError(
                 f"The key file {self.path} does not agree with itself (a slot opened but its key "
@@ -381,6 +515,11 @@ class KeySlotFile:
                     },
                     "nonce": _b64(s.nonce),
                     "ciphertext": _b64(s.ciphertext),
+                    **(
+                        {}
+                        if s.public_key is None or s.sealed is None
+                        else {"public_key": _b64(s.public_key), "sealed": _b64(s.sealed)}
+                    ),
                 }
                 for s in self._slots
             ],
@@ -398,7 +537,7 @@ class KeySlotFile:
                 f"The key file {path} was written by a newer version of VRP Desktop (format "
                 f"version {version}). Update VRP Desktop to open this workspace."
             )
-        if version != VERSION:
+        if version not in (LEGACY_VERSION, VERSION) or isinstance(version, bool):
             raise _Shape(f"'version' is not {VERSION}")
         workspace_id = data.get("workspace_id")
         if not isinstance(workspace_id, str) or not workspace_id:
@@ -408,6 +547,8 @@ class KeySlotFile:
         if not isinstance(raw_slots, list) or not raw_slots:
             raise _Shape("'slots' is missing or empty")
         slots = [_slot_from_json(i, raw) for i, raw in enumerate(raw_slots)]
+        if version == LEGACY_VERSION and any(not s.legacy for s in slots):
+            raise _Shape("a version 1 file holds a sealed slot")
         ids = [s.id for s in slots]
         if len(set(ids)) != len(ids):
             raise _Shape("two slots share an id")
@@ -456,6 +597,10 @@ def _slot_from_json(index: int, raw: Any) -> KeySlot:
         )
     except ValueError as exc:
         raise _Shape(f"{where}: {exc}") from None
+    public_key = sealed = None
+    if "public_key" in raw or "sealed" in raw:
+        public_key = _unb64(raw.get("public_key"), f"{where} public key", _PUBLIC_BYTES)
+        sealed = _unb64(raw.get("sealed"), f"{where} sealed key", _SEALED_BYTES)
     return KeySlot(
         id=slot_id,
         kind=kind,
@@ -464,6 +609,8 @@ def _slot_from_json(index: int, raw: Any) -> KeySlot:
         kdf=params,
         nonce=_unb64(raw.get("nonce"), f"{where} nonce", NONCE_BYTES),
         ciphertext=_unb64(raw.get("ciphertext"), f"{where} ciphertext", MASTER_KEY_BYTES + 16),
+        public_key=public_key,
+        sealed=sealed,
     )
 
 
@@ -481,6 +628,39 @@ def _unb64(value: Any, what: str, length: int) -> bytes:
     if len(data) != length:
         raise _Shape(f"{what} has the wrong length")
     return data
+
+
+_PREVIOUS_AAD = b"vrp-desktop previous master key"
+
+
+def _seal_key(shared: bytes, ephemeral: bytes, public_key: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=ephemeral + public_key,
+        info=b"vrp-desktop keyslot seal",
+    ).derive(shared)
+
+
+def _seal(public_key: bytes, master_key: bytes, aad: bytes) -> bytes:
+    """``master_key`` sealed to ``public_key``: ephemeral public key, nonce, ciphertext."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    box = AESGCM(_seal_key(shared, ephemeral_public, public_key)).encrypt(nonce, master_key, aad)
+    return ephemeral_public + nonce + box
+
+
+def _unseal(private_bytes: bytes, public_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    private = X25519PrivateKey.from_private_bytes(private_bytes)
+    ephemeral_public = sealed[:_PUBLIC_BYTES]
+    nonce = sealed[_PUBLIC_BYTES : _PUBLIC_BYTES + NONCE_BYTES]
+    box = sealed[_PUBLIC_BYTES + NONCE_BYTES :]
+    shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    return AESGCM(_seal_key(shared, ephemeral_public, public_key)).decrypt(nonce, box, aad)
 
 
 def _key_check(master_key: bytes, workspace_id: str) -> bytes:

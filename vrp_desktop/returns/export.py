@@ -7,6 +7,7 @@ whose role may export them (``export_ids``); either way the export is one audit 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, func, select
 
 from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
+from vrp_desktop.returns.xlsxtemp import parts_beside
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.store.models import (
@@ -182,8 +184,26 @@ def write_rows(
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write sheets of (name, header, rows, expected count) in write-only mode, atomically."""
+    with parts_beside(Path(path)):
+        wb = Workbook(write_only=True)
+        try:
+            return _write_rows(wb, path, sheets, title=title, progress=progress)
+        except BaseException:
+            for sheet in wb.worksheets:  # close the part files before they are removed
+                with contextlib.suppress(Exception):
+                    sheet.close()
+            raise
+
+
+def _write_rows(
+    wb: Workbook,
+    path: Path,
+    sheets: Iterable[tuple[str, list[str], Iterable[tuple], int]],
+    *,
+    title: str,
+    progress: Progress | None,
+) -> dict[str, int]:
     report = progress or (lambda *_: None)
-    wb = Workbook(write_only=True)
     wb.properties.title = title
     wb.properties.creator = f"VRP Desktop {__version__}"
     counts: dict[str, int] = {}

@@ -2,7 +2,15 @@
 
 Each event's hash covers its content and the previous event's hash, so editing or removing
 any event breaks the chain from there on. Identity fields are never written into events
-(only that they changed), so erasing a person never needs the chain rewritten.
+(only that they changed), so erasing a person never needs the chain rewritten; free-text
+reasons are treated the same way (the chain records that a reason was given, not its words,
+which may name someone).
+
+Removing the *last* events leaves a shorter chain that still links up, so the head (sequence
+and hash of the newest event) is anchored outside the chain: in the ``audit_head`` setting,
+written in the same transaction as every event, and in every backup and batch manifest.
+``verify`` reports a chain that ends before an anchor as truncated. Every unit is a
+``BEGIN IMMEDIATE`` transaction, so two writers queue and can never append to the same head.
 """
 
 from __future__ import annotations
@@ -16,9 +24,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
-from vrp_desktop.store.models import AuditEvent, utcnow
+from vrp_desktop.store.models import AuditEvent, Setting, utcnow
 
 GENESIS = "0" * 64
+#: the setting that holds the newest event's sequence and hash (``{"seq": n, "hash": h}``)
+HEAD_SETTING = "audit_head"
+#: what the chain keeps of a free-text reason
+REASON_GIVEN = "<given>"
 
 #: fields whose values must never reach the audit log
 REDACTED_FIELDS = frozenset(
@@ -88,14 +100,60 @@ def append(
         entity_id=entity_id,
         before=_jsonable(redact(before)),
         after=_jsonable(redact(after)),
-        reason=reason,
+        reason=REASON_GIVEN if reason and reason.strip() else None,
         prev_hash=last or GENESIS,
         hash="",
     )
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
     session.add(event)
     session.flush()
+    _set_head(session, Head(event.seq, event.hash))
     return event
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """The newest event of the chain: what backups and batches carry as an anchor."""
+
+    seq: int
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+    @classmethod
+    def from_value(cls, value: Any) -> Head | None:
+        """A head from a manifest or setting value, or None when it is not shaped like one."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+        if not isinstance(value, dict):
+            return None
+        seq, digest = value.get("seq"), value.get("hash")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            return None
+        if not isinstance(digest, str) or len(digest) != 64:
+            return None
+        return cls(seq, digest)
+
+
+def head(session: OrmSession) -> Head:
+    """The chain's newest event (sequence 0 and the genesis hash when it is empty)."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return Head(row[0], row[1]) if row else Head(0, GENESIS)
+
+
+def _set_head(session: OrmSession, value: Head) -> None:
+    text = json.dumps(value.as_dict(), sort_keys=True)
+    row = session.get(Setting, HEAD_SETTING)
+    if row is None:
+        session.add(Setting(key=HEAD_SETTING, value=text))
+    else:
+        row.value = text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,10 +172,27 @@ class ChainReport:
         )
 
 
-def verify(session: OrmSession) -> ChainReport:
-    """Recompute the chain from the first event."""
+def batch_anchors(session: OrmSession) -> tuple[Head, ...]:
+    """The heads recorded in the manifests of batches this workspace built."""
+    from vrp_desktop.store.models import Batch
+
+    found = []
+    for manifest in session.scalars(select(Batch.manifest).where(Batch.direction == "out")):
+        head_ = Head.from_value(manifest.get("audit_head")) if isinstance(manifest, dict) else None
+        if head_ is not None:
+            found.append(head_)
+    return tuple(found)
+
+
+def verify(session: OrmSession, anchors: tuple[Head, ...] = ()) -> ChainReport:
+    """Recompute the chain from the first event, then check it reaches every anchor: the
+    ``audit_head`` setting, the heads in this workspace's own batch manifests, and any
+    ``anchors`` given (e.g. from backup files, ``backup.audit_anchor``)."""
+    anchors = (*batch_anchors(session), *anchors)
     previous = GENESIS
     count = 0
+    hashes: dict[int, str] = {}
+    last_seq = 0
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
         count += 1
         if event.prev_hash != previous:
@@ -125,6 +200,27 @@ def verify(session: OrmSession) -> ChainReport:
         if hashlib.sha256(_canonical(event)).hexdigest() != event.hash:
             return ChainReport(count, False, event.seq, "its content does not match its hash")
         previous = event.hash
+        hashes[event.seq] = event.hash
+        last_seq = event.seq
+    setting = session.get(Setting, HEAD_SETTING)
+    recorded = Head.from_value(setting.value) if setting is not None else None
+    if setting is not None and recorded is None:
+        return ChainReport(count, False, last_seq, "the recorded head of the log is damaged")
+    for anchor in (*((recorded,) if recorded else ()), *anchors):
+        if anchor.seq == 0:
+            continue
+        if anchor.seq > last_seq:
+            return ChainReport(
+                count,
+                False,
+                last_seq + 1,
+                f"the log was cut short: it ends at event {last_seq}, but event {anchor.seq} "
+                "was recorded",
+            )
+        if hashes.get(anchor.seq) != anchor.hash:
+            return ChainReport(
+                count, False, anchor.seq, "it is not the event that was recorded at this point"
+            )
     return ChainReport(count, True)
 
 

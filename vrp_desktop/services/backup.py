@@ -21,10 +21,10 @@ import sqlcipher3
 from sqlalchemy import Engine
 
 from vrp_desktop import __version__
-from vrp_desktop.atomic import atomic_open
+from vrp_desktop.atomic import atomic_open, owner_only
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
-from vrp_desktop.errors import BackupError, WrongPassphrase
+from vrp_desktop.errors import BackupError, PermissionDenied, WorkspaceError, WrongPassphrase
 from vrp_desktop.store import files, migrate
 from vrp_desktop.store.engine import raw_key_literal
 
@@ -49,7 +49,11 @@ def _copy_database(engine: Engine, target: Path) -> None:
 def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
     """Write a backup file of the open store to ``out`` atomically; returns its path."""
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix="vrp-backup-") as tmp:
+    if not out.parent.exists():
+        out.parent.mkdir(mode=0o700, parents=True)
+    # the copy is encrypted, but it is still made beside the destination, never in /tmp
+    audit_head = _audit_head(engine)  # read first: the copy holds at least this much
+    with tempfile.TemporaryDirectory(prefix=".vrp-backup-", dir=out.parent) as tmp:
         db_copy = Path(tmp) / files.DB_NAME
         _copy_database(engine, db_copy)
         slots_bytes = Path(keyslots).read_bytes()
@@ -59,6 +63,7 @@ def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
             "created_at": dt.datetime.now(dt.UTC).isoformat(),
             "software_version": __version__,
             "schema_revision": migrate.current_revision(engine),
+            "audit_head": audit_head,
             "sha256": {
                 files.DB_NAME: db_bytes_sha,
                 files.KEYSLOTS_NAME: hashlib.sha256(slots_bytes).hexdigest(),
@@ -69,6 +74,30 @@ def write_backup_files(engine: Engine, keyslots: Path, out: Path) -> Path:
             zf.write(db_copy, files.DB_NAME)
             zf.writestr(files.KEYSLOTS_NAME, slots_bytes)
     return out
+
+
+def _audit_head(engine: Engine) -> dict | None:
+    """The audit chain's head at the time of the copy (an anchor against truncation)."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session as OrmSession
+
+    from vrp_desktop.services import audit
+
+    try:
+        with OrmSession(engine) as session:
+            return audit.head(session).as_dict()
+    except OperationalError:  # a store older than the audit table (pre-migration backups)
+        return None
+
+
+def audit_anchor(backup_file: Path) -> dict | None:
+    """The audit head a backup file recorded, or None (read without any key)."""
+    try:
+        with zipfile.ZipFile(backup_file) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return None
+    return manifest.get("audit_head") if isinstance(manifest, dict) else None
 
 
 def backup(ws, out: Path) -> Path:  # ws: Workspace (typed loosely to avoid an import cycle)
@@ -137,6 +166,36 @@ def _check_database(path: Path, master_key: bytes) -> None:
         )
 
 
+def _require_restore_role(path: Path, master_key: bytes, username: str) -> None:
+    """Restoring replaces the live workspace, so it is a manager's (or admin's) job."""
+    from vrp_desktop import roles
+
+    conn = sqlcipher3.connect(str(path))
+    try:
+        conn.execute(f'PRAGMA key = "{raw_key_literal(master_key)}"')
+        row = conn.execute(
+            "SELECT role FROM user WHERE lower(username) = lower(?) AND active = 1", (username,)
+        ).fetchone()
+    except sqlcipher3.DatabaseError:
+        raise BackupError(
+            "The database inside this backup cannot be read with its own key: the backup is "
+            "damaged. Choose another backup file."
+        ) from None
+    finally:
+        conn.close()
+    if row is None:
+        raise PermissionDenied(
+            f"User {username!r} is not an active user in this backup, so they cannot restore "
+            "it. Ask a provider manager to restore it, or use the recovery code."
+        )
+    if not roles.can(row[0], "backup"):
+        raise PermissionDenied(
+            f"Your role ({roles.ROLE_LABELS.get(row[0], row[0])}) cannot restore a backup over "
+            "the workspace: restoring is a provider manager's job. Ask a manager to do it. "
+            "Nothing was changed."
+        )
+
+
 def restore(
     backup_file: Path,
     folder: Path,
@@ -154,6 +213,7 @@ def restore(
     if not backup_file.is_file():
         raise BackupError(f"No backup file at {backup_file}. Check the path.")
     folder.mkdir(parents=True, exist_ok=True)
+    owner_only(folder, 0o700)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=folder) as tmp:
         staging = Path(tmp)
         _read_backup(backup_file, staging)
@@ -167,20 +227,69 @@ def restore(
         else:
             raise WrongPassphrase("Give a user's passphrase or the recovery code for this backup.")
         _check_database(staging / files.DB_NAME, master_key)
+        if not recovery_code:
+            assert username is not None
+            _require_restore_role(staging / files.DB_NAME, master_key, username)
+        _require_live_access(folder, staging, username, passphrase, recovery_code)
         _swap_in(staging, folder)
     return folder
 
 
+def _require_live_access(
+    folder: Path,
+    staging: Path,
+    username: str | None,
+    passphrase: str | None,
+    recovery_code: str | None,
+) -> None:
+    """Over a live workspace, the same credential must open it as it is now.
+
+    Otherwise someone removed since the backup (or holding a recovery code replaced since)
+    could roll the workspace back to a time they had access. When the live key slots cannot be
+    read (the reason to restore, often) the backup's own check stands alone.
+    """
+    from vrp_desktop.store import rekey
+
+    try:
+        pending = rekey.load_pending(folder)
+        live = pending[0] if pending else KeySlotFile.load(files.keyslots_path(folder))
+    except WorkspaceError:
+        return
+    live.path = staging / "live-check.json"  # an upgrade on unlock must not touch the live file
+    try:
+        if recovery_code:
+            live.unlock_with_recovery(recovery_code)
+        else:
+            assert username is not None and passphrase is not None
+            live.unlock(username, passphrase)
+    except WrongPassphrase:
+        raise PermissionDenied(
+            "Restoring over this workspace needs someone who can open it as it is now: a "
+            "manager's current passphrase (the same as in the backup) or its current recovery "
+            "code. To look inside an older backup, restore it into a new, empty folder instead. "
+            "Nothing was changed."
+        ) from None
+
+
 def _swap_in(staging: Path, folder: Path) -> None:
+    # a pending re-key belongs to the files being replaced: it goes aside with them
     existing = [
-        p for p in [*files.sidecar_paths(folder), files.keyslots_path(folder)] if p.exists()
+        p
+        for p in [
+            *files.sidecar_paths(folder),
+            files.keyslots_path(folder),
+            files.pending_keyslots_path(folder),
+        ]
+        if p.exists()
     ]
     if existing:
         aside = files.backups_dir(folder) / f"replaced-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-        aside.mkdir(parents=True)
+        aside.parent.mkdir(mode=0o700, exist_ok=True)
+        aside.mkdir(mode=0o700)
         for path in existing:
             shutil.move(str(path), aside / path.name)
     for member in _MEMBERS:
         (staging / member).replace(folder / member)
     with contextlib.suppress(OSError):
         (folder / files.DB_NAME).chmod(0o600)
+        (folder / files.KEYSLOTS_NAME).chmod(0o600)

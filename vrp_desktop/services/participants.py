@@ -210,7 +210,7 @@ def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> 
     """
     ws.require("erase")
     if not reason or not reason.strip():
-        raise VrpError("Give a reason for the erasure (it is kept in the audit log).")
+        raise VrpError("Give a reason for the erasure (the audit log records that one was given).")
     with ws.unit() as session:
         p = get_or_404(session, Participant, participant_id, "participant")
         if p.erased_at is not None:

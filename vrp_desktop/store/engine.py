@@ -6,6 +6,7 @@ opening costs no key derivation: the passphrase work happens once, in the key sl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlcipher3
@@ -14,6 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import QueuePool
 
+from vrp_desktop.atomic import owner_only
 from vrp_desktop.errors import WorkspaceError
 
 #: applied on every connection: no plaintext on disk, ever (temp store in memory,
@@ -43,6 +45,7 @@ def create_store_engine(path: Path, master_key: bytes, *, echo: bool = False) ->
     may serve different threads over its life, never two at once; the UI serialises store
     work on one worker anyway.
     """
+    _create_owner_only(Path(path))
     url = URL.create(
         "sqlite+pysqlcipher",
         password=raw_key_literal(master_key),
@@ -58,10 +61,37 @@ def create_store_engine(path: Path, master_key: bytes, *, echo: bool = False) ->
         connect_args={"check_same_thread": False},
     )
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
     return engine
 
 
+def _create_owner_only(path: Path) -> None:
+    """Make the database file 0600 before SQLite opens it (its WAL and shared-memory files
+    take the database file's mode), and tighten an existing one, WAL included."""
+    if os.name != "posix":
+        return
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for sidecar in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        owner_only(sidecar)
+
+
+def immediate(engine: Engine) -> Engine:
+    """The same engine, but every transaction begins with ``BEGIN IMMEDIATE``.
+
+    A unit of work takes SQLite's write lock when it starts, not at its first write, so two
+    writers queue (``busy_timeout``) instead of one failing half-way, and two audit appends can
+    never read the same chain head. Reads keep a plain (deferred) ``BEGIN``: a long export does
+    not hold the write lock.
+    """
+    return engine.execution_options(vrp_immediate=True)
+
+
 def _on_connect(dbapi_connection, _record) -> None:
+    # SQLAlchemy's documented pysqlite recipe: the driver's own transaction handling is off
+    # (it never began a transaction before DDL, so a failing migration half-applied), and
+    # ``_on_begin`` emits a real BEGIN for every SQLAlchemy transaction instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for pragma in CONNECTION_PRAGMAS:
@@ -71,6 +101,11 @@ def _on_connect(dbapi_connection, _record) -> None:
             raise WorkspaceError("The workspace database could not switch to WAL mode.")
     finally:
         cursor.close()
+
+
+def _on_begin(conn) -> None:
+    immediate_ = conn.get_execution_options().get("vrp_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate_ else "BEGIN")
 
 
 def check_readable(engine: Engine) -> None:

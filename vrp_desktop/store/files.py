@@ -6,6 +6,8 @@ from pathlib import Path
 
 DB_NAME = "workspace.db"
 KEYSLOTS_NAME = "keyslots.json"
+#: a re-key in progress: the new key slots, written before the database is re-keyed
+PENDING_KEYSLOTS_NAME = "keyslots.pending.json"
 BACKUPS_DIR = "backups"
 
 
@@ -15,6 +17,10 @@ def db_path(folder: Path) -> Path:
 
 def keyslots_path(folder: Path) -> Path:
     return Path(folder) / KEYSLOTS_NAME
+
+
+def pending_keyslots_path(folder: Path) -> Path:
+    return Path(folder) / PENDING_KEYSLOTS_NAME
 
 
 def backups_dir(folder: Path) -> Path:

@@ -312,6 +312,7 @@ def build_batch(
 
             members = {e: _Member(conn, e, blocked, tick) for e in manifest.ENTITIES}
             created_at = common.utc_now_iso()
+            audit_head = audit.head(session).as_dict()
             frameworks: dict[str, list[int]] = {}
             for fid, version in conn.exec_driver_sql(
                 "SELECT DISTINCT framework_id, framework_version FROM intervention"
@@ -330,6 +331,7 @@ def build_batch(
                     created_at=created_at,
                     previous_batch_id=batch.previous_batch_id,
                     framework_versions=frameworks,
+                    audit_head=audit_head,
                     counts=counts,
                     members={
                         manifest.MEMBERS[e]: {

@@ -127,6 +127,7 @@ def make_manifest(
     framework_versions: dict[str, list[int]],
     counts: dict[str, int],
     members: dict[str, dict[str, Any]],
+    audit_head: dict[str, Any] | None = None,
 ) -> bytes:
     body = {
         "format": FORMAT,
@@ -142,6 +143,8 @@ def make_manifest(
         "members": members,
         "software_version": __version__,
     }
+    if audit_head is not None:
+        body["audit_head"] = audit_head  # the provider's audit chain head: an outside anchor
     return json.dumps(body, indent=1, sort_keys=True).encode()
 
 

@@ -14,6 +14,8 @@ context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=True,
+    # the caller's BEGIN IMMEDIATE holds every step: SQLite DDL is transactional
+    transactional_ddl=True,
 )
 with context.begin_transaction():
     context.run_migrations()
