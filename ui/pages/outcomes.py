@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -122,7 +123,7 @@ class OutcomesPage(QWidget):
         self.completed_on = DateField()
         self.completed_on.set_date(dt.date.today())
         setup = QFormLayout()
-        setup.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        setup.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # full-width fields
         add_field(setup, self.view, "&Questionnaire", self.measure, "measure_id")
         add_field(setup, self.view, "&Timepoint", self.timepoint, "timepoint")
         setup.addRow("&Completed on", self.completed_on)
@@ -161,6 +162,11 @@ class OutcomesPage(QWidget):
         self.recent.setToolTip("Press Enter or double-click to open one (to view or correct it)")
         self.recent.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recent.setTextElideMode(Qt.TextElideMode.ElideRight)
+        recent_header = self.recent.header()
+        recent_header.setStretchLastSection(False)
+        recent_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        recent_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        recent_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         recent_box = QGroupBox("Recent questionnaires")
         QVBoxLayout(recent_box).addWidget(self.recent)
 
@@ -317,6 +323,7 @@ class OutcomesPage(QWidget):
         )
         self.measure.set_code(None)
         self._loading = False
+        self.measure.setToolTip("")
         if found:
             self.who.setText(f"<b>{row['display_name']}</b> · {row['reference']}")
             preferred = preferred_choice(found)
@@ -346,6 +353,7 @@ class OutcomesPage(QWidget):
                 blank="Choose…",
             )
             self.timepoint.set_code(c["due"])
+            self.measure.setToolTip(self.measure.currentText())
             if self.form is None or self.form.measure.id != c["measure"].id:
                 self._set_form(QuestionnaireForm(c["measure"]))
         self.revalidate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -66,6 +68,20 @@ def load_frameworks(ws) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, {i["id"]: interventions.framework_for(ws, i["id"]) for i in rows}
 
 
+class WrapDelegate(QStyledItemDelegate):
+    """Row heights that follow wrapped text: a tree view alone measures one line per row."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        base = super().sizeHint(option, index)
+        width = self.parent().header().sectionSize(index.column()) - 8
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        box = opt.fontMetrics.boundingRect(
+            QRect(0, 0, max(width, 20), 100_000), Qt.TextFlag.TextWordWrap, opt.text
+        )
+        return QSize(base.width(), max(base.height(), box.height() + 4))
+
+
 class ParticipantDetail(QWidget):
     """Shows one participant; ``changed`` after any save so the list refreshes."""
 
@@ -101,18 +117,21 @@ class ParticipantDetail(QWidget):
         )
         self.exit_button.setToolTip("Record that they left the selected enrolment")
         self.erase_button.setToolTip("Remove this person's data for good (a manager's job)")
-        actions = QHBoxLayout()
-        for b in (
-            self.session_button,
-            self.questionnaire_button,
-            self.edit_button,
-            self.enrol_button,
-            self.exit_button,
-            self.withdraw_button,
-        ):
-            actions.addWidget(b)
-        actions.addStretch(1)
-        actions.addWidget(self.erase_button)
+        # two short rows, so every label stays whole in the narrow record pane at 1280×720:
+        # what a worker does most for this person first, then changes to the record itself
+        actions = QVBoxLayout()
+        doing = QHBoxLayout()
+        doing.addWidget(self.session_button)
+        doing.addWidget(self.questionnaire_button)
+        doing.addStretch(1)
+        doing.addWidget(self.edit_button)
+        record = QHBoxLayout()
+        for b in (self.enrol_button, self.exit_button, self.withdraw_button):
+            record.addWidget(b)
+        record.addStretch(1)
+        record.addWidget(self.erase_button)
+        actions.addLayout(doing)
+        actions.addLayout(record)
 
         self.facts = QFormLayout()
         facts_box = QGroupBox("Details")
@@ -148,6 +167,9 @@ class ParticipantDetail(QWidget):
         self.timeline.setWordWrap(True)
         self.timeline.setUniformRowHeights(False)
         self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.timeline.setItemDelegate(WrapDelegate(self.timeline))
+        # rows are measured when filled; measure again when the columns change width
+        header.sectionResized.connect(lambda *_: self.timeline.scheduleDelayedItemsLayout())
         self.timeline.setToolTip("Double-click a session or questionnaire to open it")
         time_box = QGroupBox("Timeline (newest first)")
         QVBoxLayout(time_box).addWidget(self.timeline)
