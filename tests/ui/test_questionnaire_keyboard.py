@@ -9,10 +9,12 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy import select
 
 from tests.ui.conftest import wait_idle
 from ui.pages.outcomes import OutcomesPage
 from vrp_desktop.services import enrolments, outcomes, participants
+from vrp_desktop.store.models import AuditEvent
 
 pytestmark = pytest.mark.gui
 
@@ -237,3 +239,117 @@ def test_due_timepoint_is_preselected(
     # the next questionnaire shows no errors before anything is typed
     assert not page.view.summary.text()
     assert not page.view.message_for("completed_on")
+
+
+def test_a_saved_questionnaire_is_corrected_as_a_new_version(qtbot, main_window, workspace, mentee):
+    saved = outcomes.record_response(workspace, mentee["id"], "sdq_s11_17", "baseline", ANSWERS)
+    main_window.activateWindow()
+    main_window.navigate("outcomes", "")
+    page = main_window.page("outcomes")
+    qtbot.waitUntil(lambda: page.recent.topLevelItemCount() == 1)
+    page.recent.setFocus()
+    page.recent.setCurrentItem(page.recent.topLevelItem(0))
+    keys = Keys(qtbot)
+    keys.press(Qt.Key.Key_Return)  # Enter on the row opens it
+    qtbot.waitUntil(lambda: page.opened is not None, timeout=5000)
+    assert page.form.answers == ANSWERS
+    assert page.form.read_only and page.correct_button.isVisible()
+    qtbot.keyClick(page.form, Qt.Key.Key_2)  # read-only until Correct
+    assert page.form.answers == ANSWERS
+
+    keys.press(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)  # Correct (an animated click)
+    qtbot.waitUntil(lambda: page.form.hasFocus() and not page.form.read_only)
+    fixed = [2, *ANSWERS[1:]]
+    keys.press(Qt.Key.Key_2)  # question 1 again
+    assert page.form.answers == fixed
+    keys.press(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "Correction saved" in page.banner.text(), timeout=5000)
+
+    stored = outcomes.responses_for(workspace, mentee["id"])
+    assert len(stored) == 1 and stored[0]["id"] == saved["id"]
+    assert stored[0]["version"] == 2
+    assert stored[0]["answers"] == fixed
+    assert stored[0]["scores"] == outcomes.preview_scores("sdq_s11_17", fixed)["scores"]
+    assert stored[0]["sync_state"] == "valid"
+    with workspace.read() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.entity_id == saved["id"])
+        ).all()
+    assert actions == ["response.create", "response.correct"]
+
+
+def test_a_questionnaire_from_the_timeline_opens_for_correction(
+    qtbot, main_window, workspace, mentee
+):
+    saved = outcomes.record_response(workspace, mentee["id"], "sdq_s11_17", "baseline", ANSWERS)
+    main_window.navigate("participants", mentee["id"])
+    record = main_window.page("participants").detail
+    qtbot.waitUntil(lambda: (record.participant or {}).get("id") == mentee["id"])
+    entry = next(
+        record.timeline.topLevelItem(i)
+        for i in range(record.timeline.topLevelItemCount())
+        if record.timeline.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)[0] == "questionnaire"
+    )
+    record.timeline.itemActivated.emit(entry, 0)
+    page = main_window.page("outcomes")
+    qtbot.waitUntil(lambda: (page.opened or {}).get("id") == saved["id"], timeout=5000)
+    assert main_window.stack.currentWidget() is page
+    assert page.correct_button.isVisible()
+
+
+def test_log_a_session_opens_the_form_with_the_person(qtbot, main_window, workspace, mentee):
+    from ui.pages.sessions import SessionsPage
+
+    main_window.navigate("participants", mentee["id"])
+    record = main_window.page("participants").detail
+    qtbot.waitUntil(lambda: (record.participant or {}).get("id") == mentee["id"])
+    record.session_button.click()
+    page = main_window.stack.currentWidget()
+    assert isinstance(page, SessionsPage)
+    assert page.stack.currentWidget() is page.form  # the form, not the list
+    qtbot.waitUntil(
+        lambda: [r.participant_id for r in page.form.register.rows()] == [mentee["id"]],
+        timeout=5000,
+    )
+    assert page.form.intervention.code() == record.data["enrolments"][0]["intervention_id"]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768)])
+def test_questionnaire_and_record_fit_without_sideways_scrolling(
+    qtbot, main_window, workspace, mentee, size
+):
+    main_window.resize(*size)
+    outcomes.record_response(workspace, mentee["id"], "sdq_s11_17", "baseline", ANSWERS)
+    main_window.navigate("outcomes", mentee["id"])
+    page = main_window.page("outcomes")
+    qtbot.waitUntil(lambda: page.form is not None, timeout=5000)
+    page.measure.set_code(next(k for k in page.choices if k.startswith("sdq_s11_17|")))
+    qtbot.wait(50)
+    form = page.form
+    assert form.measure.id == "sdq_s11_17"
+    assert page.width() <= main_window.width()
+    assert page.minimumSizeHint().width() <= page.width()
+    assert not form.scroll.horizontalScrollBar().isVisible()
+    viewport = form.scroll.viewport()
+    for row in form.rows:
+        number = row.number.mapTo(viewport, row.number.rect().topLeft())
+        assert number.x() >= 0 and row.number.isVisible()
+        last = row.group.buttons()[-1]
+        right = last.mapTo(viewport, last.rect().topRight()).x()
+        assert right <= viewport.width(), f"question {row.number.text()} runs off the side"
+        assert last.width() >= last.sizeHint().width()  # answer labels whole
+
+    main_window.navigate("participants", mentee["id"])
+    record = main_window.page("participants").detail
+    qtbot.waitUntil(lambda: (record.participant or {}).get("id") == mentee["id"])
+    qtbot.wait(50)
+    header = record.timeline.header()
+    widths = sum(header.sectionSize(i) for i in range(header.count()))
+    assert widths <= record.timeline.viewport().width()
+    for button in (
+        record.session_button,
+        record.questionnaire_button,
+        record.withdraw_button,
+        record.erase_button,
+    ):
+        assert button.width() >= button.sizeHint().width(), button.text()

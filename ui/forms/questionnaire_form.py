@@ -233,7 +233,7 @@ class ScorePanel(QWidget):
         while self.grid.count():
             widget = self.grid.takeAt(0).widget()
             if widget is not None:
-                widget.setParent(None)
+                widget.hide()  # not setParent(None): a parentless widget becomes a window
                 widget.deleteLater()
         self.values: dict[str, tuple[QLabel, QLabel]] = {}
         for row, score_id in enumerate(measure.score_ids()):
@@ -265,7 +265,7 @@ class ScorePanel(QWidget):
         while self.grid.count():
             widget = self.grid.takeAt(0).widget()
             if widget is not None:
-                widget.setParent(None)
+                widget.hide()  # not setParent(None): a parentless widget becomes a window
                 widget.deleteLater()
         self.values = {}
         self.measure_id = None

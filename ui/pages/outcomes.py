@@ -355,7 +355,7 @@ class OutcomesPage(QWidget):
             self.timepoint.set_code(c["due"])
             self.measure.setToolTip(self.measure.currentText())
             if self.form is None or self.form.measure.id != c["measure"].id:
-                self._set_form(QuestionnaireForm(c["measure"]))
+                self._set_form(QuestionnaireForm(c["measure"], self.form_stack))
         self.revalidate()
 
     def _set_form(self, form: QuestionnaireForm | None) -> None:
