@@ -353,3 +353,24 @@ def test_questionnaire_and_record_fit_without_sideways_scrolling(
         record.erase_button,
     ):
         assert button.width() >= button.sizeHint().width(), button.text()
+
+
+def test_log_a_session_never_overwrites_an_unsaved_session(
+    qtbot, main_window, workspace, mentee, interventions_by_framework
+):
+    main_window.navigate("sessions", "")
+    sessions_page = main_window.page("sessions")
+    sessions_page.new_session()
+    football = interventions_by_framework["sports_diversion"]["id"]
+    sessions_page.form.intervention.set_code(football)
+    sessions_page.form.autosave()  # an unsaved session waits as a draft
+
+    main_window.navigate("participants", mentee["id"])
+    record = main_window.page("participants").detail
+    qtbot.waitUntil(lambda: (record.participant or {}).get("id") == mentee["id"])
+    record.session_button.click()
+    assert main_window.stack.currentWidget() is sessions_page
+    wait_idle(qtbot, main_window.ctx)
+    assert sessions_page.form.intervention.code() == football  # the draft, as it was
+    assert "unsaved session" in sessions_page.form.banner.text()
+    assert [r.participant_id for r in sessions_page.form.register.rows()] == []

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.forms.fields import CodeCombo
+from ui.forms.session_draft import load_draft
 from ui.forms.session_form import SessionForm, people_info
 from ui.models.sessions_model import COL_INTERVENTION, COL_WHEN, RecordIdRole, SessionsModel
 from vrp_desktop.services import interventions
@@ -129,8 +130,19 @@ class SessionsPage(QWidget):
         self.form.intervention.setFocus()
 
     def new_session_for(self, participant_id: str, intervention_id: str | None = None) -> None:
-        """The form for a new session with this person on the register (from their record)."""
+        """The form for a new session with this person on the register (from their record).
+
+        An unsaved session waiting as a draft comes first (it is never overwritten): it is
+        restored, and the form says to save or discard it before logging this one.
+        """
         self.banner.hide()
+        if load_draft(self.form.draft_file):
+            self.new_session()
+            self.form._say(
+                "You have an unsaved session: it is restored here. Save it or discard the draft, "
+                "then log the session for this person from their record."
+            )
+            return
         self.form.reset()
         if intervention_id:
             self.form.intervention.set_code(intervention_id)
