@@ -224,6 +224,7 @@ class ScorePanel(QWidget):
         self.title.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        self.grid.setColumnStretch(0, 1)
         layout.addLayout(self.grid)
         layout.addWidget(self.notes)
         layout.addStretch(1)
@@ -241,7 +242,9 @@ class ScorePanel(QWidget):
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
             value.setObjectName(f"score_{score_id}")
             band = QLabel()
-            self.grid.addWidget(QLabel(measure.score_label(score_id)), row, 0)
+            name = QLabel(measure.score_label(score_id))
+            name.setWordWrap(True)  # long subscale names wrap in the narrow panel
+            self.grid.addWidget(name, row, 0)
             self.grid.addWidget(value, row, 1)
             self.grid.addWidget(band, row, 2)
             self.values[score_id] = (value, band)
