@@ -64,6 +64,7 @@ def test_sdq_by_number_keys_live_scores_and_saved(qtbot, unlocked_ctx, mentee):
 
     qtbot.keyClicks(page.search.edit, "oka")
     qtbot.keyClick(page.search.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, unlocked_ctx)
     assert page.person["id"] == mentee["id"]
     page.measure.set_code(next(k for k in page.choices if k.startswith("sdq_s11_17|")))
     page.timepoint.set_code("baseline")
@@ -92,6 +93,7 @@ def test_sdq_by_number_keys_live_scores_and_saved(qtbot, unlocked_ctx, mentee):
 
     page.save_button.click()
     wait_idle(qtbot, unlocked_ctx)
+    wait_idle(qtbot, unlocked_ctx)
     saved = outcomes.responses_for(unlocked_ctx.ws, mentee["id"])
     assert len(saved) == 1
     assert saved[0]["answers"] == expected_answers
@@ -101,12 +103,18 @@ def test_sdq_by_number_keys_live_scores_and_saved(qtbot, unlocked_ctx, mentee):
     assert saved[0]["sync_state"] == "valid", saved[0]["findings"]
     assert "Questionnaire saved" in page.banner.text()
     assert page.recent.topLevelItemCount() == 1
+    # after a save nothing of it is left on screen: no scores, no findings
+    assert not any(page.scores.shown_scores().values())
+    assert "0 of" in page.scores.notes.text() or page.scores.notes.text() == ""
+    assert page.view.message_for("completed_on") == ""
+    assert not page.view.summary.text()
 
 
 def test_timepoint_window_warning_inline(qtbot, unlocked_ctx, mentee):
     page = OutcomesPage(unlocked_ctx)
     qtbot.addWidget(page)
     page.choose_participant(mentee)
+    wait_idle(qtbot, unlocked_ctx)
     page.measure.set_code(next(k for k in page.choices if k.startswith("sdq_s11_17|")))
     page.timepoint.set_code("baseline")
     page.completed_on.set_date(dt.date.today() - dt.timedelta(days=60))

@@ -66,6 +66,7 @@ def test_typing_three_letters_finds_the_right_people(qtbot, page):
     qtbot.keyClick(page.search, Qt.Key.Key_Down)
     assert page.table.hasFocus() or page.table.currentIndex().row() == 0
     qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail.participant is not None, timeout=2000)
     assert page.detail.participant["display_name"] == page.visible_names()[0]
 
     page.search.clear()
@@ -122,12 +123,13 @@ def test_new_participant_form_saves_to_store(qtbot, page, unlocked_ctx):
     assert saved["postcode_district"] == "B5"
     assert saved["sync_state"] == "valid"
     assert str(saved["date_of_birth"]) == "2011-04-03"
-    assert page.detail.participant["id"] == saved["id"]
+    qtbot.waitUntil(lambda: (page.detail.participant or {}).get("id") == saved["id"])
 
 
 def test_erase_requires_the_typed_reference(qtbot, page, people, unlocked_ctx):
     zara = people["Zara"]
     page.show_record(zara["id"])
+    qtbot.waitUntil(lambda: page.detail.participant is not None, timeout=2000)
     page.detail.erase_button.click()
     dialog = page.detail.dialog
     qtbot.keyClicks(dialog.reason, "Erasure request")
@@ -137,6 +139,7 @@ def test_erase_requires_the_typed_reference(qtbot, page, people, unlocked_ctx):
     qtbot.keyClicks(dialog.typed, zara["reference"].lower())
     assert dialog.erase_button.isEnabled()
     dialog.erase_button.click()
+    wait_idle(qtbot, unlocked_ctx)
     wait_idle(qtbot, unlocked_ctx)
     assert participants.get_participant(unlocked_ctx.ws, zara["id"])["erased"]
     assert "Zara Khan" not in page.visible_names()
@@ -150,7 +153,7 @@ def test_pages_open_records_from_the_main_window(qtbot, main_window, people):
     main_window.navigate("participants", leon["id"])
     page = main_window.stack.currentWidget()
     assert isinstance(page, ParticipantsPage)
-    assert page.detail.participant["id"] == leon["id"]
+    qtbot.waitUntil(lambda: (page.detail.participant or {}).get("id") == leon["id"])
     from ui.pages.outcomes import OutcomesPage
     from ui.pages.sessions import SessionsPage
 
@@ -159,4 +162,4 @@ def test_pages_open_records_from_the_main_window(qtbot, main_window, people):
     main_window.navigate("outcomes", leon["id"])
     outcomes_page = main_window.stack.currentWidget()
     assert isinstance(outcomes_page, OutcomesPage)
-    assert outcomes_page.person["id"] == leon["id"]
+    qtbot.waitUntil(lambda: (outcomes_page.person or {}).get("id") == leon["id"])

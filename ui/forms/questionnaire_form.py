@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -36,30 +37,48 @@ OTHER_STYLE = "QFrame#item { border: 2px solid transparent; }" + _CHECKED
 
 
 class ItemRow(QFrame):
+    """One question: its number (always visible), its wrapped text, and the answers below.
+
+    The answers sit under the text rather than beside it so a row never needs more width than
+    the narrowest window gives it (1280×720 with the score panel open): no sideways scrolling.
+    """
+
     def __init__(self, item, options, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("item")
-        text = f"<b>{item.number}.</b> {item.code} — {item.hint}"
+        self.number = QLabel(f"<b>{item.number}.</b>")
+        self.number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.number.setMinimumWidth(self.number.fontMetrics().horizontalAdvance("888.") + 4)
+        text = f"{item.code} — {item.hint}"
         if item.text:
             text += f"<br>{item.text}"
         self.label = QLabel(text)
         self.label.setWordWrap(True)
-        self.label.setMinimumWidth(150)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state = QLabel()
-        self.state.setMinimumWidth(60)
         self.group = QButtonGroup(self)
         self.group.setExclusive(False)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
-        row.addWidget(self.label, 1)
+        answers = QHBoxLayout()
+        answers.setContentsMargins(0, 0, 0, 0)
+        answers.setSpacing(4)
         for option in options:
-            button = QPushButton(f"{option.value}  {option.label}")
+            button = QPushButton(f"{option.value} {option.label}")
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAccessibleName(f"Question {item.number}: {option.label}")
+            button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
             self.group.addButton(button, option.value)
-            row.addWidget(button)
-        row.addWidget(self.state)
+            answers.addWidget(button)
+        answers.addWidget(self.state)
+        answers.addStretch(1)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 2, 6, 2)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(self.number, 0, 0, 2, 1)
+        grid.addWidget(self.label, 0, 1)
+        grid.addLayout(answers, 1, 1)
+        grid.setColumnStretch(1, 1)
         self.setStyleSheet(OTHER_STYLE)
 
     def show_answer(self, value: int | None, missing: bool) -> None:
@@ -72,6 +91,8 @@ class QuestionnaireForm(QWidget):
     """``answers`` has one entry per item (None = not answered); ``changed`` after each edit."""
 
     changed = Signal()
+    #: Enter or Return: the person is done and wants to save
+    submitted = Signal()
 
     def __init__(self, measure: MeasureDefinition, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,12 +101,14 @@ class QuestionnaireForm(QWidget):
         self.missing: set[int] = set()
         self.current = 0
         self.read_only = False
+        #: answers typed or clicked since the form was filled (unsaved work)
+        self.dirty = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"{measure.name} questions")
         values = ", ".join(f"{o.value} {o.label.lower()}" for o in measure.response_options)
         self.setToolTip(
             f"Type a number to answer and move on ({values}); Backspace clears; "
-            "- marks a question missing; Up/Down move."
+            "- marks a question missing; Up/Down move; Enter or Ctrl+S saves."
         )
         self.rows: list[ItemRow] = []
         inner = QWidget()
@@ -99,7 +122,8 @@ class QuestionnaireForm(QWidget):
             self.rows.append(row)
         grid.setRowStretch(len(measure.items), 1)
         self.scroll = QScrollArea()
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # as needed, so a row that ever got too wide would show (and a test would see it)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroll.setWidget(inner)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -127,6 +151,7 @@ class QuestionnaireForm(QWidget):
         else:
             self.missing.discard(index)
         self.rows[index].show_answer(value, index in self.missing)
+        self.dirty = True
         self.changed.emit()
 
     def _clicked(self, index: int, value: int) -> None:
@@ -160,16 +185,26 @@ class QuestionnaireForm(QWidget):
             self.move_to(self.current - 1)
         elif key == Qt.Key.Key_Home:
             self.move_to(0)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.submitted.emit()
         else:
             super().keyPressEvent(event)
             return
         event.accept()
 
     def set_answers(self, answers: list[int | None]) -> None:
-        for i, value in enumerate(answers):
+        """Fill in saved answers (a saved blank shows as missing); the form is then clean."""
+        self.missing.clear()
+        for i, value in enumerate(answers[: len(self.rows)]):
             self.answers[i] = value
-            self.rows[i].show_answer(value, False)
+            if value is None:
+                self.missing.add(i)
+            self.rows[i].show_answer(value, value is None)
+        self.dirty = False
         self.changed.emit()
+
+    def has_answers(self) -> bool:
+        return any(a is not None for a in self.answers) or bool(self.missing)
 
     def unanswered(self) -> list[int]:
         """Item numbers neither answered nor marked missing."""
@@ -185,10 +220,11 @@ class ScorePanel(QWidget):
         self.grid = QGridLayout()
         self.notes = QLabel()
         self.notes.setWordWrap(True)
-        self.setMaximumWidth(330)
+        self.setMaximumWidth(280)
         self.title.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        self.grid.setColumnStretch(0, 1)
         layout.addLayout(self.grid)
         layout.addWidget(self.notes)
         layout.addStretch(1)
@@ -198,7 +234,7 @@ class ScorePanel(QWidget):
         while self.grid.count():
             widget = self.grid.takeAt(0).widget()
             if widget is not None:
-                widget.setParent(None)
+                widget.hide()  # not setParent(None): a parentless widget becomes a window
                 widget.deleteLater()
         self.values: dict[str, tuple[QLabel, QLabel]] = {}
         for row, score_id in enumerate(measure.score_ids()):
@@ -206,7 +242,9 @@ class ScorePanel(QWidget):
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
             value.setObjectName(f"score_{score_id}")
             band = QLabel()
-            self.grid.addWidget(QLabel(measure.score_label(score_id)), row, 0)
+            name = QLabel(measure.score_label(score_id))
+            name.setWordWrap(True)  # long subscale names wrap in the narrow panel
+            self.grid.addWidget(name, row, 0)
             self.grid.addWidget(value, row, 1)
             self.grid.addWidget(band, row, 2)
             self.values[score_id] = (value, band)
@@ -224,6 +262,19 @@ class ScorePanel(QWidget):
         notes = [f"{answered} of {len(answers)} questions answered."]
         notes += self.result["notes"]
         self.notes.setText("\n".join(notes))
+
+    def clear(self) -> None:
+        """No questionnaire open: no scores, no notes (nothing left from the last person)."""
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                widget.hide()  # not setParent(None): a parentless widget becomes a window
+                widget.deleteLater()
+        self.values = {}
+        self.measure_id = None
+        self.result = {}
+        self.title.setText("<b>Scores</b>")
+        self.notes.setText("")
 
     def shown_scores(self) -> dict[str, float | None]:
         return dict(self.result.get("scores", {}))

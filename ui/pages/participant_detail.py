@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -28,6 +30,10 @@ from ui.forms.erase_dialog import EraseDialog
 from ui.forms.participant_form import ParticipantDialog
 from vrp_desktop import codes
 from vrp_desktop.services import enrolments, interventions, participants, timeline
+
+#: ``navigate("sessions", NEW_SESSION_FOR + participant_id [+ "|" + intervention_id])`` opens
+#: the session form for a new session with that person on the register
+NEW_SESSION_FOR = "new-for:"
 
 
 def _date(value: dt.date | dt.datetime | None) -> str:
@@ -62,6 +68,20 @@ def load_frameworks(ws) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return rows, {i["id"]: interventions.framework_for(ws, i["id"]) for i in rows}
 
 
+class WrapDelegate(QStyledItemDelegate):
+    """Row heights that follow wrapped text: a tree view alone measures one line per row."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        base = super().sizeHint(option, index)
+        width = self.parent().header().sectionSize(index.column()) - 8
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        box = opt.fontMetrics.boundingRect(
+            QRect(0, 0, max(width, 20), 100_000), Qt.TextFlag.TextWordWrap, opt.text
+        )
+        return QSize(base.width(), max(base.height(), box.height() + 4))
+
+
 class ParticipantDetail(QWidget):
     """Shows one participant; ``changed`` after any save so the list refreshes."""
 
@@ -72,6 +92,9 @@ class ParticipantDetail(QWidget):
         self.ctx = ctx
         self.data: dict[str, Any] | None = None
         self.dialog = None
+        #: the participant being read (None once shown)
+        self.loading_id: str | None = None
+        self._request = 0
 
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 16pt; font-weight: 600;")
@@ -86,13 +109,29 @@ class ParticipantDetail(QWidget):
         self.exit_button = QPushButton("E&xit…")
         self.withdraw_button = QPushButton("&Withdraw consent…")
         self.erase_button = QPushButton("Erase…")
+        self.session_button = QPushButton("Log a &session")
+        self.session_button.setToolTip("Log a session with this person on the register")
+        self.questionnaire_button = QPushButton("&Questionnaire")
+        self.questionnaire_button.setToolTip(
+            "Record a questionnaire for this person (the one due is chosen for you)"
+        )
         self.exit_button.setToolTip("Record that they left the selected enrolment")
         self.erase_button.setToolTip("Remove this person's data for good (a manager's job)")
-        actions = QHBoxLayout()
-        for b in (self.edit_button, self.enrol_button, self.exit_button, self.withdraw_button):
-            actions.addWidget(b)
-        actions.addStretch(1)
-        actions.addWidget(self.erase_button)
+        # two short rows, so every label stays whole in the narrow record pane at 1280×720:
+        # what a worker does most for this person first, then changes to the record itself
+        actions = QVBoxLayout()
+        doing = QHBoxLayout()
+        doing.addWidget(self.session_button)
+        doing.addWidget(self.questionnaire_button)
+        doing.addStretch(1)
+        doing.addWidget(self.edit_button)
+        record = QHBoxLayout()
+        for b in (self.enrol_button, self.exit_button, self.withdraw_button):
+            record.addWidget(b)
+        record.addStretch(1)
+        record.addWidget(self.erase_button)
+        actions.addLayout(doing)
+        actions.addLayout(record)
 
         self.facts = QFormLayout()
         facts_box = QGroupBox("Details")
@@ -117,8 +156,20 @@ class ParticipantDetail(QWidget):
         self.timeline.setHeaderLabels(["When", "What", "Detail"])
         self.timeline.setRootIsDecorated(False)
         self.timeline.setAccessibleName("Timeline")
-        self.timeline.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        # fits the page at 1280×720: the date sizes to its text, the rest share what is left
+        # and long details wrap instead of scrolling sideways
+        header = self.timeline.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.timeline.setWordWrap(True)
+        self.timeline.setUniformRowHeights(False)
+        self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.timeline.setItemDelegate(WrapDelegate(self.timeline))
+        # rows are measured when filled; measure again when the columns change width
+        header.sectionResized.connect(lambda *_: self.timeline.scheduleDelayedItemsLayout())
         self.timeline.setToolTip("Double-click a session or questionnaire to open it")
         time_box = QGroupBox("Timeline (newest first)")
         QVBoxLayout(time_box).addWidget(self.timeline)
@@ -132,8 +183,10 @@ class ParticipantDetail(QWidget):
         layout.addWidget(enrol_box)
         layout.addWidget(time_box, 1)
 
+        self.session_button.clicked.connect(self.log_session)
+        self.questionnaire_button.clicked.connect(self.questionnaire)
         self.edit_button.clicked.connect(self.edit)
-        self.enrol_button.clicked.connect(self.enrol)
+        self.enrol_button.clicked.connect(lambda: self.enrol())
         self.exit_button.clicked.connect(self.exit_enrolment)
         self.withdraw_button.clicked.connect(self.withdraw)
         self.erase_button.clicked.connect(self.erase)
@@ -146,8 +199,26 @@ class ParticipantDetail(QWidget):
         return self.data["participant"] if self.data else None
 
     def load(self, participant_id: str) -> None:
-        self.data = self.ctx.runner.call(load_participant, self.ctx.ws, participant_id)
-        self._fill()
+        """Show this participant once the store thread has read them (the window never waits).
+
+        A newer ``load`` wins over one still on its way.
+        """
+        self._request += 1
+        request = self._request
+        self.loading_id = participant_id
+
+        def done(data: dict[str, Any]) -> None:
+            if request == self._request:
+                self.loading_id = None
+                self.data = data
+                self._fill()
+
+        def failed(exc: BaseException) -> None:
+            if request == self._request:
+                self.loading_id = None
+                show_error(self, exc, action="open this participant")
+
+        self.ctx.read(load_participant, participant_id, on_done=done, on_error=failed)
 
     def _fill(self) -> None:
         assert self.data is not None
@@ -218,6 +289,13 @@ class ParticipantDetail(QWidget):
         erased = p["erased"]
         for b in (self.edit_button, self.enrol_button, self.withdraw_button, self.erase_button):
             b.setEnabled(not erased)
+        enrolled = bool(self.data["enrolments"])
+        self.session_button.setEnabled(not erased and enrolled)
+        self.questionnaire_button.setEnabled(not erased and enrolled)
+        if not enrolled:
+            hint = "Enrol them first (Alt+N)"
+            self.session_button.setToolTip(hint)
+            self.questionnaire_button.setToolTip(hint)
         self.withdraw_button.setEnabled(not erased and p["consent_status"] != "withdrawn")
         self._update_buttons()
 
@@ -248,18 +326,36 @@ class ParticipantDetail(QWidget):
         pid = self.participant["id"] if self.participant else ""
 
         def done(_result: object) -> None:
-            self.ctx.data_changed.emit(entity)
             self.load(pid)
             self.changed.emit("" if erased else pid)
 
-        self.ctx.runner.submit(
+        self.ctx.run_op(
             fn,
-            self.ctx.ws,
             *args,
+            changes=(entity,),
             on_done=done,
             on_error=lambda exc: show_error(self, exc, action=action),
             **kwargs,
         )
+
+    def log_session(self) -> None:
+        """The session form, with this person on the register and their intervention chosen."""
+        p = self.participant
+        if p is None:
+            return
+        e = self.selected_enrolment()
+        if e is None or e["end_date"] is not None:
+            current = [x for x in (self.data or {}).get("enrolments", []) if not x["end_date"]]
+            e = current[0] if current else e
+        target = f"{NEW_SESSION_FOR}{p['id']}"
+        if e is not None:
+            target += f"|{e['intervention_id']}"
+        self.ctx.navigate.emit("sessions", target)
+
+    def questionnaire(self) -> None:
+        """The questionnaire page for this person, the due questionnaire and timepoint chosen."""
+        if self.participant is not None:
+            self.ctx.navigate.emit("outcomes", self.participant["id"])
 
     def edit(self) -> None:
         p = self.participant
@@ -284,7 +380,13 @@ class ParticipantDetail(QWidget):
         p = self.participant
         if p is None:
             return
-        rows, frameworks = self.ctx.runner.call(load_frameworks, self.ctx.ws)
+        self.ctx.read(
+            load_frameworks,
+            on_done=lambda loaded: self._open_enrol(p, intervention_id, *loaded),
+            on_error=lambda exc: show_error(self, exc, action="enrol them"),
+        )
+
+    def _open_enrol(self, p, intervention_id, rows, frameworks) -> None:
         self.dialog = EnrolDialog(
             self,
             participant=p,
@@ -318,7 +420,14 @@ class ParticipantDetail(QWidget):
         e = self.selected_enrolment()
         if e is None:
             return
-        fw = self.ctx.runner.call(interventions.framework_for, self.ctx.ws, e["intervention_id"])
+        self.ctx.read(
+            interventions.framework_for,
+            e["intervention_id"],
+            on_done=lambda fw: self._open_exit(e, fw),
+            on_error=lambda exc: show_error(self, exc, action="record the exit"),
+        )
+
+    def _open_exit(self, e: dict[str, Any], fw) -> None:
         self.dialog = ExitDialog(self, enrolment=e, name=e["intervention"], framework=fw)
 
         def finished(result: int) -> None:

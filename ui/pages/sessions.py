@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from ui.forms.fields import CodeCombo
-from ui.forms.session_form import SessionForm
+from ui.forms.session_draft import load_draft
+from ui.forms.session_form import SessionForm, people_info
 from ui.models.sessions_model import COL_INTERVENTION, COL_WHEN, RecordIdRole, SessionsModel
 from vrp_desktop.services import interventions
 
@@ -128,8 +129,39 @@ class SessionsPage(QWidget):
         self.stack.setCurrentWidget(self.form)
         self.form.intervention.setFocus()
 
-    #: the main window calls ``open_record``; the brief named it ``show_record``
-    open_record = show_record
+    def new_session_for(self, participant_id: str, intervention_id: str | None = None) -> None:
+        """The form for a new session with this person on the register (from their record).
+
+        An unsaved session waiting as a draft comes first (it is never overwritten): it is
+        restored, and the form says to save or discard it before logging this one.
+        """
+        self.banner.hide()
+        if load_draft(self.form.draft_file):
+            self.new_session()
+            self.form._say(
+                "You have an unsaved session: it is restored here. Save it or discard the draft, "
+                "then log the session for this person from their record."
+            )
+            return
+        self.form.reset()
+        if intervention_id:
+            self.form.intervention.set_code(intervention_id)
+        self.stack.setCurrentWidget(self.form)
+        self.form.intervention.setFocus()
+        self.ctx.read(
+            people_info,
+            [participant_id],
+            on_done=lambda people: self.form._add_people(people, ticked=True),
+        )
+
+    def open_record(self, record_id: str) -> None:
+        """The main window's way in: a saved session id, or ``new-for:<person>[|<intervention>]``
+        (see ``ui.pages.participant_detail.NEW_SESSION_FOR``)."""
+        if record_id.startswith("new-for:"):
+            person, _, intervention = record_id.removeprefix("new-for:").partition("|")
+            self.new_session_for(person, intervention or None)
+        else:
+            self.show_record(record_id)
 
     def _open_index(self, index) -> None:
         if index.isValid():

@@ -4,7 +4,7 @@ scoring version, so a later scoring change never silently rewrites history."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -77,6 +77,47 @@ def validate(
         today=today(),
     )
     settle(r, findings, warning_reason)
+
+
+def _anchor(enrolment: Mapping[str, Any], anchor: str) -> dt.date | None:
+    value = enrolment.get(anchor)
+    if isinstance(value, str):
+        value = parse_date(value, anchor)
+    return value if isinstance(value, dt.date) else None
+
+
+def due_timepoint(
+    use: Any, enrolment: Mapping[str, Any], done: Iterable[str], on: dt.date
+) -> str | None:
+    """The timepoint a questionnaire taken on ``on`` is most likely for, or None.
+
+    ``use`` is the framework's measure use (its timepoint windows, in order); ``done`` the
+    timepoints already recorded for this enrolment. In order of preference: exit once the
+    enrolment has ended or today falls in the exit window; baseline if none yet; a window that
+    is open today; then the next window still to come; else exit (the last one left).
+    """
+    windows = [w for w in use.timepoints if w.timepoint not in set(done)]
+    if not windows:
+        return None
+
+    def offset(w: Any) -> int | None:
+        anchor = _anchor(enrolment, w.anchor)
+        return None if anchor is None else (on - anchor).days
+
+    exits = [w for w in windows if w.timepoint == "exit"]
+    if exits and _anchor(enrolment, exits[0].anchor) is not None:
+        return "exit"  # the enrolment has ended (or its end is recorded): the exit is due
+    if any(w.timepoint == "baseline" for w in windows):
+        return "baseline"
+    for w in windows:
+        days = offset(w)
+        if days is not None and days in w.window_days:
+            return w.timepoint
+    for w in windows:
+        days = offset(w)
+        if days is not None and days < w.window_days.min:
+            return w.timepoint
+    return exits[0].timepoint if exits else windows[0].timepoint
 
 
 def preview_scores(measure_id: str, answers: Sequence[int | None]) -> dict[str, Any]:
@@ -183,3 +224,63 @@ def delete_response(ws, response_id: str, *, reason: str) -> None:
             reason=reason,
         )
         session.delete(r)
+
+
+def correct_response(
+    ws,
+    response_id: str,
+    answers: Sequence[int | None],
+    *,
+    timepoint: str | None = None,
+    completed_on: dt.date | str | None = None,
+    warning_reason: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Correct a saved questionnaire: a new version with the scores worked out again.
+
+    The VRP may already hold the old version, so the record goes back to "valid" (or "draft"
+    if the correction still has errors) and travels in the next batch. One audit event keeps
+    the scores before and after; the answers themselves are never written to the audit log.
+    """
+    ws.require("record")
+    with ws.unit() as session:
+        r = get_or_404(session, OutcomeResponse, response_id, "questionnaire")
+        person = session.get(Participant, r.participant_id)
+        if person is None or person.erased_at is not None:
+            raise VrpError("This participant's data was erased.")
+        measure = fw_service.measure(r.measure_id)
+        if len(answers) != len(measure.items):
+            raise VrpError(
+                f"{measure.name} has {len(measure.items)} questions but {len(answers)} answers "
+                "were given. Answer each question (or mark it missing) and save again."
+            )
+        try:
+            result = score(measure, list(answers))
+        except ValueError as exc:
+            raise VrpError(str(exc)) from None
+        before = {k: getattr(r, k) for k in _AUDITED}
+        r.answers = list(answers)
+        if timepoint:
+            r.timepoint = timepoint
+        if completed_on:
+            r.completed_on = parse_date(completed_on, "completed_on") or r.completed_on
+        r.scores = dict(result.scores)
+        r.bands = dict(result.bands)
+        r.scoring_version = result.scoring_version
+        bump(r)
+        enrolment = session.get(Enrolment, r.enrolment_id) if r.enrolment_id else None
+        if enrolment is None:
+            r.sync_state = "valid"  # nothing to check against: send the correction as it is
+        validate(session, r, enrolment, warning_reason)
+        session.flush()
+        audit.append(
+            session,
+            ws.user.username,
+            "response.correct",
+            "outcome_response",
+            r.id,
+            before=before,
+            after={k: getattr(r, k) for k in _AUDITED},
+            reason=reason.strip() if reason and reason.strip() else None,
+        )
+        return to_dict(r)

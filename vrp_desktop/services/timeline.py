@@ -172,3 +172,22 @@ def response_detail(ws, response_id: str) -> dict[str, Any]:
         r = get_or_404(session, OutcomeResponse, response_id, "questionnaire")
         p = session.get(Participant, r.participant_id)
         return {**to_dict(r), "participant": display_name(p), "reference": p.reference}
+
+
+def open_target(ws, record_id: str) -> dict[str, Any]:
+    """What an id handed to the outcomes page is: a saved questionnaire or a participant.
+
+    ``{"kind": "questionnaire", "response": {...}, "participant_id": ...}`` or
+    ``{"kind": "participant", "participant_id": ...}``; raises ``NotFound`` for neither.
+    """
+    from vrp_desktop.errors import NotFound
+
+    with ws.read() as session:
+        found = session.get(OutcomeResponse, record_id) is not None
+        person = session.get(Participant, record_id) is not None
+    if found:
+        r = response_detail(ws, record_id)
+        return {"kind": "questionnaire", "response": r, "participant_id": r["participant_id"]}
+    if person:
+        return {"kind": "participant", "participant_id": record_id}
+    raise NotFound(f"No questionnaire or participant with id {record_id}: it may have been erased.")
