@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setOrganizationName("VRP")
     QCoreApplication.setApplicationName("VRP Desktop")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from vrp_desktop.store.threads import refuse_current_thread
+
+    refuse_current_thread()  # the window's thread never waits on the store: fail loudly instead
 
     from ui import icons, theme
     from ui.main_window import MainWindow

@@ -8,6 +8,7 @@ person unlocks. If someone else unlocks, the pages are rebuilt for them.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 from collections.abc import Callable
@@ -216,18 +217,24 @@ class MainWindow(QMainWindow):
         self.settings.setValue(IDLE_SETTING, minutes)
         self.idle.set_minutes(minutes)
 
+    def _state_key(self, name: str) -> str:
+        """Window state is kept per workspace folder (hashed: a folder name may name someone),
+        so one workspace's last page never opens another's."""
+        folder = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:16]
+        return f"window/{folder}/{name}"
+
     def _restore_geometry(self) -> None:
-        geometry = self.settings.value("window/geometry")
+        geometry = self.settings.value(self._state_key("geometry"))
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 720)
 
     def _save_state(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue(self._state_key("geometry"), self.saveGeometry())
         current = self.current_page_name()
         if current:
-            self.settings.setValue("window/last_page", current)
+            self.settings.setValue(self._state_key("last_page"), current)
         self.settings.sync()
 
     # -- locking -------------------------------------------------------------------------
@@ -255,7 +262,8 @@ class MainWindow(QMainWindow):
         self._last_username = ws.user.username
         self.screens.setCurrentIndex(1)
         self.statusBar().show()
-        page = self._page_before_lock or str(self.settings.value("window/last_page", "today"))
+        remembered = self.settings.value(self._state_key("last_page"), "today")
+        page = self._page_before_lock or str(remembered)
         self._page_before_lock = None
         self.navigate(page if page in PAGES else "today", "")
         self._update_status_labels(ws)
@@ -274,9 +282,10 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self._close_dialogs()
         ws, self.ctx.ws = self.ctx.ws, None  # type: ignore[assignment]
-        self.runner.call(ws.close)  # after any queued store work, on the store thread
+        self._show_locked(after_lock=True)  # the data is hidden now, whatever is still queued
+        # closed after any queued store work, on the store thread; the window never waits for it
+        self.runner.submit(ws.close, on_error=lambda _exc: None)
         del ws
-        self._show_locked(after_lock=True)
 
     def _close_dialogs(self) -> None:
         """Dialogs opened over the window would show data over the lock screen: close them."""
@@ -393,6 +402,6 @@ class MainWindow(QMainWindow):
         if self.is_unlocked:
             assert self.ctx is not None
             ws, self.ctx.ws = self.ctx.ws, None  # type: ignore[assignment]
-            self.runner.call(ws.close)
-        if self._owns_runner:
+            self.runner.submit(ws.close, on_error=lambda _exc: None)
+        if self._owns_runner:  # waits for the queue (the close included) as the app exits
             self.runner.shutdown()

@@ -27,7 +27,7 @@ from vrp_desktop.crypto.throttle import (
 )
 from vrp_desktop.errors import VrpError, WorkspaceError, WrongPassphrase
 from vrp_desktop.ids import uuid7
-from vrp_desktop.store import files, migrate
+from vrp_desktop.store import files, migrate, threads
 from vrp_desktop.store import rekey as rekeying
 from vrp_desktop.store.engine import check_readable, create_store_engine, immediate
 from vrp_desktop.store.models import Provider, Setting, User
@@ -133,6 +133,7 @@ class Workspace:
 
         with ws.unit() as session:
             audit.append(session, ws.user.username, "workspace.create", "workspace", workspace_id)
+        ws.setting("kind")  # cached now, on the creating thread (see _open_with_key)
         return ws, recovery_code
 
     @classmethod
@@ -219,6 +220,7 @@ class Workspace:
             slots,
             SignedInUser(row.username, row.display_name, row.role),
         )
+        ws.setting("kind")  # read once here, on the opening thread: the window asks for it often
         stale = tuple(name for name in slots.usernames() if name.casefold() in removed)
         if stale:
             # a removal whose re-key was interrupted before it began: finish it now
@@ -243,6 +245,7 @@ class Workspace:
     def unit(self) -> Iterator[OrmSession]:
         """One user action: a ``BEGIN IMMEDIATE`` transaction that commits on success and rolls
         back on error. Work registered with ``after_commit`` runs once it has committed."""
+        threads.check()
         hooks: list[Callable[[], None]] = []
         with self._write_sessions.begin() as session:
             session.info[_AFTER_COMMIT] = hooks
@@ -261,6 +264,7 @@ class Workspace:
 
     def read(self) -> OrmSession:
         """A session for reading; the caller closes it (``with ws.read() as s:``)."""
+        threads.check()
         return self._sessions()
 
     def rekey(self, drop: tuple[str, ...] = ()) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from PySide6.QtCore import Qt
 
 from tests.spreadsheets.helpers import filled_template, person, snapshot
 from tests.ui.conftest import wait_idle
@@ -21,6 +22,11 @@ def page(unlocked_ctx, qtbot):
     qtbot.addWidget(widget)
     widget.resize(1366, 768)
     widget.show()
+    wait_idle(qtbot, unlocked_ctx)
+    # opening the page works nothing out: the return is built only when the person asks
+    assert widget.tabs.count() == 0 and widget.data is None
+    assert "press Preview" in widget.status.text()
+    qtbot.keyClick(widget, "p", modifier=Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: widget.tabs.count() == 6, timeout=20000)
     return widget
 

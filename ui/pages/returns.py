@@ -180,7 +180,7 @@ class ReturnsPage(QWidget):
         self.threshold.setAccessibleName("Suppression threshold")
         self.threshold.setToolTip("5: counts of 1 to 4 are shown as <5. 1 hides nothing.")
         controls.addWidget(self.threshold)
-        self.preview_button = QPushButton("Preview", self)
+        self.preview_button = QPushButton("&Preview", self)
         self.save_button = QPushButton("Save as…", self)
         self.save_button.setEnabled(False)
         controls.addWidget(self.preview_button)
@@ -224,8 +224,11 @@ class ReturnsPage(QWidget):
         self.import_button.clicked.connect(self._choose_import)
         self.quarter.currentIndexChanged.connect(self._stale)
         self.threshold.valueChanged.connect(self._stale)
-        if can_export:
-            self.preview()
+        if can_export:  # nothing is worked out until the person asks: a return takes a while
+            self.status.setText(
+                "Choose a quarter and press Preview to work out the return (it can take a while "
+                "for a large workspace; you can cancel)."
+            )
 
     # -- the return ---------------------------------------------------------------------
     def selected_quarter(self) -> Quarter:

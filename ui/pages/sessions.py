@@ -155,9 +155,12 @@ class SessionsPage(QWidget):
         )
 
     def open_record(self, record_id: str) -> None:
-        """The main window's way in: a saved session id, or ``new-for:<person>[|<intervention>]``
+        """The main window's way in: a saved session id, ``new`` (a blank form), or
+        ``new-for:<person>[|<intervention>]``
         (see ``ui.pages.participant_detail.NEW_SESSION_FOR``)."""
-        if record_id.startswith("new-for:"):
+        if record_id == "new":
+            self.new_session()
+        elif record_id.startswith("new-for:"):
             person, _, intervention = record_id.removeprefix("new-for:").partition("|")
             self.new_session_for(person, intervention or None)
         else:

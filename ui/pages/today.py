@@ -113,7 +113,7 @@ class TodayPage(QWidget):
         self.date_label.setProperty("role", "hint")
         self.log_button = QPushButton("&Log a session", self)
         self.log_button.setObjectName("log_session")
-        self.log_button.clicked.connect(lambda: self.ctx.navigate.emit("sessions", ""))
+        self.log_button.clicked.connect(lambda: self.ctx.navigate.emit("sessions", "new"))
         header = QHBoxLayout()
         header.addWidget(title)
         header.addWidget(self.date_label, 0, Qt.AlignmentFlag.AlignBottom)
