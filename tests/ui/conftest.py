@@ -54,3 +54,8 @@ def wait_idle(qtbot, ctx: AppContext, timeout: int = 5000) -> None:
     done: list[bool] = []
     ctx.runner.submit(lambda: None, on_done=lambda _r: done.append(True))
     qtbot.waitUntil(lambda: bool(done), timeout=timeout)
+
+
+def wait_ready(qtbot, model, timeout: int = 5000) -> None:
+    """Wait until a paged model's new query has arrived from the store thread."""
+    qtbot.waitUntil(lambda: not model.refreshing, timeout=timeout)

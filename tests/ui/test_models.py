@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import wait_idle, wait_ready
 from ui.models.participants_model import COL_NAME, ParticipantsModel, RecordIdRole
 from ui.models.register_model import COL_STATUS, RegisterModel, RegisterRow
 from ui.models.sessions_model import COL_WHEN, SessionsModel
@@ -22,6 +22,8 @@ def demo_ctx(unlocked_ctx):
 def test_participants_model_pages_lazily(qtbot, qtmodeltester, demo_ctx):
     model = ParticipantsModel(demo_ctx)
     model.set_query("")
+    assert model.refreshing  # read on the store thread: the GUI does not wait
+    wait_ready(qtbot, model)
     assert model.total == 2000
     assert model.rowCount() == 200
     assert model.canFetchMore()
@@ -42,11 +44,13 @@ def test_participants_model_search_and_filters_reset(qtbot, qtmodeltester, demo_
     resets: list[bool] = []
     model.modelReset.connect(lambda: resets.append(True))
     model.set_query(text)
+    wait_ready(qtbot, model)
     assert resets
     assert model.total == participants.count_participants(demo_ctx.ws, text)
     names = {model.index(r, COL_NAME).data() for r in range(model.rowCount())}
     assert first["display_name"] in names
     model.set_query("", age_band="14-15", status="all")
+    wait_ready(qtbot, model)
     assert model.filters == {"age_band": "14-15"}
     assert model.total == participants.count_participants(demo_ctx.ws, "", age_band="14-15")
     # a page still in flight when the query changes is dropped, not mixed in
@@ -56,6 +60,7 @@ def test_participants_model_search_and_filters_reset(qtbot, qtmodeltester, demo_
     wait_idle(qtbot, demo_ctx)
     assert model.rowCount() == min(200, model.total)
     model.set_query("zzzzqqq")
+    wait_ready(qtbot, model)
     assert model.total == 0 and model.rowCount() == 0 and not model.canFetchMore()
     qtmodeltester.check(model, force_py=True)
 

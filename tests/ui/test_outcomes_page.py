@@ -64,6 +64,7 @@ def test_sdq_by_number_keys_live_scores_and_saved(qtbot, unlocked_ctx, mentee):
 
     qtbot.keyClicks(page.search.edit, "oka")
     qtbot.keyClick(page.search.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.person is not None, timeout=5000)
     wait_idle(qtbot, unlocked_ctx)
     assert page.person["id"] == mentee["id"]
     page.measure.set_code(next(k for k in page.choices if k.startswith("sdq_s11_17|")))

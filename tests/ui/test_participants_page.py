@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import wait_idle, wait_ready
 from ui.pages.participants import ParticipantsPage
 from vrp_desktop.services import enrolments, participants
 
@@ -53,6 +53,7 @@ def page(qtbot, unlocked_ctx, people):
     page.resize(1366, 700)
     page.show()
     qtbot.waitExposed(page)
+    wait_ready(qtbot, page.model)
     return page
 
 
@@ -79,16 +80,20 @@ def test_typing_three_letters_finds_the_right_people(qtbot, page):
 
 
 def test_filters(qtbot, page, people, interventions_by_framework):
+    def shown() -> list[str]:
+        wait_ready(qtbot, page.model)
+        return page.visible_names()
+
     page.intervention.set_code(interventions_by_framework["mentoring"]["id"])
-    assert page.visible_names() == ["Leon Baptiste"]
+    assert shown() == ["Leon Baptiste"]
     page.intervention.set_code(None)
     page.status.set_code("active")
-    assert page.visible_names() == ["Leon Baptiste"]
+    assert shown() == ["Leon Baptiste"]
     page.status.set_code("exited")
-    assert page.visible_names() == []
+    assert shown() == []
     page.status.set_code("all")
     page.age_band.set_code("21-24")
-    assert page.visible_names() == ["Zara Khan"]
+    assert shown() == ["Zara Khan"]
     assert page.count.text() == "1 person"
 
 

@@ -234,6 +234,7 @@ def test_walk_in_and_new_participant_without_leaving_the_form(
     picker = form.dialog
     qtbot.keyClicks(picker.search.edit, "walk")
     qtbot.keyClick(picker.search.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(form.register.attendees()), timeout=5000)
     assert form.register.attendees() == [{"participant_id": walk_in["id"], "status": "attended"}]
     assert form.register.index(0, 3).data() == "Not enrolled"
 

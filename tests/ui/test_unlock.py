@@ -41,7 +41,7 @@ def locked_window(qtbot, workspace, app_settings):
 def test_right_passphrase_unlocks_and_remembers(qtbot, locked_window: MainWindow, workspace):
     screen = locked_window.unlock_screen
     assert screen.user.currentText() == "manager"
-    assert screen.remember.isEnabled()
+    qtbot.waitUntil(screen.remember.isEnabled, timeout=5000)  # the keychain is asked off-thread
     assert not screen.unlock_button.isEnabled()  # nothing typed yet
     qtbot.keyClicks(screen.passphrase, PASSPHRASE)
     qtbot.mouseClick(screen.remember, Qt.MouseButton.LeftButton)

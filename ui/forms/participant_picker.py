@@ -60,6 +60,9 @@ class ParticipantSearch(QWidget):
     def run(self) -> None:
         self._timer.stop()
         self.model.set_query(self.edit.text())
+        self.model.when_ready(self._select_first)
+
+    def _select_first(self) -> None:
         if self.model.rowCount():
             self.table.selectRow(0)
 
@@ -75,7 +78,11 @@ class ParticipantSearch(QWidget):
         return super().eventFilter(watched, event)
 
     def _enter(self) -> None:
-        self.run()
+        if self._timer.isActive():
+            self.run()
+        self.model.when_ready(self._pick_current)  # after the typed search's rows are in
+
+    def _pick_current(self) -> None:
         index = self.table.currentIndex()
         if not index.isValid() and self.model.rowCount():
             index = self.model.index(0, COL_NAME)

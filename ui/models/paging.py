@@ -3,8 +3,11 @@
 Vorta-style: columns are ``COL_*`` constants in each subclass, rows are plain dicts, and a new
 query replaces everything inside ``beginResetModel``/``endResetModel``. Rows past the first page
 arrive through ``canFetchMore``/``fetchMore`` as the view scrolls, so 100k rows never load at once.
-Those later pages are read on the store thread without blocking the GUI (``asynchronous``): a slow
-page never freezes scrolling, and a page that arrives after the query changed is dropped.
+Every read, the first page included, runs on the store thread without blocking the GUI
+(``asynchronous``): a new query shows its first page as soon as it is read, the count is taken only
+when the first page is full, and an answer that arrives after the query changed is dropped.
+``refreshed`` tells the page when a new query's rows are in; ``when_ready`` runs a step (open the
+first match, select a row) once they are.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 SortRole = Qt.ItemDataRole.UserRole
 RecordIdRole = Qt.ItemDataRole.UserRole + 1
@@ -26,6 +29,8 @@ class PagedTableModel(QAbstractTableModel):
     """Subclasses give ``HEADERS``, ``display(row, column)`` and the two store calls."""
 
     HEADERS: tuple[str, ...] = ()
+    #: a new query's first page and count have arrived (or, synchronous, been read)
+    refreshed = Signal()
 
     def __init__(
         self, ctx, parent=None, *, page_size: int = PAGE_SIZE, asynchronous: bool = True
@@ -38,9 +43,12 @@ class PagedTableModel(QAbstractTableModel):
         self._total = 0
         self._generation = 0
         self._pending = False
+        self._refreshing = False
+        self._when_ready: list[Callable[[], None]] = []
 
     # -- what subclasses provide ---------------------------------------------------------
-    def _count(self) -> int:
+    def _count_call(self) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+        """The service function and arguments (after ``ws``) that count the query's rows."""
         raise NotImplementedError
 
     def _page_call(
@@ -51,7 +59,7 @@ class PagedTableModel(QAbstractTableModel):
 
     def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
         fn, args, kwargs = self._page_call(offset, limit)
-        return self._call(fn, *args, **kwargs)
+        return fn(self.ctx.ws, *args, **kwargs)
 
     def display(self, row: dict[str, Any], column: int) -> Any:
         raise NotImplementedError
@@ -66,18 +74,62 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     # -- store access --------------------------------------------------------------------
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Quick reads go through the one store thread and wait for the answer."""
-        return self.ctx.runner.call(fn, self.ctx.ws, *args, **kwargs)
+    def _first_view(self) -> Callable[[Any], tuple[list[dict[str, Any]], int]]:
+        """One store job for a new query: the first page, then a count only if it is full."""
+        page_fn, page_args, page_kwargs = self._page_call(0, self.page_size)
+        count_fn, count_args, count_kwargs = self._count_call()
+        size = self.page_size
+
+        def read(ws: Any) -> tuple[list[dict[str, Any]], int]:
+            rows = page_fn(ws, *page_args, **page_kwargs)
+            if len(rows) < size:
+                return rows, len(rows)
+            return rows, max(len(rows), count_fn(ws, *count_args, **count_kwargs))
+
+        return read
 
     def refresh(self) -> None:
         """Run the current query again from the top (after a save, or a new filter)."""
-        self.beginResetModel()
         self._generation += 1
+        generation = self._generation
         self._pending = False
-        self._total = self._count()
-        self._rows = self._page(0, self.page_size) if self._total else []
+        read = self._first_view()
+        if not self.asynchronous:  # model tests and tools: read here, on this thread
+            self._show_first(*read(self.ctx.ws))
+            return
+        self._refreshing = True
+
+        def arrived(result: tuple[list[dict[str, Any]], int]) -> None:
+            if generation == self._generation:
+                self._show_first(*result)
+
+        def failed(_exc: BaseException) -> None:
+            if generation == self._generation:
+                self._show_first([], 0)
+
+        self.ctx.read(read, on_done=arrived, on_error=failed)
+
+    def _show_first(self, rows: list[dict[str, Any]], total: int) -> None:
+        self.beginResetModel()
+        self._rows, self._total = rows, total
         self.endResetModel()
+        self._refreshing = False
+        self.refreshed.emit()
+        waiting, self._when_ready = self._when_ready, []
+        for step in waiting:
+            step()
+
+    @property
+    def refreshing(self) -> bool:
+        """True while a new query's first page is being read."""
+        return self._refreshing
+
+    def when_ready(self, step: Callable[[], None]) -> None:
+        """Run ``step`` now, or once the query being read has arrived."""
+        if self._refreshing:
+            self._when_ready.append(step)
+        else:
+            step()
 
     @property
     def total(self) -> int:

@@ -34,8 +34,8 @@ class ParticipantsModel(PagedTableModel):
         self.filters = {k: v for k, v in filters.items() if v not in (None, "", "all")}
         self.refresh()
 
-    def _count(self) -> int:
-        return self._call(participants.count_participants, self.text, **self.filters)
+    def _count_call(self):
+        return participants.count_participants, (self.text,), dict(self.filters)
 
     def _page_call(self, offset: int, limit: int):
         return (

@@ -29,8 +29,8 @@ class SessionsModel(PagedTableModel):
         self.intervention_id = intervention_id or None
         self.refresh()
 
-    def _count(self) -> int:
-        return self._call(sessions.count_sessions, intervention_id=self.intervention_id)
+    def _count_call(self):
+        return sessions.count_sessions, (), {"intervention_id": self.intervention_id}
 
     def _page_call(self, offset: int, limit: int):
         return (

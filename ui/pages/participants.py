@@ -152,6 +152,7 @@ class ParticipantsPage(QWidget):
         self.setTabOrder(self.age_band, self.table)
 
         self._stale = False
+        self.model.refreshed.connect(self._show_results)
         ctx.data_changed.connect(self._data_changed)
         self.reload_interventions()
         self.run_search()
@@ -169,7 +170,9 @@ class ParticipantsPage(QWidget):
 
     # -- searching -----------------------------------------------------------------------
     def reload_interventions(self) -> None:
-        rows = self.ctx.runner.call(interventions.list_interventions, self.ctx.ws)
+        self.ctx.read(interventions.list_interventions, on_done=self._show_interventions)
+
+    def _show_interventions(self, rows: list[dict]) -> None:
         self.intervention.set_entries(
             [(i["id"], i["name"]) for i in rows], blank="All interventions"
         )
@@ -187,6 +190,10 @@ class ParticipantsPage(QWidget):
             status=self.status.code() or "all",
             age_band=self.age_band.code(),
         )
+
+    def _show_results(self) -> None:
+        """The new query's first page is in: the count and the empty state follow it."""
+        text = self.search.text()
         total = self.model.total
         self.count.setText(f"{total:,} {'person' if total == 1 else 'people'}")
         filtered = bool(text.strip()) or any(
@@ -211,15 +218,21 @@ class ParticipantsPage(QWidget):
         ):
             if self._timer.isActive():
                 self.run_search()
-            if self.model.rowCount():
-                self.table.setFocus()
-                self.table.setCurrentIndex(self.model.index(0, COL_NAME))
+            self.model.when_ready(self._focus_first)
             return True
         return super().eventFilter(watched, event)
+
+    def _focus_first(self) -> None:
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.setCurrentIndex(self.model.index(0, COL_NAME))
 
     def _open_first(self) -> None:
         if self._timer.isActive():
             self.run_search()
+        self.model.when_ready(self._open_first_now)
+
+    def _open_first_now(self) -> None:
         if self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(0, COL_NAME))
             self._open_index(self.model.index(0, COL_NAME))
@@ -242,6 +255,9 @@ class ParticipantsPage(QWidget):
         """Open a given participant (from the dashboard, a session register, a link)."""
         self.detail.data = None
         self.open_participant(record_id)
+        self.model.when_ready(lambda: self._select(record_id))
+
+    def _select(self, record_id: str) -> None:
         row = self.model.row_of(record_id)
         if row >= 0:
             self.table.selectRow(row)
@@ -284,9 +300,7 @@ class ParticipantsPage(QWidget):
     def _detail_changed(self, participant_id: str) -> None:
         self.run_search()
         if participant_id:
-            row = self.model.row_of(participant_id)
-            if row >= 0:
-                self.table.selectRow(row)
+            self.model.when_ready(lambda: self._select(participant_id))
         else:
             erased = self.detail.participant["reference"] if self.detail.participant else ""
             self.detail.data = None
