@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import sqlcipher3
@@ -99,13 +100,28 @@ def _read_backup(backup_file: Path, into: Path) -> dict:
             if "manifest.json" not in names or not set(_MEMBERS) <= names:
                 raise BackupError(f"{backup_file.name} is not a VRP Desktop backup. {what_to_do}")
             manifest = json.loads(zf.read("manifest.json"))
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
+                raise BackupError(
+                    f"{backup_file.name} is damaged or not a VRP Desktop backup (its manifest "
+                    f"is not readable). {what_to_do}"
+                )
             if manifest.get("format") != FORMAT:
                 raise BackupError(
                     f"{backup_file.name} is a backup format this version cannot read. {what_to_do}"
                 )
             for member in _MEMBERS:
                 zf.extract(member, into)
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        RuntimeError,  # an encrypted member
+        NotImplementedError,  # a compression method zipfile lacks
+        RecursionError,
+        zlib.error,
+    ) as exc:
         raise BackupError(
             f"{backup_file.name} is damaged or not a VRP Desktop backup ({type(exc).__name__}). "
             f"{what_to_do}"

@@ -224,7 +224,9 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
                 "fingerprints by phone. Nothing was imported."
             )
         session.expunge(provider)
-    signature = common.unb64(bytes(handler.small[manifest.SIGNATURE]).decode(), "signature")
+    signature = common.unb64(
+        bytes(handler.small[manifest.SIGNATURE]).decode("ascii", "replace"), "signature"
+    )
     if not common.verify(provider.signing_public_key, signature, body_bytes):
         raise SyncError(
             f"{path.name} is not signed with {provider.code}'s pinned key: it was changed on the "

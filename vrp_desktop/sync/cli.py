@@ -180,11 +180,17 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
     from vrp_desktop.sync import batch_build, outbox
 
     with _cli().open_workspace(args) as ws:
+        settled = batch_build.recover(ws)
         info = batch_build.preview(ws)
         info["history"] = outbox.history(ws, limit=20)
+    info["recovered"] = settled
     if args.json:
         _print_json(info)
         return 0
+    for name in settled["finished"]:
+        print(f"Finished writing {name} (a build was interrupted after it was recorded).")
+    for name in settled["removed"]:
+        print(f"Removed {name}, left by a build that was interrupted before it was recorded.")
     print(
         f"Waiting to go: {info['pending_total']} records; outbox: {info['outbox'] or '(not set)'}"
     )
