@@ -3,8 +3,8 @@
 Coordinator: ``coordinator setup``, ``identity export``, ``provider add|pin|list``,
 ``frameworks publish``, ``batch import``, ``batch inbox``.
 Provider: ``join``, ``outbox``, ``batch build``, ``batch status``, ``receipt import``,
-``frameworks import``. Coordinator again: ``receipt reissue``. One-time codes come from ``VRP_ONBOARDING_CODE``, ``--code-file`` or a
-prompt, never from an argument.
+``frameworks import``. Coordinator again: ``receipt reissue``. One-time codes come from
+``VRP_ONBOARDING_CODE``, ``--code-file`` or a prompt, never from an argument.
 """
 
 from __future__ import annotations
