@@ -95,9 +95,10 @@ def _guarded(path: Path, rows: Iterator[tuple[int, list[Any]]]):
     """Rows as read; an engine's error on a damaged sheet becomes a clear message."""
     try:
         yield from rows
-    except SpreadsheetError:
+    except (SpreadsheetError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
-    except Exception:  # engines raise many kinds (XML, zip, their own) for a damaged sheet
+    except BaseException:  # engines raise many kinds for a damaged sheet, and
+        # calamine's Rust panics (e.g. a date out of range) derive from BaseException
         raise SpreadsheetError(_DAMAGED.format(name=Path(path).name)) from None
 
 
@@ -170,7 +171,9 @@ class CalamineReader(Reader):
         self.path = Path(path)
         try:
             self._wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        except Exception as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a Rust panic is a BaseException
             raise SpreadsheetError(
                 f"{Path(path).name} could not be read as a workbook ({type(exc).__name__}). "
                 "Open it in Excel or LibreOffice, save it as .xlsx and try again. Nothing was "
