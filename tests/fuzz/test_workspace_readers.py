@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pyrage
@@ -371,3 +372,105 @@ def test_register_cells(world, tmp_path_factory, rows, dry_run):
     assert path.read_bytes() == raw
     if outcome == "refused" or dry_run:
         assert _held(world.prov) == before
+
+
+# -- the bad inputs issue 10 names: exit 1 with a clear message, never 70 -----------------------
+
+
+def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    from vrp_desktop import cli
+
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    code = cli.main(list(args))
+    err = capsys.readouterr().err
+    assert "unexpected error" not in err
+    return code, err
+
+
+def _batch_file(world: World, tmp: Path, *, signature: bytes | None = None, corrupt=False):
+    members = {n: b"\n".join(lines) + b"\n" for n, lines in world.members.items()}
+    if corrupt:
+        members = {"records/participant.jsonl": members["records/participant.jsonl"]}
+    body = dict(world.body, batch_id=str(uuid.uuid4()))
+    body["members"] = {
+        n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d), "records": d.count(b"\n")}
+        for n, d in members.items()
+    }
+    manifest_bytes = json.dumps(body).encode()
+    sig = signature or common.b64(common.sign(world.provider_key, manifest_bytes)).encode()
+    raw = bytearray(
+        zipstream.producer(
+            [(n, [d]) for n, d in members.items()],
+            lambda: [(manifest.MANIFEST, manifest_bytes), (manifest.SIGNATURE, sig)],
+        ).read()
+    )
+    if corrupt:  # the first member's deflate stream opens with an invalid block type
+        name_len, extra_len = (
+            int.from_bytes(raw[26:28], "little"),
+            int.from_bytes(raw[28:30], "little"),
+        )
+        raw[30 + name_len + extra_len] = 0xFF
+    recipients = [
+        pyrage.x25519.Recipient.from_str(r) for r in json.loads(world.vrp[common.VRP_RECIPIENTS])
+    ]
+    path = tmp / "bad.vrpbatch"
+    path.write_bytes(pyrage.encrypt(bytes(raw), recipients))
+    return path
+
+
+@pytest.mark.parametrize("case", ["corrupt_deflate", "non_utf8_signature"])
+def test_named_bad_batches(world, tmp_path, monkeypatch, capsys, case):
+    if case == "corrupt_deflate":
+        path = _batch_file(world, tmp_path, corrupt=True)
+        expected = "damaged or incomplete"
+    else:
+        path = _batch_file(world, tmp_path, signature=b"\xff\xfe\x00 not base64 \x80")
+        expected = "signature"
+    before, data = _held(world.coord), path.read_bytes()
+    code, err = _cli(
+        monkeypatch, capsys, "batch", "import", str(world.coord.folder), str(path), "--quiet"
+    )
+    assert code == 1 and expected in err and "NOT imported" in err
+    assert _held(world.coord) == before and path.read_bytes() == data
+
+
+def test_backup_whose_manifest_is_not_an_object(tmp_path, monkeypatch, capsys, world):
+    import zipfile
+
+    bad = tmp_path / "list.vrpbackup"
+    with zipfile.ZipFile(world.backup_file) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, b"[1, 2]" if name == "manifest.json" else src.read(name))
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    code, err = _cli(monkeypatch, capsys, "restore", str(bad), str(folder), "--user", "manager")
+    assert code == 1 and "manifest is not readable" in err
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["truncated", "ods", "garbage_sheet"])
+def test_damaged_workbooks_on_the_command_line(world, tmp_path, monkeypatch, capsys, case):
+    import io
+    import zipfile
+
+    good = filled_template(tmp_path / "good.xlsx", [dict(GOOD)]).read_bytes()
+    path = tmp_path / "register.xlsx"
+    if case == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif case == "ods":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            z.writestr("content.xml", "<office:document-content/>")
+    else:
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w") as dst:
+            for name in src.namelist():
+                body = src.read(name)
+                dst.writestr(name, b"<<not xml" if name.startswith("xl/worksheets/") else body)
+        path.write_bytes(out.getvalue())
+    before, data = _held(world.prov), path.read_bytes()
+    code, err = _cli(
+        monkeypatch, capsys, "import", "xlsx", str(world.prov.folder), str(path), "--dry-run"
+    )
+    assert code == 1 and "Nothing was imported" in err
+    assert _held(world.prov) == before and path.read_bytes() == data
