@@ -63,7 +63,7 @@ member_lists = st.lists(
 )
 
 
-@budget(0.12)
+@budget(0.14)
 @given(members=member_lists, data=st.data(), piece=st.integers(1, 5000))
 def test_zip_stream_reader(members, data, piece):
     raw = _zip(members)
@@ -109,13 +109,13 @@ _MANIFEST = json.loads(
 )
 
 
-@budget(0.08)
+@budget(0.10)
 @given(body=mutated(_MANIFEST) | json_values)
 def test_manifest(body):
     run("batch manifest", lambda: manifest.parse_manifest(json.dumps(body).encode()))
 
 
-@budget(0.03)
+@budget(0.04)
 @given(raw=st.binary(max_size=200))
 def test_manifest_bytes(raw):
     run("batch manifest bytes", lambda: manifest.parse_manifest(raw))
@@ -155,7 +155,7 @@ def _signed(pack) -> bytes:
     return json.dumps(pack).encode()
 
 
-@budget(0.08)
+@budget(0.10)
 @given(pack=mutated(_PACK) | json_values)
 def test_onboarding_pack_content(pack):
     run("onboarding pack", lambda: onboarding.parse_pack(_signed(pack), "P001.vrponboard"))
@@ -176,7 +176,7 @@ _KEY_FILE = {
 }
 
 
-@budget(0.04)
+@budget(0.05)
 @given(body=mutated(_KEY_FILE) | json_values)
 def test_provider_key_file(tmp_path_factory, body):
     path = tmp_path_factory.mktemp("key") / "k.vrpkey"
@@ -192,7 +192,7 @@ _FRAMEWORKS = sorted(Path(resource_path("frameworks")).glob("*.json"))
 _MEASURES = sorted(Path(resource_path("measures")).glob("*.json"))
 
 
-@budget(0.12)
+@budget(0.15)
 @given(which=st.sampled_from(_FRAMEWORKS), data=st.data())
 def test_framework_loader(tmp_path_factory, which, data):
     doc = data.draw(mutated(json.loads(which.read_text())) | json_values)
@@ -201,7 +201,7 @@ def test_framework_loader(tmp_path_factory, which, data):
     run("framework loader", lambda: loader.load_framework_file(path))
 
 
-@budget(0.08)
+@budget(0.10)
 @given(which=st.sampled_from(_MEASURES), data=st.data())
 def test_measure_loader(tmp_path_factory, which, data):
     doc = data.draw(mutated(json.loads(which.read_text())) | json_values)
@@ -210,7 +210,7 @@ def test_measure_loader(tmp_path_factory, which, data):
     run("measure loader", lambda: loader.load_measure_file(path))
 
 
-@budget(0.03)
+@budget(0.04)
 @given(raw=st.binary(max_size=300))
 def test_framework_loader_bytes(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("fwb") / "f.json"

@@ -212,7 +212,7 @@ def _import(world: World, tmp: Path, plain: bytes) -> None:
         assert _held(world.coord) == before
 
 
-@budget(0.06)
+@budget(0.07)
 @given(data=st.data())
 def test_batch_container(world, tmp_path_factory, data):
     plain, _kind = data.draw(batches(world, mutate_content=False))
@@ -271,7 +271,7 @@ def receipt_files(draw, world: World) -> bytes:
     return raw
 
 
-@budget(0.06)
+@budget(0.07)
 @given(data=st.data())
 def test_receipt_resigned(world, tmp_path_factory, data):
     raw = data.draw(receipt_files(world))
@@ -310,7 +310,7 @@ def backup_files(draw, original: Path) -> bytes:
     return out.getvalue()
 
 
-@budget(0.04)
+@budget(0.05)
 @given(data=st.data())
 def test_backup_restore(world, tmp_path_factory, data):
     raw = data.draw(backup_files(world.backup_file))
@@ -357,7 +357,7 @@ def registers(draw) -> list[dict]:
     return rows
 
 
-@budget(0.02)
+@budget(0.03)
 @given(rows=registers(), dry_run=st.booleans())
 def test_register_cells(world, tmp_path_factory, rows, dry_run):
     path = filled_template(tmp_path_factory.mktemp("x") / "register.xlsx", rows)

@@ -493,7 +493,12 @@ def _mark_sent(conn, blocked: _Blocked) -> None:
 
 
 def preview(ws, *, limit: int = 500) -> dict[str, Any]:
-    """Counts waiting to go, and the quarantine: what stays behind and why."""
+    """Counts waiting to go, and the quarantine: what stays behind and why.
+
+    Settles what a crashed build left in the outbox first (see ``recover``), so the Sync page
+    and ``vrp batch status`` never count records a finished batch already carries.
+    """
+    recover(ws)
     with ws.read() as session:
         conn = session.connection()
         pending = {}
