@@ -35,7 +35,7 @@ from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.store.models import Batch, BatchItem, Provider
 from vrp_desktop.store.sync_models import ImportConflict
-from vrp_desktop.sync import common, coordinator, manifest, receipts, reissue, zipstream
+from vrp_desktop.sync import common, coordinator, manifest, receipts, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
 from vrp_desktop.validation.engine import (
     AttendeeContext,
@@ -232,9 +232,9 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
                 "fingerprints by phone. Nothing was imported."
             )
         session.expunge(provider)
-    signature = common.unb64(
-        bytes(handler.small[manifest.SIGNATURE]).decode("ascii", "replace"), "signature"
-    )
+    # a signature that is not even ASCII is simply unreadable (never a UnicodeDecodeError)
+    signature_text = bytes(handler.small[manifest.SIGNATURE]).decode("ascii", "replace")
+    signature = common.unb64(signature_text, "signature")
     if not common.verify(provider.signing_public_key, signature, body_bytes):
         raise SyncError(
             f"{path.name} is not signed with {provider.code}'s pinned key: it was changed on the "
@@ -861,6 +861,8 @@ def import_batch(
 
 def _again(ws, path: Path, batch_id: str, receipt_folder, result: ImportReport) -> ImportReport:
     """An imported batch offered again: write its receipt again (a crash may have lost it)."""
+    from vrp_desktop.sync import reissue  # it reads batches through this module
+
     folder = Path(receipt_folder or ws.setting(common.RECEIPT_FOLDER) or path.parent)
     info = reissue.reissue(ws, batch_id, folder, batch_file=path)
     result.batch_id, result.provider_code = info["batch_id"], info["provider_code"]
