@@ -476,3 +476,18 @@ def test_damaged_workbooks_on_the_command_line(world, tmp_path, monkeypatch, cap
     )
     assert code == 1 and "Nothing was imported" in err
     assert _held(world.prov) == before and path.read_bytes() == data
+
+
+def test_backup_zip_bomb_is_refused(tmp_path, monkeypatch, capsys):
+    import zipfile
+
+    bomb = tmp_path / "bomb.vrpbackup"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", "{}")
+        z.writestr("keyslots.json", "{}")
+        z.writestr("workspace.db", b"\0" * (64 << 20))
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    code, err = _cli(monkeypatch, capsys, "restore", str(bomb), str(folder), "--user", "manager")
+    assert code == 1 and "unpacks to far more" in err
+    assert list(folder.iterdir()) == []

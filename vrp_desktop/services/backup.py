@@ -97,6 +97,16 @@ def _read_backup(backup_file: Path, into: Path) -> dict:
     try:
         with zipfile.ZipFile(backup_file) as zf:
             names = set(zf.namelist())
+            # members are stored (an encrypted database does not compress): anything that
+            # unpacks to far more than it holds is damaged or built to fill the disk
+            infos = zf.infolist()
+            if sum(i.file_size for i in infos) > 4 * sum(i.compress_size for i in infos) + (
+                1 << 20
+            ):
+                raise BackupError(
+                    f"{backup_file.name} unpacks to far more than it holds, so it is not a VRP "
+                    f"Desktop backup. {what_to_do}"
+                )
             if "manifest.json" not in names or not set(_MEMBERS) <= names:
                 raise BackupError(f"{backup_file.name} is not a VRP Desktop backup. {what_to_do}")
             manifest = json.loads(zf.read("manifest.json"))
