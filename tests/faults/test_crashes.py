@@ -287,7 +287,7 @@ def test_restore(base, tmp_path):
     expected = _no_backup_event(h.dump(base.prov, "manager"))
     clean = h.copy(base.prov_sent, tmp_path / "clean")
     duration = _clean_run(base, "restore", str(base.backup_file), str(clean), "--user", "manager")
-    for i, (point, fraction) in enumerate(_plan("restore", ())):
+    for i, (point, fraction) in enumerate(_plan("restore", ("restore.unpacked",))):
         ws = h.copy(base.prov_sent, tmp_path / f"t{i}")
         old = h.dump(ws, "manager")
         args = ["restore", str(base.backup_file), str(ws), "--user", "manager"]
@@ -296,6 +296,8 @@ def test_restore(base, tmp_path):
         code, out, err = h.vrp(base.env, *args)
         assert code == 0, out + err
         assert h.dump(ws, "manager") == expected
+        # a killed restore's staging copy (old key slots included) does not outlive the next one
+        assert [p.name for p in ws.iterdir() if p.name.startswith(".restore-")] == []
         h.tally("restore", "ok")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlcipher3
 from sqlalchemy import Engine
 
-from vrp_desktop import __version__
+from vrp_desktop import __version__, faults
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
@@ -93,6 +93,9 @@ def _sha256_file(path: Path) -> str:
 
 def _read_backup(backup_file: Path, into: Path) -> dict:
     """Unpack and check a backup file into ``into``; returns its manifest."""
+    for stale in Path(into).parent.glob(".restore-*"):
+        if stale != Path(into) and stale.is_dir():  # left by a restore that was killed
+            shutil.rmtree(stale, ignore_errors=True)
     what_to_do = "Choose another backup file, or make a new backup from a working copy."
     try:
         with zipfile.ZipFile(backup_file) as zf:
@@ -121,6 +124,7 @@ def _read_backup(backup_file: Path, into: Path) -> dict:
                 )
             for member in _MEMBERS:
                 zf.extract(member, into)
+            faults.point("restore.unpacked")
     except (
         zipfile.BadZipFile,
         OSError,
