@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlcipher3
 from sqlalchemy import Engine
 
-from vrp_desktop import __version__, faults
+from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.crypto.keyslots import KeySlotFile
 from vrp_desktop.crypto.throttle import UnlockThrottle, unlock_with_throttle
@@ -124,6 +124,8 @@ def _read_backup(backup_file: Path, into: Path) -> dict:
                 )
             for member in _MEMBERS:
                 zf.extract(member, into)
+            from vrp_desktop import faults  # the fault suite's crash point (tests only)
+
             faults.point("restore.unpacked")
     except (
         zipfile.BadZipFile,
