@@ -14,7 +14,7 @@ CHECK_TOOLS := age libreoffice-calc-nogui
 QT_LIBS_RUN := $(QT_LIBS_TEST) libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint format bench bench-quick clean deps-test deps-run venv bundle bundle-test bench-startup
+.PHONY: run test lint format bench bench-quick faults fuzz clean deps-test deps-run venv bundle bundle-test bench-startup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,14 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.bench_sync --records 20000
 	$(PY) -m bench.bench_returns --quick
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui --quick
+
+# issue 10: SIGKILL at named points and random moments of every writing operation (100 each),
+# and the structure-aware fuzz suite over every reader (100,000 inputs); both print a tally.
+faults: $(STAMP)
+	FAULT_TRIALS=100 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s tests/faults
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=100000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s tests/fuzz
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

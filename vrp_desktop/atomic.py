@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if stale != tmp:
+            stale.unlink(missing_ok=True)  # left by a write that was killed part-way
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

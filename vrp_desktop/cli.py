@@ -100,25 +100,40 @@ def _print_json(value: Any) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
+def _no_workspace_yet(folder: Path) -> None:
+    from vrp_desktop.errors import WorkspaceError
+    from vrp_desktop.store.files import is_workspace
+
+    if is_workspace(folder):
+        raise WorkspaceError(
+            f"There is already a workspace in {folder}. Open it, or choose an empty folder."
+        )
+
+
 def cmd_init(args: argparse.Namespace) -> int:
+    from vrp_desktop.staging import staged_folder
     from vrp_desktop.workspace import Workspace
 
+    target = Path(args.workspace)
+    _no_workspace_yet(target)
     passphrase = _read_secret(args, prompt=f"New passphrase for {args.user}", confirm=True)
-    ws, code = Workspace.create(
-        Path(args.workspace),
-        provider_code=args.provider_code,
-        provider_name=args.provider_name,
-        username=args.user,
-        passphrase=passphrase,
-        display_name=args.display_name,
-        kind="coordinator" if args.coordinator else "provider",
-        role="coordinator" if args.coordinator else "manager",
-    )
-    with ws:
-        if args.coordinator:
-            from vrp_desktop.sync import coordinator
+    # built beside its place and renamed at the end: a crash leaves no half-made workspace
+    with staged_folder(target) as folder:
+        ws, code = Workspace.create(
+            folder,
+            provider_code=args.provider_code,
+            provider_name=args.provider_name,
+            username=args.user,
+            passphrase=passphrase,
+            display_name=args.display_name,
+            kind="coordinator" if args.coordinator else "provider",
+            role="coordinator" if args.coordinator else "manager",
+        )
+        with ws:
+            if args.coordinator:
+                from vrp_desktop.sync import coordinator
 
-            coordinator.setup(ws, partnership_name=args.provider_name)
+                coordinator.setup(ws, partnership_name=args.provider_name)
     print(f"Workspace created in {args.workspace} for user {args.user}.")
     print()
     print("RECOVERY CODE (shown once; print it or write it down and keep it locked away):")
@@ -130,28 +145,34 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from vrp_desktop.services import demo
+    from vrp_desktop.staging import staged_folder
     from vrp_desktop.store.files import is_workspace
     from vrp_desktop.workspace import Workspace
 
     folder = Path(args.workspace)
+    started = time.perf_counter()
     if not is_workspace(folder):
         passphrase = _read_secret(args, prompt="New passphrase for the demo user", confirm=True)
-        ws, code = Workspace.create(
-            folder,
-            provider_code="DEMO",
-            provider_name="Demo Youth Project",
-            username=args.user or "demo",
-            passphrase=passphrase,
-            display_name="Demo Manager",
-        )
+        # a new demo workspace appears whole, with its data, or not at all
+        with staged_folder(folder) as staging:
+            ws, code = Workspace.create(
+                staging,
+                provider_code="DEMO",
+                provider_name="Demo Youth Project",
+                username=args.user or "demo",
+                passphrase=passphrase,
+                display_name="Demo Manager",
+            )
+            with ws:
+                counts = demo.generate(
+                    ws, participants=args.participants, sessions=args.sessions, seed=args.seed
+                )
         print(f"Created demo workspace {folder} (user {args.user or 'demo'}); recovery code {code}")
     else:
-        ws = _open(args)
-    started = time.perf_counter()
-    with ws:
-        counts = demo.generate(
-            ws, participants=args.participants, sessions=args.sessions, seed=args.seed
-        )
+        with _open(args) as ws:
+            counts = demo.generate(
+                ws, participants=args.participants, sessions=args.sessions, seed=args.seed
+            )
     took = time.perf_counter() - started
     print(", ".join(f"{n} {k}" for k, n in counts.items()) + f" added in {took:.1f} s.")
     return 0

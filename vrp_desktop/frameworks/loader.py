@@ -110,6 +110,11 @@ def _read_json(path: Path, what: str) -> Any:
             f"The {what} file '{path.name}' is not valid JSON: {exc.msg} "
             f"at line {exc.lineno}, column {exc.colno}."
         ) from None
+    except RecursionError:
+        raise FrameworkError(
+            f"The {what} file '{path.name}' nests lists or objects far too deeply to be a "
+            f"{what} definition. Use the file the VRP published."
+        ) from None
     if not isinstance(data, dict):
         raise FrameworkError(f"The {what} file '{path.name}' should hold one JSON object {{...}}.")
     return data

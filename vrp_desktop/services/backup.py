@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import sqlcipher3
@@ -121,20 +122,51 @@ def _sha256_file(path: Path) -> str:
 
 def _read_backup(backup_file: Path, into: Path) -> dict:
     """Unpack and check a backup file into ``into``; returns its manifest."""
+    for stale in Path(into).parent.glob(".restore-*"):
+        if stale != Path(into) and stale.is_dir():  # left by a restore that was killed
+            shutil.rmtree(stale, ignore_errors=True)
     what_to_do = "Choose another backup file, or make a new backup from a working copy."
     try:
         with zipfile.ZipFile(backup_file) as zf:
             names = set(zf.namelist())
+            # members are stored (an encrypted database does not compress): anything that
+            # unpacks to far more than it holds is damaged or built to fill the disk
+            infos = zf.infolist()
+            if sum(i.file_size for i in infos) > 4 * sum(i.compress_size for i in infos) + (
+                1 << 20
+            ):
+                raise BackupError(
+                    f"{backup_file.name} unpacks to far more than it holds, so it is not a VRP "
+                    f"Desktop backup. {what_to_do}"
+                )
             if "manifest.json" not in names or not set(_MEMBERS) <= names:
                 raise BackupError(f"{backup_file.name} is not a VRP Desktop backup. {what_to_do}")
             manifest = json.loads(zf.read("manifest.json"))
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
+                raise BackupError(
+                    f"{backup_file.name} is damaged or not a VRP Desktop backup (its manifest "
+                    f"is not readable). {what_to_do}"
+                )
             if manifest.get("format") != FORMAT:
                 raise BackupError(
                     f"{backup_file.name} is a backup format this version cannot read. {what_to_do}"
                 )
             for member in _MEMBERS:
                 zf.extract(member, into)
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            from vrp_desktop import faults  # the fault suite's crash point (tests only)
+
+            faults.point("restore.unpacked")
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        RuntimeError,  # an encrypted member
+        NotImplementedError,  # a compression method zipfile lacks
+        RecursionError,
+        zlib.error,
+    ) as exc:
         raise BackupError(
             f"{backup_file.name} is damaged or not a VRP Desktop backup ({type(exc).__name__}). "
             f"{what_to_do}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,14 @@ from vrp_desktop.errors import VrpError
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
+#: a register of 50,000 rows unpacks to ~60 MB of XML; far beyond this is a zip bomb
+_MAX_UNPACKED = 1 << 30
+_MAX_RATIO = 250
+_DAMAGED = (
+    "{name} is damaged or is not an Excel workbook (it may be a Word or OpenDocument file, or "
+    "an incomplete download). Open it in Excel or LibreOffice, save it as .xlsx and try again. "
+    "Nothing was imported."
+)
 
 
 class SpreadsheetError(VrpError):
@@ -55,16 +64,42 @@ def check_file(path: Path) -> None:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            unpacked = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos)
+            if unpacked > _MAX_UNPACKED or unpacked > _MAX_RATIO * max(packed, 1 << 20):
+                raise SpreadsheetError(
+                    f"{path.name} unpacks to far more data than a register holds, so it was not "
+                    "opened (it may be damaged or built to fill the disk). Save the register "
+                    "again from Excel or LibreOffice as .xlsx. Nothing was imported."
+                )
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError):
+    except SpreadsheetError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+    ):
         names, bad = set(), "?"
     if bad is not None or "xl/workbook.xml" not in names:
-        raise SpreadsheetError(
-            f"{path.name} is damaged or is not an Excel workbook (it may be a Word or "
-            "OpenDocument file, or an incomplete download). Open it in Excel or LibreOffice, "
-            "save it as .xlsx and try again. Nothing was imported."
-        )
+        raise SpreadsheetError(_DAMAGED.format(name=path.name))
+
+
+def _guarded(path: Path, rows: Iterator[tuple[int, list[Any]]]):
+    """Rows as read; an engine's error on a damaged sheet becomes a clear message."""
+    try:
+        yield from rows
+    except (SpreadsheetError, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # engines raise many kinds for a damaged sheet, and
+        # calamine's Rust panics (e.g. a date out of range) derive from BaseException
+        raise SpreadsheetError(_DAMAGED.format(name=Path(path).name)) from None
 
 
 @dataclasses.dataclass
@@ -102,6 +137,7 @@ class OpenpyxlReader(Reader):
     def __init__(self, path: Path) -> None:
         import openpyxl
 
+        self.path = Path(path)
         try:
             self._wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -115,6 +151,9 @@ class OpenpyxlReader(Reader):
         return list(self._wb.sheetnames)
 
     def rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
+        return _guarded(self.path, self._rows(name))
+
+    def _rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
         sheet = self._wb[name]
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_clean(v) for v in values]
@@ -129,9 +168,12 @@ class CalamineReader(Reader):
     def __init__(self, path: Path) -> None:
         import python_calamine
 
+        self.path = Path(path)
         try:
             self._wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        except Exception as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a Rust panic is a BaseException
             raise SpreadsheetError(
                 f"{Path(path).name} could not be read as a workbook ({type(exc).__name__}). "
                 "Open it in Excel or LibreOffice, save it as .xlsx and try again. Nothing was "
@@ -142,6 +184,9 @@ class CalamineReader(Reader):
         return list(self._wb.sheet_names)
 
     def rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
+        return _guarded(self.path, self._rows(name))
+
+    def _rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
         sheet = self._wb.get_sheet_by_name(name)
         start = sheet.start or (0, 0)
         pad = [None] * start[1]

@@ -7,9 +7,13 @@ one (an enrolment of a young person whose record has errors), so one bad record 
 the rest and the VRP never gets a child without its parent.
 
 The build is one transaction that starts by writing (so nothing else writes meanwhile), streams
-rows -> JSON Lines -> ZIP -> age -> a temporary file in the outbox, renames it into place, and
-only then marks the records ``sent`` and commits. If anything fails, the file is removed and
-no sync state has changed.
+rows -> JSON Lines -> ZIP -> age -> ``.NAME.part`` in the outbox (fsynced), marks the records
+``sent`` and commits; only then is the part file renamed to its final name. The part file's
+name carries the batch id, so a crash at any point is settled by ``recover`` (run before every
+build and by ``vrp batch status``): a part file whose batch row committed is renamed into place
+(the build finished), one whose row did not commit is removed (the build never happened). So
+the outbox never holds a batch the workspace does not know it sent, and a crash never makes the
+next build send everything again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,7 @@ from typing import Any
 import pyrage
 from sqlalchemy import select
 
-from vrp_desktop.atomic import atomic_open
+from vrp_desktop import faults
 from vrp_desktop.ids import uuid7
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
@@ -55,6 +61,14 @@ _REGISTER_SQL = (
     "JOIN session s ON s.id = a.session_id WHERE s.sync_state = 'valid' ORDER BY a.session_id"
 )
 _TABLES = {e: e for e in manifest.ENTITIES}
+_PART = ".part"
+_PART_NAME = re.compile(
+    r"^\.(batch-.+-(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    + re.escape(common.BATCH_SUFFIX)
+    + r")"
+    + re.escape(_PART)
+    + "$"
+)
 
 
 def _datetime_text(value: Any) -> Any:
@@ -280,8 +294,10 @@ def build_batch(
     provider_id = ws.setting(common.PROVIDER_ID)
     vrp_id = ws.setting(common.VRP_ID)
     previous_batch_id = ws.setting(common.LAST_BATCH_ID)
+    recover(ws, folder)
     batch_id = uuid7()
     target = folder / outbox.batch_file_name(provider_code, batch_id)
+    part = folder / f".{target.name}{_PART}"
     written = False
     try:
         with ws.unit() as session:
@@ -352,7 +368,9 @@ def build_batch(
             source = zipstream.producer(
                 ((manifest.MEMBERS[e], m) for e, m in members.items()), trailer
             )
-            with atomic_open(target, mode=0o644) as handle:
+            handle = _open_part(part)
+            written = True
+            with handle:
                 sink = _HashingWriter(handle)
                 try:
                     pyrage.encrypt_io(source, sink, recipients)
@@ -360,7 +378,9 @@ def build_batch(
                     if source.error is not None:
                         raise source.error from None
                     raise
-                written = True
+                handle.flush()
+                os.fsync(handle.fileno())
+            faults.point("build.part_written")
             report("Marking records sent", 0, 1)
             sent = sum(m.count for m in members.values())
             _mark_sent(conn, blocked)
@@ -369,7 +389,11 @@ def build_batch(
             batch.file_sha256 = sink.sha.hexdigest()
             batch.file_name = target.name
             counts = dict(batch.manifest["counts"])
-            batch.report = {"counts": counts, "held_back": len(blocked.held)}
+            batch.report = {
+                "counts": counts,
+                "held_back": len(blocked.held),
+                "outbox": str(folder),
+            }
             ws.set_setting(session, common.LAST_BATCH_ID, batch_id)
             audit.append(
                 session,
@@ -382,8 +406,11 @@ def build_batch(
             report("Marking records sent", 1, 1)
     except BaseException:
         if written:
-            target.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
         raise
+    faults.point("build.committed")
+    os.replace(part, target)
+    _fsync_dir(folder)
     return {
         "batch_id": batch_id,
         "file": str(target),
@@ -394,6 +421,54 @@ def build_batch(
         ],
         "previous_batch_id": batch.previous_batch_id,
     }
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _open_part(part: Path):
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    return os.fdopen(fd, "wb")
+
+
+def recover(ws, folder: Path | None = None) -> dict[str, list[str]]:
+    """Settle what a crashed build left in the outbox: finish it, or undo it.
+
+    A ``.part`` file whose batch committed is renamed to its final name; one whose batch did
+    not commit is removed (its records were never marked sent). Returns what was done.
+    """
+    done: dict[str, list[str]] = {"finished": [], "removed": []}
+    folders = {Path(f) for f in (folder, outbox.outbox_folder(ws)) if f is not None}
+    code = ws.setting(common.PROVIDER_CODE)
+    for place in folders:
+        try:
+            parts = [p for p in place.iterdir() if _PART_NAME.match(p.name)]
+        except OSError:
+            continue
+        for part in parts:
+            match = _PART_NAME.match(part.name)
+            final_name, batch_id = match.group(1), match.group("id")
+            if code and not final_name.startswith(f"batch-{code}-"):
+                continue
+            with ws.read() as session:
+                row = session.get(Batch, batch_id)
+                known = row is not None and row.direction == "out"
+            if known:
+                os.replace(part, place / final_name)
+                done["finished"].append(final_name)
+            else:
+                part.unlink(missing_ok=True)
+                done["removed"].append(part.name)
+            _fsync_dir(place)
+    return done
 
 
 def _mark_sent(conn, blocked: _Blocked) -> None:
@@ -420,7 +495,12 @@ def _mark_sent(conn, blocked: _Blocked) -> None:
 
 
 def preview(ws, *, limit: int = 500) -> dict[str, Any]:
-    """Counts waiting to go, and the quarantine: what stays behind and why."""
+    """Counts waiting to go, and the quarantine: what stays behind and why.
+
+    Settles what a crashed build left in the outbox first (see ``recover``), so the Sync page
+    and ``vrp batch status`` never count records a finished batch already carries.
+    """
+    recover(ws)
     with ws.read() as session:
         conn = session.connection()
         pending = {}

@@ -27,6 +27,7 @@ from typing import Any
 import pyrage
 from sqlalchemy import func, select
 
+from vrp_desktop import faults
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import FrameworkError, VrpError
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
@@ -106,6 +107,8 @@ class ImportReport:
     notes: list[str] = dataclasses.field(default_factory=list)
     receipt: str | None = None
     error: str | None = None
+    #: an already imported batch offered again: nothing changed, its receipt was rewritten
+    reissued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -117,6 +120,11 @@ class ImportReport:
                 f"NOT imported: {self.error}"
                 if name in self.error
                 else f"{name}: NOT imported. {self.error}"
+            )
+        if self.reissued:
+            return (
+                f"{Path(self.file).name}: batch {self.batch_id} from {self.provider_code} was "
+                "already imported, so nothing changed; its receipt was written again."
             )
         c = self.counts
         verb = "would import" if self.dry_run else "imported"
@@ -224,7 +232,9 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
                 "fingerprints by phone. Nothing was imported."
             )
         session.expunge(provider)
-    signature = common.unb64(bytes(handler.small[manifest.SIGNATURE]).decode(), "signature")
+    # a signature that is not even ASCII is simply unreadable (never a UnicodeDecodeError)
+    signature_text = bytes(handler.small[manifest.SIGNATURE]).decode("ascii", "replace")
+    signature = common.unb64(signature_text, "signature")
     if not common.verify(provider.signing_public_key, signature, body_bytes):
         raise SyncError(
             f"{path.name} is not signed with {provider.code}'s pinned key: it was changed on the "
@@ -797,11 +807,13 @@ def import_batch(
     file_sha = _file_sha256(path)
     with ws.read() as session:
         seen = _already(session, None, file_sha)
-        if seen is not None:
-            raise SyncError(
-                f"{path.name} was already imported on {seen.created_at:%d %B %Y} (batch "
-                f"{seen.id}); importing it again would change nothing, so nothing was done."
-            )
+    if seen is not None and not dry_run:
+        return _again(ws, path, seen.id, receipt_folder, result)
+    if seen is not None:
+        raise SyncError(
+            f"{path.name} was already imported on {seen.created_at:%d %B %Y} (batch "
+            f"{seen.id}); importing it again would change nothing, so nothing was done."
+        )
     report("Checking the batch", 0, 1)
     keys = coordinator.material(ws)
     body, provider = verify_batch(ws, path)
@@ -809,6 +821,9 @@ def import_batch(
     result.batch_id, result.provider_code, result.provider_id = batch_id, provider.code, provider.id
     with ws.read() as session:
         seen = _already(session, batch_id, None)
+        if seen is not None and not dry_run:
+            session.close()
+            return _again(ws, path, batch_id, receipt_folder, result)
         if seen is not None:
             raise SyncError(
                 f"{path.name} repeats batch {batch_id} from {provider.code}, already imported on "
@@ -837,9 +852,27 @@ def import_batch(
                 }
                 writer = receipts.ReceiptWriter(handle, keys["signing_private"], header)
                 _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha)
+                faults.point("import.committed")
             result.receipt = str(receipt_path)
     except _DryRun:
         pass
+    return result
+
+
+def _again(ws, path: Path, batch_id: str, receipt_folder, result: ImportReport) -> ImportReport:
+    """An imported batch offered again: write its receipt again (a crash may have lost it)."""
+    from vrp_desktop.sync import reissue  # it reads batches through this module
+
+    folder = Path(receipt_folder or ws.setting(common.RECEIPT_FOLDER) or path.parent)
+    info = reissue.reissue(ws, batch_id, folder, batch_file=path)
+    result.batch_id, result.provider_code = info["batch_id"], info["provider_code"]
+    result.counts = dict(info["counts"])
+    result.receipt = info["receipt"]
+    result.reissued = True
+    result.notes.append(
+        f"Batch {batch_id} was already imported on {info['imported_at']:%d %B %Y}; nothing "
+        "changed, and its receipt was written again."
+    )
     return result
 
 

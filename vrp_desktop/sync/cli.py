@@ -3,8 +3,8 @@
 Coordinator: ``coordinator setup``, ``identity export``, ``provider add|pin|list``,
 ``frameworks publish``, ``batch import``, ``batch inbox``.
 Provider: ``join``, ``outbox``, ``batch build``, ``batch status``, ``receipt import``,
-``frameworks import``. One-time codes come from ``VRP_ONBOARDING_CODE``, ``--code-file`` or a
-prompt, never from an argument.
+``frameworks import``. Coordinator again: ``receipt reissue``. One-time codes come from
+``VRP_ONBOARDING_CODE``, ``--code-file`` or a prompt, never from an argument.
 """
 
 from __future__ import annotations
@@ -180,11 +180,17 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
     from vrp_desktop.sync import batch_build, outbox
 
     with _cli().open_workspace(args) as ws:
+        settled = batch_build.recover(ws)
         info = batch_build.preview(ws)
         info["history"] = outbox.history(ws, limit=20)
+    info["recovered"] = settled
     if args.json:
         _print_json(info)
         return 0
+    for name in settled["finished"]:
+        print(f"Finished writing {name} (a build was interrupted after it was recorded).")
+    for name in settled["removed"]:
+        print(f"Removed {name}, left by a build that was interrupted before it was recorded.")
     print(
         f"Waiting to go: {info['pending_total']} records; outbox: {info['outbox'] or '(not set)'}"
     )
@@ -256,6 +262,22 @@ def cmd_receipt_import(args: argparse.Namespace) -> int:
     )
     for item in result["rejected"][:100]:
         print(f"  {item['entity']} {item['id']}: {item['reason']}")
+    return 0
+
+
+def cmd_receipt_reissue(args: argparse.Namespace) -> int:
+    from vrp_desktop.sync import reissue
+
+    with _cli().open_workspace(args) as ws:
+        info = reissue.reissue(
+            ws,
+            args.batch_id,
+            Path(args.out),
+            batch_file=Path(args.batch) if args.batch else None,
+        )
+    print(f"Receipt for batch {info['batch_id']} ({info['provider_code']}) written to")
+    print(f"    {info['receipt']}")
+    print("Send it to the provider; importing it there closes the loop.")
     return 0
 
 
@@ -369,6 +391,12 @@ def register(sub, workspace_args) -> None:
     workspace_args(q)
     q.add_argument("file")
     q.set_defaults(handler=cmd_receipt_import)
+    q = p.add_parser("reissue", help="write an imported batch's receipt again (VRP)")
+    workspace_args(q)
+    q.add_argument("batch_id")
+    q.add_argument("--out", required=True, help="folder to write the receipt to")
+    q.add_argument("--batch", help="the batch file (default: look in the inbox folder)")
+    q.set_defaults(handler=cmd_receipt_reissue)
 
     p = sub.add_parser("frameworks", help="framework versions").add_subparsers(
         dest="sub", required=True

@@ -148,20 +148,45 @@ def make_manifest(
     return json.dumps(body, indent=1, sort_keys=True).encode()
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53
+
+
+def _sound(body: Any) -> bool:
+    """Every field the importer reads has the type it reads it as."""
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        return False
+    for key in ("batch_id", "vrp_id", "provider_id"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            return False
+    for key in ("previous_batch_id", "period", "provider_code", "created_at"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return False
+    members, counts = body.get("members"), body.get("counts")
+    if not isinstance(members, dict) or set(members) - set(MEMBER_ENTITY):
+        return False
+    for entry in members.values():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return False
+        if not _is_int(entry.get("bytes")) or not _is_int(entry.get("records")):
+            return False
+    if not isinstance(counts, dict) or not all(_is_int(v) for v in counts.values()):
+        return False
+    versions = body.get("framework_versions", {})
+    return isinstance(versions, dict) and all(
+        isinstance(v, list) and all(_is_int(n) for n in v) for v in versions.values()
+    )
+
+
 def parse_manifest(data: bytes) -> dict[str, Any]:
     """The manifest as a dict, or a SyncError saying the batch is not sound."""
     try:
         body = json.loads(data)
-        if not isinstance(body, dict) or body.get("format") != FORMAT:
-            raise ValueError
-        for key in ("batch_id", "vrp_id", "provider_id", "members", "counts"):
-            if key not in body:
-                raise ValueError
-        if not isinstance(body["members"], dict) or set(body["members"]) - set(MEMBER_ENTITY):
-            raise ValueError
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
+        body = None
+    if not _sound(body):
         raise SyncError(
             "This batch's manifest is not one VRP Desktop understands (made by a newer "
             "version, or damaged). Nothing was imported."
-        ) from None
+        )
     return body

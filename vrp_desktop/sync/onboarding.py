@@ -11,6 +11,7 @@ Both sides show fingerprints so two people can compare them.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +92,69 @@ def open_pack(path: Path, one_time_code: str) -> dict[str, Any]:
             f"{Path(path).name} is not a VRP onboarding pack, or it is damaged. Ask your VRP "
             "coordinator for a new one; nothing was changed."
         ) from None
+    return parse_pack(plain, Path(path).name)
+
+
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _is_hex(value: Any, size: int | None = None) -> bool:
+    try:
+        raw = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        return False
+    return size is None or len(raw) == size
+
+
+def _pack_sound(pack: Any) -> bool:
+    """Every field ``join`` uses has the type and shape it uses it as."""
+    if not isinstance(pack, dict) or pack.get("format") != PACK_FORMAT:
+        return False
+    provider = pack.get("provider")
+    if not isinstance(provider, dict) or not isinstance(provider.get("id"), str):
+        return False
+    if not provider["id"] or not isinstance(provider.get("name"), str):
+        return False
+    if not isinstance(provider.get("code"), str) or not _CODE.fullmatch(provider["code"]):
+        return False
+    for key in ("vrp_id", "partnership"):
+        if not isinstance(pack.get(key), str) or not pack[key]:
+            return False
+    recipients, frameworks = pack.get("vrp_recipients"), pack.get("frameworks")
+    if not isinstance(recipients, list) or not recipients:
+        return False
+    for text in recipients:
+        try:
+            pyrage.x25519.Recipient.from_str(text)
+        except (pyrage.RecipientError, TypeError, ValueError):
+            return False
+    if not isinstance(frameworks, list) or not all(isinstance(t, str) for t in frameworks):
+        return False
+    return (
+        _is_hex(pack.get("vrp_signing_public"), 32)
+        and _is_hex(pack.get("linkage_key"))
+        and _is_hex(pack.get("pairing_secret"))
+    )
+
+
+def parse_pack(plain: bytes, name: str) -> dict[str, Any]:
+    """A decrypted pack's content, checked (self-signed, every field of its type)."""
+    bad = SyncError(
+        f"{name} opened but its content is not a sound onboarding pack. Ask your VRP "
+        "coordinator for a new one; nothing was changed."
+    )
     try:
         pack = json.loads(plain)
-        signature = common.unb64(pack.pop("signature"), "signature")
-        public = bytes.fromhex(pack["vrp_signing_public"])
-        ok = pack.get("format") == PACK_FORMAT and common.verify(
-            public, signature, common.canonical(pack)
-        )
-        provider = pack["provider"]
-        bytes.fromhex(pack["linkage_key"])
-        bytes.fromhex(pack["pairing_secret"])
-        if not ok or not pack["vrp_recipients"] or not provider.get("id"):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SyncError(
-            f"{Path(path).name} opened but its content is not a sound onboarding pack. Ask your "
-            "VRP coordinator for a new one; nothing was changed."
-        ) from None
+    except (ValueError, RecursionError):
+        raise bad from None
+    if not isinstance(pack, dict) or not isinstance(pack.get("signature"), str):
+        raise bad
+    signature = common.unb64(pack.pop("signature"), "signature")
+    if not _pack_sound(pack):
+        raise bad
+    public = bytes.fromhex(pack["vrp_signing_public"])
+    if not common.verify(public, signature, common.canonical(pack)):
+        raise bad
     return pack
 
 
@@ -120,9 +167,14 @@ def read_key_file(path: Path) -> dict[str, Any]:
     data = _read(Path(path), "provider key file")
     try:
         body = json.loads(data)
-        if body.get("format") != KEY_FORMAT:
+        if not isinstance(body, dict) or body.get("format") != KEY_FORMAT:
             raise ValueError
-    except (ValueError, AttributeError):
+        for key in ("vrp_id", "provider_id", "provider_code", "public_key", "mac"):
+            if not isinstance(body.get(key), str):
+                raise ValueError
+        if not isinstance(body.get("fingerprint", ""), str):
+            raise ValueError
+    except (ValueError, RecursionError):
         raise SyncError(
             f"{Path(path).name} is not a provider key file (made by 'vrp join'). Nothing was "
             "pinned."
@@ -257,7 +309,9 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
         signature = common.unb64(body.pop("signature"), "signature")
         texts = body["frameworks"]
         ok = body.get("format") == "vrp-frameworks/1"
-    except (ValueError, KeyError, TypeError, AttributeError):
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise SyncError(f"{Path(path).name} is not a framework pack from your VRP.") from None
     public = bytes.fromhex(ws.setting(common.VRP_SIGNING_PUBLIC))
     if not ok or not common.verify(public, signature, common.canonical(body)):
@@ -270,7 +324,14 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
     with ws.unit() as session:
         added = []
         for text in texts:
-            definition = FrameworkDefinition.model_validate_json(text)
+            try:
+                definition = FrameworkDefinition.model_validate_json(text)
+            except ValueError:  # pydantic's ValidationError
+                raise SyncError(
+                    f"A framework in {Path(path).name} is not readable by this version of VRP "
+                    "Desktop. Update VRP Desktop, then import the pack again; nothing was "
+                    "installed."
+                ) from None
             if fw_service.install(session, definition):
                 added.append(f"{definition.id} v{definition.version}")
         audit.append(

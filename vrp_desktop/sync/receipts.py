@@ -90,6 +90,28 @@ def _lines(path: Path):
             yield raw
 
 
+def _line_sound(value: Any) -> bool:
+    """A record line has the shape ``import_receipt`` reads (checked before anything changes)."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("e"), str)
+        and isinstance(value.get("id"), str)
+        and isinstance(value.get("v"), int)
+        and not isinstance(value.get("v"), bool)
+        and -(1 << 62) < value["v"] < 1 << 62
+        and isinstance(value.get("o"), str)
+        and isinstance(value.get("r", ""), str | None)
+    )
+
+
+def _header_sound(header: Any) -> bool:
+    return (
+        isinstance(header, dict)
+        and header.get("format") == FORMAT
+        and all(isinstance(header.get(k), str) for k in ("receipt_id", "batch_id", "provider_id"))
+    )
+
+
 def _verify(ws, path: Path) -> dict[str, Any]:
     """Read the whole receipt once: header, counts, signature. Changes nothing."""
     sha = hashlib.sha256()
@@ -111,10 +133,14 @@ def _verify(ws, path: Path) -> dict[str, Any]:
             if header is None:
                 header = value
             else:
+                if not _line_sound(value):
+                    raise bad
                 count += 1
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise bad from None
-    if header is None or trailer is None or header.get("format") != FORMAT:
+    if header is None or trailer is None or not _header_sound(header):
+        raise bad
+    if not isinstance(trailer.get("counts"), dict):
         raise bad
     public = bytes.fromhex(ws.setting(common.VRP_SIGNING_PUBLIC))
     message = common.canonical({"sha256": sha.hexdigest(), "counts": trailer.get("counts")})

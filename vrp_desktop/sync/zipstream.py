@@ -25,6 +25,10 @@ _END = b"PK\x05\x06"
 _END64 = b"PK\x06\x06"
 _DESCRIPTOR = b"PK\x07\x08"
 _CHUNK = 1 << 20
+#: a member may inflate to this many bytes before its compression ratio is checked
+_RATIO_FREE = 64 << 20
+#: deflate reaches ~1000:1 only on crafted input; JSON Lines of records stay far below this
+_MAX_RATIO = 200
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -205,12 +209,17 @@ class ZipStreamReader:
                 self._buf.clear()
                 consumed += len(data)
                 while data and not inflater.eof:
-                    out = inflater.decompress(data, _CHUNK)
+                    try:
+                        out = inflater.decompress(data, _CHUNK)
+                    except zlib.error:
+                        raise ZipStreamError(f"member {name!r} is not valid deflate data") from None
                     data = inflater.unconsumed_tail
                     if out:
                         size += len(out)
                         if size > self._max:
                             raise ZipStreamError(f"member {name!r} is too large")
+                        if size > _RATIO_FREE and size > _MAX_RATIO * max(consumed, 1):
+                            raise ZipStreamError(f"member {name!r} inflates too far (a zip bomb?)")
                         crc = zlib.crc32(out, crc)
                         self._handler.data(out)
                 if inflater.eof:

@@ -1,0 +1,309 @@
+"""SIGKILL at named points and at random moments of every operation that writes (issue 10).
+
+After each kill: every workspace opens, its audit chain verifies, and finishing the operation
+(running it again, as a person would) reaches exactly the state of a run nobody killed. The
+default run makes ``FAULT_TRIALS`` (2) trials of each operation; ``make faults`` makes 100
+and prints the tally.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults import harness as h
+from tests.spreadsheets.helpers import filled_template, person
+from tests.sync.conftest import make_coordinator, make_provider
+from vrp_desktop.services import backup
+from vrp_desktop.sync import batch_build, batch_import, coordinator, onboarding
+
+
+@dataclasses.dataclass
+class Base:
+    root: Path
+    env: dict
+    coord: Path  # pinned, nothing imported
+    prov: Path  # joined, nothing sent
+    prov_sent: Path  # after the batch below was built
+    batch: Path
+    receipt: Path
+    register: Path
+    backup_file: Path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Base:
+    """Every starting state, made once with the real services, then copied per trial."""
+    root = tmp_path_factory.mktemp("faults")
+    home = root / "home"
+    env = h.child_env(home)
+    mp = pytest.MonkeyPatch()
+    for key in ("VRP_FAST_KDF", "VRP_STATE_DIR", "VRP_DATA_DIR"):
+        mp.setenv(key, env[key])
+    try:
+        coord = make_coordinator(root / "coord")
+        prov = make_provider(root / "prov", participants=25, sessions=60)
+        pack = root / "P001.vrponboard"
+        with h.opened(coord, "coord") as c:
+            code = coordinator.add_provider(c, code="P001", name="Test", out=pack)["one_time_code"]
+        with h.opened(prov, "manager") as p:
+            joined = onboarding.join(p, pack, code, key_out=root / "P001.vrpkey")
+        with h.opened(coord, "coord") as c:
+            coordinator.pin_provider(
+                c, Path(joined["key_file"]), expect_fingerprint=joined["provider_fingerprint"]
+            )
+        prov_sent = h.copy(prov, root / "prov_sent")
+        box = root / "box"
+        box.mkdir()
+        with h.opened(prov_sent, "manager") as p:
+            batch = Path(batch_build.build_batch(p, outbox_folder=box)["file"])
+        coord_after = h.copy(coord, root / "coord_after")
+        with h.opened(coord_after, "coord") as c:
+            receipt = Path(batch_import.import_batch(c, batch, receipt_folder=root).receipt or "")
+        register = filled_template(root / "register.xlsx", [person(n) for n in range(40)])
+        backup_file = root / "prov.vrpbackup"
+        with h.opened(prov, "manager") as p:
+            backup.backup(p, backup_file)
+    finally:
+        mp.undo()
+    return Base(root, env, coord, prov, prov_sent, batch, receipt, register, backup_file)
+
+
+def _receipt_body(path: Path) -> list[str]:
+    """A receipt's record lines and counts: what the provider acts on (not ids, times, sigs)."""
+    lines = path.read_text().splitlines()
+    body = sorted(lines[1:-1])
+    return [*body, json.dumps(json.loads(lines[-1])["counts"], sort_keys=True)]
+
+
+def _clean_run(base: Base, *args: str) -> float:
+    """Run once unkilled; returns how long it took (random kills land within that)."""
+    started = time.perf_counter()
+    code, out, err = h.vrp(base.env, *args)
+    assert code == 0, out + err
+    return time.perf_counter() - started
+
+
+def _no_backup_event(state: dict) -> dict:
+    return dict(state, audit=[a for a in state["audit"] if a[0] != "workspace.backup"])
+
+
+def _run(base: Base, op: str, args, point, delay_fraction, duration):
+    if point:
+        code, out, err = h.vrp(base.env, *args, point=point)
+        assert code == -9, f"{op}: never reached fault point {point}: {out}{err}"
+        h.tally(op, f"killed at {point}")
+    else:
+        code, out, err = h.vrp(base.env, *args, kill_after=duration * delay_fraction)
+        h.tally(op, "killed at random" if code == -9 else "finished before the kill")
+        assert code in (0, -9), f"{op}: {out}{err}"
+
+
+def _plan(op: str, points: tuple[str, ...]):
+    return h.trial_plan(points, seed=hash(op) & 0xFFFF)
+
+
+# -- init and demo ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["init", "demo"])
+def test_init_and_demo(base, tmp_path, kind):
+    if kind == "init":
+        args = ["--provider-code", "P9", "--provider-name", "X", "--user", "manager"]
+    else:
+        args = ["--participants", "25", "--sessions", "60", "--seed", "3", "--user", "manager"]
+    clean = tmp_path / "clean"
+    duration = _clean_run(base, kind, str(clean), *args)
+    expected = h.dump(clean, "manager")
+    for i, (point, fraction) in enumerate(_plan(kind, ("staging.before_rename",))):
+        target = tmp_path / f"t{i}"
+        _run(base, kind, [kind, str(target), *args], point, fraction, duration)
+        # a killed run leaves nothing, or a whole workspace; never a folder nothing can use
+        assert not target.exists() or h.dump(target, "manager")["users"] == ["manager"]
+        if not target.exists():
+            code, out, err = h.vrp(base.env, kind, str(target), *args)
+            assert code == 0, out + err
+        assert h.dump(target, "manager") == expected
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+        h.tally(kind, "ok")
+
+
+# -- spreadsheet import -------------------------------------------------------------------------
+
+
+def test_spreadsheet_import(base, tmp_path):
+    args = lambda ws: ["import", "xlsx", str(ws), str(base.register)]  # noqa: E731
+    clean = h.copy(base.prov, tmp_path / "clean")
+    before = h.dump(clean, "manager")
+    duration = _clean_run(base, *args(clean))
+    expected = h.dump(clean, "manager")
+    for i, (point, fraction) in enumerate(_plan("xlsx", ())):
+        ws = h.copy(base.prov, tmp_path / f"t{i}")
+        _run(base, "spreadsheet import", args(ws), point, fraction, duration)
+        state = h.dump(ws, "manager")
+        assert state in (before, expected)  # one transaction: all or nothing
+        if state == before:
+            assert h.vrp(base.env, *args(ws))[0] == 0
+        assert h.dump(ws, "manager") == expected
+        h.tally("spreadsheet import", "ok")
+
+
+# -- batch build --------------------------------------------------------------------------------
+
+
+def test_batch_build(base, tmp_path):
+    def build(ws, box):
+        return h.vrp(base.env, "batch", "build", str(ws), "--outbox", str(box), "--quiet")
+
+    clean = h.copy(base.prov, tmp_path / "clean")
+    (tmp_path / "clean-box").mkdir()
+    duration = _clean_run(
+        base, "batch", "build", str(clean), "--outbox", str(tmp_path / "clean-box"), "--quiet"
+    )
+    expected = h.dump(clean, "manager")
+    points = ("build.part_written", "build.committed")
+    for i, (point, fraction) in enumerate(_plan("build", points)):
+        ws = h.copy(base.prov, tmp_path / f"t{i}")
+        box = tmp_path / f"box{i}"
+        box.mkdir()
+        args = ["batch", "build", str(ws), "--outbox", str(box), "--quiet"]
+        _run(base, "batch build", args, point, fraction, duration)
+        h.dump(ws, "manager")  # opens and verifies before anything finishes it
+        code, out, err = build(ws, box)
+        assert code == 0 or "nothing new to send" in err, out + err
+        assert h.dump(ws, "manager") == expected
+        files = sorted(p.name for p in box.iterdir())
+        assert len(files) == 1 and files[0].endswith(".vrpbatch"), files
+        h.tally("batch build", "ok")
+
+
+# -- batch import (coordinator) -----------------------------------------------------------------
+
+
+def test_batch_import(base, tmp_path):
+    def args(ws, out):
+        return ["batch", "import", str(ws), str(base.batch), "--receipts", str(out), "--quiet"]
+
+    clean = h.copy(base.coord, tmp_path / "clean")
+    (tmp_path / "clean-r").mkdir()
+    duration = _clean_run(base, *args(clean, tmp_path / "clean-r"))
+    expected = h.dump(clean, "coord")
+    expected_receipt = _receipt_body(next((tmp_path / "clean-r").iterdir()))
+    for i, (point, fraction) in enumerate(_plan("import", ("import.committed",))):
+        ws = h.copy(base.coord, tmp_path / f"t{i}")
+        out = tmp_path / f"r{i}"
+        out.mkdir()
+        _run(base, "batch import", args(ws, out), point, fraction, duration)
+        h.dump(ws, "coord")
+        code, stdout, err = h.vrp(base.env, *args(ws, out))
+        assert code == 0, stdout + err
+        assert h.dump(ws, "coord") == expected
+        found = list(out.iterdir())
+        assert len(found) == 1 and _receipt_body(found[0]) == expected_receipt
+        h.tally("batch import", "ok")
+
+
+def test_receipt_reissue_command(base, tmp_path):
+    ws = h.copy(base.coord, tmp_path / "c")
+    first, again = tmp_path / "first", tmp_path / "again"
+    first.mkdir()
+    again.mkdir()
+    assert (
+        h.vrp(base.env, "batch", "import", str(ws), str(base.batch), "--receipts", str(first))[0]
+        == 0
+    )
+    batch_id = json.loads(next(first.iterdir()).read_text().splitlines()[0])["batch_id"]
+    code, out, err = h.vrp(
+        base.env, "receipt", "reissue", str(ws), batch_id, "--out", str(again), "--batch",
+        str(base.batch),
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert _receipt_body(next(again.iterdir())) == _receipt_body(next(first.iterdir()))
+    code, out, err = h.vrp(base.env, "receipt", "reissue", str(ws), "nope", "--out", str(again))
+    assert code == 1 and "No batch nope was imported" in err
+
+
+# -- receipt import (provider) ------------------------------------------------------------------
+
+
+def test_receipt_import(base, tmp_path):
+    def args(ws):
+        return ["receipt", "import", str(ws), str(base.receipt)]
+
+    clean = h.copy(base.prov_sent, tmp_path / "clean")
+    before = h.dump(clean, "manager")
+    duration = _clean_run(base, *args(clean))
+    expected = h.dump(clean, "manager")
+    for i, (point, fraction) in enumerate(_plan("receipt", ())):
+        ws = h.copy(base.prov_sent, tmp_path / f"t{i}")
+        _run(base, "receipt import", args(ws), point, fraction, duration)
+        state = h.dump(ws, "manager")
+        assert state in (before, expected)
+        if state == before:
+            assert h.vrp(base.env, *args(ws))[0] == 0
+        assert h.dump(ws, "manager") == expected
+        h.tally("receipt import", "ok")
+
+
+# -- backup and restore -------------------------------------------------------------------------
+
+
+def test_backup(base, tmp_path):
+    expected = h.dump(base.prov, "manager")
+    clean = h.copy(base.prov, tmp_path / "clean")
+    duration = _clean_run(base, "backup", str(clean), str(tmp_path / "clean.vrpbackup"))
+    for i, (point, fraction) in enumerate(_plan("backup", ())):
+        ws = h.copy(base.prov, tmp_path / f"t{i}")
+        out = tmp_path / f"b{i}.vrpbackup"
+        args = ["backup", str(ws), str(out)]
+        _run(base, "backup", args, point, fraction, duration)
+        assert not out.exists() or _restores(out, tmp_path / f"check{i}", expected)
+        code, stdout, err = h.vrp(base.env, *args)
+        assert code == 0, stdout + err
+        assert _restores(out, tmp_path / f"again{i}", expected)
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(f".b{i}")] == []
+        h.tally("backup", "ok")
+
+
+def _restores(file: Path, folder: Path, expected) -> bool:
+    code, out, err = h.vrp(_ENV[0], "restore", str(file), str(folder), "--user", "manager")
+    assert code == 0, out + err
+    return _no_backup_event(h.dump(folder, "manager")) == _no_backup_event(expected)
+
+
+_ENV: list = []
+
+
+@pytest.fixture(autouse=True)
+def _env(base):
+    _ENV[:] = [base.env]
+
+
+def test_restore(base, tmp_path):
+    expected = _no_backup_event(h.dump(base.prov, "manager"))
+    clean = h.copy(base.prov_sent, tmp_path / "clean")
+    duration = _clean_run(base, "restore", str(base.backup_file), str(clean), "--user", "manager")
+    for i, (point, fraction) in enumerate(_plan("restore", ("restore.unpacked",))):
+        ws = h.copy(base.prov_sent, tmp_path / f"t{i}")
+        old = h.dump(ws, "manager")
+        args = ["restore", str(base.backup_file), str(ws), "--user", "manager"]
+        _run(base, "restore", args, point, fraction, duration)
+        assert h.dump(ws, "manager") in (old, expected)
+        code, out, err = h.vrp(base.env, *args)
+        assert code == 0, out + err
+        assert h.dump(ws, "manager") == expected
+        # a killed restore's staging copy (old key slots included) does not outlive the next one
+        assert [p.name for p in ws.iterdir() if p.name.startswith(".restore-")] == []
+        h.tally("restore", "ok")
+
+
+def test_zz_print_tally(capsys):
+    """Last in the file: the tally ``make faults`` prints."""
+    with capsys.disabled():
+        print(f"\nfault injection tally (trials per operation: {h.TRIALS})")
+        for op, counts in sorted(h.TALLY.items()):
+            print(f"  {op:<20} " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
