@@ -26,7 +26,8 @@ from vrp_desktop.sync.common import Progress, SyncError
 
 FORMAT = "vrp-receipt/1"
 #: outcomes the provider treats as "the VRP holds this version"
-ACCEPTED = ("accepted", "unchanged", "superseded")
+#: ("pending": the VRP holds it, waiting for a record it refers to that has not arrived yet)
+ACCEPTED = ("accepted", "unchanged", "superseded", "pending")
 _TABLES = {
     "intervention": "intervention",
     "participant": "participant",
@@ -207,39 +208,45 @@ def import_receipt(ws, path: Path, *, progress: Progress | None = None) -> dict[
     return {"batch_id": header["batch_id"], "accepted": accepted, "rejected": rejected}
 
 
+def _set_state(conn, entity: str, state: str, rows: list[tuple]) -> None:
+    """Mark rows ``(reason, id, version)`` (or ``(id, version)``) with the VRP's outcome.
+
+    Only records a batch carried and that are still ``sent`` at that version change: a newer
+    local edit (state ``valid``) keeps its own state. Tombstones have no rejection reason
+    column, so they are marked by their own statement; a record kind is never guessed.
+    """
+    table = _TABLES[entity]
+    if entity == "tombstone":
+        conn.exec_driver_sql(
+            f"UPDATE tombstone SET sync_state = '{state}' "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'",
+            [row[-2:] for row in rows],
+        )
+        return
+    if state == "accepted":
+        sql = (
+            f"UPDATE {table} SET sync_state = 'accepted', rejection_reason = NULL "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'"
+        )
+    else:
+        sql = (
+            f"UPDATE {table} SET sync_state = 'rejected', rejection_reason = ? "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'"
+        )
+    conn.exec_driver_sql(sql, rows)
+    if entity == "session":
+        conn.exec_driver_sql(
+            f"UPDATE attendance SET sync_state = '{state}' WHERE session_id = ? "
+            "AND sync_state = 'sent'",
+            [(row[-2],) for row in rows],
+        )
+
+
 def _flush(conn, ok, bad, rejected: list[dict[str, Any]]) -> None:
     for entity, rows in ok.items():
-        table = _TABLES[entity]
-        conn.exec_driver_sql(
-            f"UPDATE {table} SET sync_state = 'accepted', rejection_reason = NULL "
-            "WHERE id = ? AND version = ? AND sync_state = 'sent'",
-            rows,
-        )
-        if entity == "session":
-            conn.exec_driver_sql(
-                "UPDATE attendance SET sync_state = 'accepted' WHERE session_id = ? "
-                "AND sync_state = 'sent'",
-                [(rid,) for rid, _v in rows],
-            )
+        _set_state(conn, entity, "accepted", rows)
     for entity, rows in bad.items():
-        table = _TABLES[entity]
-        if table == "tombstone":
-            conn.exec_driver_sql(
-                "UPDATE tombstone SET sync_state = 'rejected' WHERE id = ? AND version = ?",
-                [(rid, v) for _r, rid, v in rows],
-            )
-        else:
-            conn.exec_driver_sql(
-                f"UPDATE {table} SET sync_state = 'rejected', rejection_reason = ? "
-                "WHERE id = ? AND version = ? AND sync_state = 'sent'",
-                rows,
-            )
-        if entity == "session":
-            conn.exec_driver_sql(
-                "UPDATE attendance SET sync_state = 'rejected' WHERE session_id = ? "
-                "AND sync_state = 'sent'",
-                [(rid,) for _r, rid, _v in rows],
-            )
+        _set_state(conn, entity, "rejected", rows)
         rejected.extend({"entity": entity, "id": rid, "reason": r} for r, rid, _v in rows)
     ok.clear()
     bad.clear()
@@ -257,7 +264,7 @@ def _localise(session, rejected: list[dict[str, Any]]) -> None:
     )
     for item in rejected:
         text = _UUID.sub(lambda m: refs.get(m.group(0), m.group(0)), item["reason"])
-        if text != item["reason"]:
+        if text != item["reason"] and item["entity"] != "tombstone":
             item["reason"] = text
             table = _TABLES[item["entity"]]
             session.connection().exec_driver_sql(
