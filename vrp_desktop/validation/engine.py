@@ -47,6 +47,27 @@ class AttendeeContext:
     clashing_session_ids: list[str] = field(default_factory=list)
 
 
+_CODE_MAPS: dict[int, tuple[Framework, dict[str, frozenset[str]]]] = {}
+
+
+def _code_map(framework: Framework, name: str) -> frozenset[str]:
+    """A framework's code list as a set, built once per framework object.
+
+    Definitions are frozen, so the set never goes stale; the framework itself is kept in the
+    entry, so its ``id`` cannot be reused while cached. Validation runs for every record of a
+    batch, and rebuilding these per record was a large share of an import.
+    """
+    entry = _CODE_MAPS.get(id(framework))
+    if entry is None or entry[0] is not framework:
+        if len(_CODE_MAPS) > 64:
+            _CODE_MAPS.clear()
+        entry = _CODE_MAPS[id(framework)] = (framework, {})
+    found = entry[1].get(name)
+    if found is None:
+        found = entry[1][name] = frozenset(framework.code_map(name))
+    return found
+
+
 def _required(kind: str, framework: Framework | None) -> list[str]:
     extra = getattr(framework.required, kind) if framework is not None else []
     return [*BASE_REQUIRED[kind], *extra]
@@ -80,6 +101,19 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 def _when(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+
+
+# --- intervention ----------------------------------------------------------------------------
+
+
+def validate_intervention(i: Record, *, framework: Framework) -> list[Finding]:
+    """A provider's programme: a name, and a tier and setting its framework offers."""
+    findings = rules.check_required(i, ("name", "tier", "setting"))
+    findings += rules.check_code(i, "tier", framework.tier, "a tier this framework offers")
+    findings += rules.check_code(
+        i, "setting", _code_map(framework, "settings"), "a setting this framework offers"
+    )
+    return findings
 
 
 # --- participant -----------------------------------------------------------------------------
@@ -130,10 +164,10 @@ def validate_enrolment(
     date_fields = ("referral_date", "start_date", "end_date")
     findings += rules.check_date_type(e, date_fields)
     findings += rules.check_code(
-        e, "referral_source", framework.code_map("referral_sources"), "a referral source"
+        e, "referral_source", _code_map(framework, "referral_sources"), "a referral source"
     )
     findings += rules.check_code(
-        e, "exit_reason", framework.code_map("exit_reasons"), "an exit reason"
+        e, "exit_reason", _code_map(framework, "exit_reasons"), "an exit reason"
     )
     findings += _declared_rules("enrolment", framework, e)
     findings += rules.check_not_future(e, date_fields, today)
@@ -181,9 +215,9 @@ def validate_session(
     )
     findings += rules.check_code(s, "mode", framework.modes, "a way of delivering the session")
     findings += rules.check_code(
-        s, "location_type", framework.code_map("location_types"), "a location type"
+        s, "location_type", _code_map(framework, "location_types"), "a location type"
     )
-    findings += rules.check_codes(s, "activities", framework.code_map("activities"), "activities")
+    findings += rules.check_codes(s, "activities", _code_map(framework, "activities"), "activities")
     findings += rules.check_code(s, "status", codes.SESSION_STATUSES, "a session status")
     findings += rules.check_range(s, "duration_minutes", framework.duration_minutes, "minutes")
     findings += _declared_rules("session", framework, s)
@@ -198,6 +232,10 @@ def _session_time(s: Record, now: datetime) -> list[Finding]:
         return []
     if not isinstance(starts_at, datetime):
         return [error("starts_at", "The session date and time should be a date and time.", "type")]
+    if starts_at.tzinfo is not None and now.tzinfo is None:
+        now = now.astimezone()  # a time that carries its UTC offset is compared as such
+    elif starts_at.tzinfo is None and now.tzinfo is not None:
+        starts_at = starts_at.astimezone()
     if s.get("status") == "delivered" and starts_at > now:
         return [
             error(

@@ -6,6 +6,7 @@ databases or which record kind it is checking beyond the labels it uses in messa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -76,7 +77,7 @@ def check_code(
 ) -> list[Finding]:
     """A code that is filled in must be on the list; blanks are ``check_required``'s job."""
     value = record.get(field)
-    if is_blank(value) or value in allowed:
+    if is_blank(value) or (_hashable(value) and value in allowed):
         return []
     return [error(field, f"Choose {what} from the list.", "code_list")]
 
@@ -90,13 +91,26 @@ def check_codes(
         return []
     if isinstance(values, str) or not isinstance(values, Iterable):
         return [error(field, f"Choose {what} from the list.", "code_list")]
-    allowed = set(allowed)
-    unknown = [value for value in values if value not in allowed]
+    if not isinstance(allowed, frozenset | set):
+        allowed = set(allowed)
+    unknown = [value for value in values if not _hashable(value) or value not in allowed]
     if not unknown:
         return []
-    return [
-        error(field, f"'{unknown[0]}' is not one of the {what} for this framework.", "code_list")
-    ]
+    shown = unknown[0]
+    if isinstance(shown, str) and _CODE_SHAPE(shown):
+        return [
+            error(field, f"'{shown}' is not one of the {what} for this framework.", "code_list")
+        ]
+    # a value that is not even shaped like a code is never repeated: it could be anything,
+    # personal data included, and messages are stored and sent back
+    return [error(field, f"Choose {what} from the list.", "code_list")]
+
+
+_CODE_SHAPE = re.compile(r"[a-z0-9_]{1,64}").fullmatch
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float)
 
 
 def date_value(record: Record, field: str) -> date | None:
