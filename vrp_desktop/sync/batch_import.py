@@ -265,7 +265,12 @@ class _Apply:
         self.items: dict[tuple[str, str], tuple] = {}
         self.checker = import_check.Checker(session)
         self.holder = held.Holder(
-            session.connection(), provider_id, batch_id, self.checker, self._outcome
+            session.connection(),
+            provider_id,
+            batch_id,
+            self.checker,
+            self._outcome,
+            self._accepted,
         )
         self._entity: str | None = None
         self._name = ""
@@ -335,6 +340,12 @@ class _Apply:
             self.holder.offer(entity, sound)
         self.done += len(lines)
         self.progress("Importing records", self.done, self.total)
+
+    def _accepted(self, entity: str, records: list[dict[str, Any]]) -> None:
+        self.counts["accepted"] += len(records)
+        self.by_entity[entity] = self.by_entity.get(entity, 0) + len(records)
+        if self.receipt is not None:
+            self.receipt.accepted(entity, [(r["id"], r["version"]) for r in records])
 
     def _outcome(self, entity: str, record: Any, outcome: str, reason=None) -> None:
         key = "rejected" if outcome == "conflict" else outcome

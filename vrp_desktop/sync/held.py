@@ -81,17 +81,44 @@ def _chunks(items: list, size: int = _IN) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _db_value(column: str, value: Any) -> Any:
-    if column in JSON_COLUMNS:
-        return json.dumps(value if value is not None else [])
-    if column == "active":
-        return 1 if value else 0
-    if isinstance(value, dt.datetime):
-        # the wall-clock time as the provider recorded it (an offset, if sent, is dropped)
-        return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _db_datetime(value: dt.datetime | None) -> str | None:
+    # the wall-clock time as the provider recorded it (an offset, if sent, is dropped)
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _db_date(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _db_json(value: Any) -> str:
+    return json.dumps(value if value is not None else [])
+
+
+def _db_flag(value: Any) -> int:
+    return 1 if value else 0
+
+
+_DATE_COLUMNS = {"consent_date", "referral_date", "start_date", "end_date", "completed_on"}
+#: per entity, each stored column with the conversion its value needs (None: none), worked
+#: out once, so building a row is a loop of plain lookups
+_CONVERT = {
+    entity: tuple(
+        (
+            column,
+            _db_json
+            if column in JSON_COLUMNS
+            else _db_flag
+            if column == "active"
+            else _db_datetime
+            if column == "starts_at"
+            else _db_date
+            if column in _DATE_COLUMNS
+            else None,
+        )
+        for column in columns
+    )
+    for entity, columns in COLUMNS.items()
+}
 
 
 def _date(value: Any) -> Any:
@@ -108,20 +135,30 @@ _REF_SQL = {
 }
 
 
-#: outcome callback: (entity, record, outcome, reason); outcome is one of accepted, unchanged,
-#: superseded, rejected, pending, conflict
+#: outcome callback: (entity, record, outcome, reason); outcome is one of unchanged,
+#: superseded, rejected, pending, conflict (and accepted, for tombstones)
 Outcome = Callable[[str, dict[str, Any], str, str | None], None]
 
 
 class Holder:
     """The VRP's holdings from one provider, inside one import transaction."""
 
-    def __init__(self, conn, provider_id: str, batch_id: str, checker, outcome: Outcome) -> None:
+    def __init__(
+        self,
+        conn,
+        provider_id: str,
+        batch_id: str,
+        checker,
+        outcome: Outcome,
+        accepted: Callable[[str, list[dict[str, Any]]], None],
+    ) -> None:
         self.conn = conn
         self.provider = provider_id
         self.batch_id = batch_id
         self.checker: import_check.Checker = checker
+        #: every decision but "accepted" (a few), and the accepted records of a chunk (most)
         self.outcome = outcome
+        self.accepted = accepted
         self.released = 0
         self.conflicts: list[dict[str, Any]] = []
         self.has_stones = self._exists("imported_tombstone")
@@ -345,7 +382,10 @@ class Holder:
         settled: list[tuple] = []  # pending versions this chunk made obsolete
         parked: list[dict[str, Any]] = []
         seen: set[str] = set()
+        accepted: list[dict[str, Any]] = []
         provider = self.provider
+        converters = _CONVERT[entity]
+        remember = entity in ("participant", "intervention", "enrolment")
         for record, digest, batch in items:
             rid, version = record["id"], record["version"]
             if rid in seen:
@@ -429,19 +469,24 @@ class Holder:
             if old is not None:
                 replaced.append((rid,))
             row = [rid, provider, version, batch, digest]
-            row.extend(_db_value(c, record[c]) for c in COLUMNS[entity])
+            for column, convert in converters:
+                row.append(record[column] if convert is None else convert(record[column]))
             inserts.append(tuple(row))
             if entity == "session":
-                lines.extend(
-                    (a["id"], provider, a["version"], batch, digest, rid, a["participant_id"],
-                     a["status"])
-                    for a in self._kept_lines(record, line_stones)
-                )  # fmt: skip
+                for a in self._kept_lines(record, line_stones):
+                    lines.append(
+                        (a["id"], provider, a["version"], batch, digest, rid,
+                         a["participant_id"], a["status"])
+                    )  # fmt: skip
             if self.has_pending:
                 settled.append((provider, entity, rid, version))
-            self._remember(entity, record, row)
-            results.append(self._say(entity, record, "accepted"))
+            if remember:
+                self._remember(entity, record)
+            accepted.append(record)
+            results.append("accepted")
         self._write(entity, inserts, replaced, lines, settled, parked)
+        if accepted:
+            self.accepted(entity, accepted)
         return results
 
     def _write(self, entity, inserts, replaced, lines, settled, parked) -> None:
@@ -476,7 +521,7 @@ class Holder:
             )  # fmt: skip
             self.has_pending = True
 
-    def _remember(self, entity: str, record: dict[str, Any], row: list[Any]) -> None:
+    def _remember(self, entity: str, record: dict[str, Any]) -> None:
         """What later records of this import may refer to."""
         if entity == "participant":
             self._refs["participant"][record["id"]] = ("ok", (record["id"], self.provider))
@@ -573,7 +618,7 @@ class Holder:
                     "INSERT OR REPLACE INTO imported_tombstone (entity, record_id, provider_id, "
                     "version, reason, batch_id, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (entity, rid, provider, version, record["reason"], self.batch_id,
-                     _db_value("deleted_at", record["deleted_at"])),
+                     _db_datetime(record["deleted_at"])),
                 )  # fmt: skip
             self.has_stones = True
             self._say("tombstone", record, "accepted")
@@ -668,13 +713,14 @@ class Holder:
     def _released(self, entity: str, items: list[tuple[dict[str, Any], str, str]]) -> list[str]:
         """``offer`` for pending records: outcomes are not this batch's, so they are kept
         from the receipt; a record that fails its checks now is kept as a conflict."""
-        quiet, self.outcome = self.outcome, _ignore
+        quiet = self.outcome, self.accepted
+        self.outcome = self.accepted = _ignore
         try:
             results = []
             for part in _chunks(items, 2000):
                 results.extend(self.offer(entity, part, release=True))
         finally:
-            self.outcome = quiet
+            self.outcome, self.accepted = quiet
         return results
 
 

@@ -116,17 +116,25 @@ class Checker:
             return ["measure_id: this is not a questionnaire the VRP knows."]
         if enrolment is not None and enrolment["participant_id"] != r["participant_id"]:
             return ["enrolment_id: this enrolment belongs to another young person."]
+        try:
+            result = score(measure, r["answers"])
+        except ValueError:
+            result = None  # the engine says why, in words a youth worker understands
         reasons = _errors(
             validate_response(
-                r, measure=measure, framework=fw, enrolment=enrolment, today=self.today
+                r,
+                measure=measure,
+                framework=fw,
+                enrolment=enrolment,
+                today=self.today,
+                scored=result,
             )
         )
-        if reasons:
-            return reasons
+        if reasons or result is None:
+            return reasons or ["answers: these answers cannot be scored."]
         claimed = r["scoring_version"]
         if claimed is not None and not claimed.startswith(f"{measure.id}:v"):
             return ["scoring_version: this names another questionnaire's scoring."]
-        result = score(measure, r["answers"])
         if claimed == result.scoring_version and (
             r["scores"] != result.scores or r["bands"] != result.bands
         ):

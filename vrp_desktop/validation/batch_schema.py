@@ -190,22 +190,46 @@ def tombstone_entity(value: Any) -> str:
     raise Bad("should name a kind of record the VRP holds.")
 
 
-REGISTER_KEYS = frozenset({"id", "version", "participant_id", "status"})
-
-
 def register(value: Any) -> list[dict[str, Any]]:
-    """A session's register: one line per young person (id, version, participant, status)."""
+    """A session's register: one line per young person (id, version, participant, status).
+
+    Written out longhand: a register line is the most numerous thing in a batch.
+    """
     if type(value) is not list or len(value) > MAX_REGISTER:
         raise Bad(f"should be a list of at most {MAX_REGISTER} register lines.")
+    uuid, is_code, ids = _UUID, _CODE, set()
     for line in value:
-        if type(line) is not dict or line.keys() != REGISTER_KEYS:
-            raise Bad("each register line should hold exactly id, version, participant_id, status.")
-        record_id(line["id"])
-        version(line["version"])
-        record_id(line["participant_id"])
-        status = line["status"]
-        if status is not None:
-            code(status)
+        try:
+            if type(line) is not dict or len(line) != 4:
+                raise KeyError
+            lid, pid, number, status = (
+                line["id"],
+                line["participant_id"],
+                line["version"],
+                line["status"],
+            )
+        except KeyError:
+            raise Bad(
+                "each register line should hold exactly id, version, participant_id, status."
+            ) from None
+        if not (
+            type(lid) is str
+            and len(lid) == 36
+            and uuid(lid)
+            and type(pid) is str
+            and len(pid) == 36
+            and uuid(pid)
+            and type(number) is int
+            and 1 <= number <= MAX_INT
+            and (status is None or (type(status) is str and is_code(status)))
+        ):
+            raise Bad(
+                "each register line needs a record id, a version from 1, the young person's "
+                "record id and an attendance code."
+            )
+        ids.add(lid)
+    if len(ids) != len(value):
+        raise Bad("a register line's id appears twice.")
     return value
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from vrp_desktop import codes
 from vrp_desktop.frameworks.models import DateOrderRule, Framework, MeasureDefinition
-from vrp_desktop.measures.scoring import check_answers, score, unscored
+from vrp_desktop.measures.scoring import ScoreResult, score, unscored
 from vrp_desktop.validation import rules
 from vrp_desktop.validation.findings import Finding, error, warning
 from vrp_desktop.validation.rules import Record, date_value, is_blank
@@ -36,46 +35,77 @@ BASE_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class AttendeeContext:
-    """One line of a session's register, with what the store knows about that person then."""
+class AttendeeContext(NamedTuple):
+    """One line of a session's register, with what the store knows about that person then.
+
+    A named tuple, not a dataclass: a batch import builds one per register line, millions of
+    them, and a tuple is several times cheaper to make.
+    """
 
     participant_id: str
     reference: str
     status: str | None
     enrolled: bool
-    clashing_session_ids: list[str] = field(default_factory=list)
+    clashing_session_ids: Sequence[str] = ()
 
 
-_CODE_MAPS: dict[int, tuple[Framework, dict[str, frozenset[str]]]] = {}
+class _Plan:
+    """What the engine derives from one framework, worked out once per framework object.
+
+    Definitions are frozen, so nothing here goes stale. Validation runs for every record of a
+    batch, and rebuilding code sets, required lists and rule lists per record was a large
+    share of an import.
+    """
+
+    def __init__(self, framework: Framework | None) -> None:
+        self.framework = framework
+        self.codes: dict[str, frozenset[str]] = {}
+        self.required = {
+            kind: tuple(
+                dict.fromkeys([*base, *(getattr(framework.required, kind) if framework else [])])
+            )
+            for kind, base in BASE_REQUIRED.items()
+        }
+        self.rules = {
+            kind: tuple(framework.rules_for(kind)) if framework else () for kind in BASE_REQUIRED
+        }
+
+    def code_set(self, name: str) -> frozenset[str]:
+        found = self.codes.get(name)
+        if found is None:
+            assert self.framework is not None
+            found = self.codes[name] = frozenset(self.framework.code_map(name))
+        return found
+
+
+_PLANS: dict[int, _Plan] = {}
+_NO_FRAMEWORK = _Plan(None)
+
+
+def _plan(framework: Framework | None) -> _Plan:
+    """The plan for ``framework``; keyed by identity, and the entry keeps the framework alive
+    so its ``id`` cannot be reused while cached."""
+    if framework is None:
+        return _NO_FRAMEWORK
+    plan = _PLANS.get(id(framework))
+    if plan is None or plan.framework is not framework:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[id(framework)] = _Plan(framework)
+    return plan
 
 
 def _code_map(framework: Framework, name: str) -> frozenset[str]:
-    """A framework's code list as a set, built once per framework object.
-
-    Definitions are frozen, so the set never goes stale; the framework itself is kept in the
-    entry, so its ``id`` cannot be reused while cached. Validation runs for every record of a
-    batch, and rebuilding these per record was a large share of an import.
-    """
-    entry = _CODE_MAPS.get(id(framework))
-    if entry is None or entry[0] is not framework:
-        if len(_CODE_MAPS) > 64:
-            _CODE_MAPS.clear()
-        entry = _CODE_MAPS[id(framework)] = (framework, {})
-    found = entry[1].get(name)
-    if found is None:
-        found = entry[1][name] = frozenset(framework.code_map(name))
-    return found
+    return _plan(framework).code_set(name)
 
 
-def _required(kind: str, framework: Framework | None) -> list[str]:
-    extra = getattr(framework.required, kind) if framework is not None else []
-    return [*BASE_REQUIRED[kind], *extra]
+def _required(kind: str, framework: Framework | None) -> tuple[str, ...]:
+    return _plan(framework).required[kind]
 
 
 def _declared_rules(kind: str, framework: Framework, record: Record) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in framework.rules_for(kind):
+    for rule in _plan(framework).rules[kind]:
         if isinstance(rule, DateOrderRule):
             findings += rules.check_date_order(rule, record)
         else:
@@ -252,15 +282,21 @@ def _register(
     s: Record, framework: Framework, attendees: Sequence[AttendeeContext]
 ) -> list[Finding]:
     findings: list[Finding] = []
-    repeated = [pid for pid, n in Counter(a.participant_id for a in attendees).items() if n > 1]
+    ids = [a.participant_id for a in attendees]
+    repeated = (
+        [pid for pid, n in Counter(ids).items() if n > 1] if len(set(ids)) != len(ids) else []
+    )
+    allowed = codes.ATTENDANCE_STATUSES
     for attendee in attendees:
-        ref = attendee.reference
-        if attendee.participant_id in repeated:
+        ref, status = attendee.reference, attendee.status
+        if repeated and attendee.participant_id in repeated:
             findings.append(error("attendees", f"{ref} is on the register twice.", "duplicate"))
             repeated.remove(attendee.participant_id)
-        if is_blank(attendee.status):
+        if status.__class__ is str and status in allowed:
+            pass  # the common case, checked first: a register line is the most numerous thing
+        elif is_blank(status):
             findings.append(error("attendees", f"Mark whether {ref} attended.", "required"))
-        elif attendee.status not in codes.ATTENDANCE_STATUSES:
+        elif not isinstance(status, str) or status not in allowed:
             findings.append(
                 error(
                     "attendees",
@@ -323,8 +359,13 @@ def validate_response(
     framework: Framework,
     enrolment: Mapping[str, Any] | None,
     today: date,
+    scored: ScoreResult | None = None,
 ) -> list[Finding]:
-    """Whether the questionnaire belongs here, was done on time, and can be scored."""
+    """Whether the questionnaire belongs here, was done on time, and can be scored.
+
+    ``scored``: the answers' score, when the caller has already worked it out (an importer
+    that stores its own computation), so it is not worked out twice.
+    """
     findings = rules.check_required(r, _required("response", framework))
     findings += rules.check_date_type(r, ("completed_on",))
     findings += rules.check_not_future(r, ("completed_on",), today)
@@ -351,7 +392,7 @@ def validate_response(
         )
     if window is not None:
         findings += _window(r, window, enrolment)
-    findings += _answers(r, measure)
+    findings += _answers(r, measure, scored)
     return _dedupe(findings)
 
 
@@ -404,15 +445,16 @@ def _window(r: Record, window: Any, enrolment: Mapping[str, Any] | None) -> list
     ]
 
 
-def _answers(r: Record, measure: MeasureDefinition) -> list[Finding]:
+def _answers(r: Record, measure: MeasureDefinition, scored: ScoreResult | None) -> list[Finding]:
     answers = r.get("answers")
     if is_blank(answers):
         return []
-    try:
-        check_answers(measure, answers)
-    except ValueError as exc:
-        return [error("answers", str(exc), "range")]
-    missing = unscored(measure, score(measure, answers))
+    if scored is None:
+        try:
+            scored = score(measure, answers)
+        except ValueError as exc:
+            return [error("answers", str(exc), "range")]
+    missing = unscored(measure, scored)
     if not missing:
         return []
     return [

@@ -52,7 +52,7 @@ def is_blank(value: Any) -> bool:
     """Missing, empty text or an empty list all count as "not filled in"."""
     if value is None:
         return True
-    if isinstance(value, str):
+    if value.__class__ is str or isinstance(value, str):  # the exact type first: cheaper
         return not value.strip()
     if isinstance(value, _COLLECTIONS):
         return len(value) == 0
@@ -65,10 +65,20 @@ _COLLECTIONS = (list, tuple, set, frozenset, dict)
 
 
 def check_required(record: Record, fields: Iterable[str]) -> list[Finding]:
+    """Each field left blank (a field named twice is reported once)."""
+    blank = []
+    for field in fields:
+        value = record.get(field)
+        if value.__class__ is str:  # the common case, without a call
+            if value.strip():
+                continue
+        elif value is not None and not is_blank(value):
+            continue
+        blank.append(field)
+    if not blank:
+        return []
     return [
-        error(field, f"Enter the {label(field)}.", "required")
-        for field in dict.fromkeys(fields)
-        if is_blank(record.get(field))
+        error(field, f"Enter the {label(field)}.", "required") for field in dict.fromkeys(blank)
     ]
 
 
