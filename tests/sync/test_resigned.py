@@ -1,0 +1,277 @@
+"""Issue 10 failures 5 and 6, issue 12 part 6: a batch correctly signed by a provider but wrong
+inside. Every bad record is refused with a plain reason in the receipt, nothing of it is
+stored, and no import ever ends in an unhandled exception."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import snapshot
+from tests.sync.resign import open_batch, resign
+from vrp_desktop.store.sync_models import ImportedParticipant, ImportedResponse
+from vrp_desktop.sync import batch_build, batch_import
+from vrp_desktop.sync.common import SyncError
+from vrp_desktop.validation import batch_schema
+from vrp_desktop.workspace import Workspace
+
+PLANTED = "Amir Khan 2009-04-02"
+
+
+@pytest.fixture
+def built(pair) -> Path:
+    with pair.p() as p:
+        return Path(batch_build.build_batch(p)["file"])
+
+
+def _stored_text(pair) -> str:
+    """Every value of every table of the coordinator's store, as one text."""
+    with Workspace.open(pair.coord, "coord", PASSPHRASE) as c, c.read() as s:
+        conn = s.connection()
+        tables = [
+            r[0]
+            for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return "\n".join(
+            repr(tuple(row)) for t in tables for row in conn.exec_driver_sql(f'SELECT * FROM "{t}"')
+        )
+
+
+def _import(pair, path: Path):
+    with pair.c() as c:
+        return batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+
+
+def _first(records, entity: str) -> dict[str, Any]:
+    return records[entity][0]
+
+
+def _set(entity: str, key: str, value: Any):
+    def edit(records):
+        _first(records, entity)[key] = value
+
+    return edit
+
+
+def _drop(entity: str, key: str):
+    def edit(records):
+        del _first(records, entity)[key]
+
+    return edit
+
+
+def _replace_first(entity: str, value: Any):
+    def edit(records):
+        records[entity][0] = value
+
+    return edit
+
+
+CASES = {
+    "age band zzz": ("participant", _set("participant", "age_band", "zzz"), "age_band"),
+    "name as pseudonym": ("participant", _set("participant", "pseudonym", PLANTED), "pseudonym"),
+    "pseudonym of the wrong length": (
+        "participant",
+        _set("participant", "pseudonym", "ab" * 20),
+        "pseudonym",
+    ),
+    "planted name field": (
+        "participant",
+        _set("participant", "first_name", PLANTED),
+        "never travel",
+    ),
+    "planted key that is itself a name": (
+        "participant",
+        _set("participant", PLANTED, "x"),
+        "never travel",
+    ),
+    "missing key": ("participant", _drop("participant", "gender"), "lacks the fields gender"),
+    "version as text": ("participant", _set("participant", "version", "1"), "version"),
+    "huge version": ("participant", _set("participant", "version", 2**70), "version"),
+    "id not an id": ("participant", _set("participant", "id", {"name": PLANTED}), "id"),
+    "id that is a name": ("participant", _set("participant", "id", PLANTED), "id"),
+    "date in the wrong format": (
+        "participant",
+        _set("participant", "consent_date", "04/02/2009"),
+        "YYYY-MM-DD",
+    ),
+    "date that is a number": ("participant", _set("participant", "consent_date", 20090402), "date"),
+    "gender out of the list": ("participant", _set("participant", "gender", "zzz"), "gender"),
+    "not a record": ("participant", _replace_first("participant", [1, 2, 3]), "not a record"),
+    "blank intervention name": ("intervention", _set("intervention", "name", "   "), "name"),
+    "intervention name not text": ("intervention", _set("intervention", "name", 7), "name"),
+    "tier out of the list": ("intervention", _set("intervention", "tier", "zzz"), "tier"),
+    "duration as text": ("session", _set("session", "duration_minutes", "sixty"), "duration"),
+    "huge duration": ("session", _set("session", "duration_minutes", 10**30), "duration"),
+    "activity that is a name": (
+        "session",
+        _set("session", "activities", [PLANTED]),
+        "activities",
+    ),
+    "register line with a planted field": (
+        "session",
+        lambda r: _first(r, "session")["register"].append(
+            {**_first(r, "session")["register"][0], "first_name": PLANTED}
+        ),
+        "register",
+    ),
+    "register that is not a list": ("session", _set("session", "register", PLANTED), "register"),
+    "session time garbled": ("session", _set("session", "starts_at", PLANTED), "starts_at"),
+    "answers with text": (
+        "outcome_response",
+        lambda r: _first(r, "outcome_response")["answers"].__setitem__(0, PLANTED),
+        "answers",
+    ),
+    "answer out of range": (
+        "outcome_response",
+        lambda r: _first(r, "outcome_response")["answers"].__setitem__(0, 99),
+        "answers",
+    ),
+    "scores that are not numbers": (
+        "outcome_response",
+        _set("outcome_response", "scores", {"total": PLANTED}),
+        "scores",
+    ),
+    "tombstone for an unknown kind": (
+        "tombstone",
+        lambda r: r["tombstone"].append(
+            {
+                "id": "01a220ad-8f31-7224-9062-a443e117ad5c",
+                "entity": "user",
+                "entity_id": "01a220ad-8f31-7224-9062-a443e117ad5d",
+                "version": 1,
+                "reason": "deleted",
+                "deleted_at": "2026-01-01T10:00:00",
+            }
+        ),
+        "entity",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_signed_record_that_is_wrong_inside_is_refused_and_never_stored(
+    pair, built, tmp_path, case
+):
+    entity, edit, words = CASES[case]
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)  # never an unhandled exception
+    assert report.error is None
+    refused = [r for r in report.rejected if r["entity"] == entity]
+    assert len(refused) == 1, report.rejected
+    assert words in refused[0]["reason"]
+    # the rest of the batch went in as usual
+    assert report.counts["accepted"] > 0
+    # nothing planted reached the store, the receipt or the reason
+    assert PLANTED not in _stored_text(pair)
+    assert PLANTED not in Path(report.receipt).read_text()
+    assert "zzz" not in refused[0]["reason"]
+
+
+def test_the_bad_record_id_is_never_written_back(pair, built, tmp_path):
+    path = resign(pair, built, _set("participant", "id", PLANTED), tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)
+    assert [r["id"] for r in report.rejected if r["entity"] == "participant"] == ["(no valid id)"]
+
+
+def test_a_pseudonym_of_the_right_shape_is_stored(pair, built):
+    report = _import(pair, built)
+    assert report.counts["rejected"] == 0
+    with pair.c() as c, c.read() as s:
+        shapes = {
+            len(p or "") for p in s.scalars(text("SELECT pseudonym FROM imported_participant"))
+        }
+    assert shapes == {batch_schema.PSEUDONYM_LENGTH}
+
+
+def _response_with_scores(records) -> dict[str, Any]:
+    return next(r for r in records["outcome_response"] if r["scores"])
+
+
+def test_scores_that_do_not_match_the_answers_are_refused(pair, built, tmp_path):
+    def edit(records):
+        response = _response_with_scores(records)
+        response["scores"] = {k: 40.0 for k in response["scores"]}
+
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)
+    refused = [r for r in report.rejected if r["entity"] == "outcome_response"]
+    assert len(refused) == 1 and "do not match the answers" in refused[0]["reason"]
+
+
+def test_the_vrp_stores_its_own_scores(pair, built, tmp_path):
+    _body, records = open_batch(pair, built)
+    original = copy.deepcopy(_response_with_scores(records))
+
+    def edit(records):
+        response = _response_with_scores(records)
+        response["scores"] = {k: 40.0 for k in response["scores"]}
+        response["bands"] = {k: "made up" for k in response["scores"]}
+        response["scoring_version"] = response["scoring_version"].split(":")[0] + ":v99"
+
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)
+    assert report.counts["rejected"] == 0
+    with pair.c() as c, c.read() as s:
+        held = s.get(ImportedResponse, original["id"])
+        assert (held.scores, held.bands) == (original["scores"], original["bands"])
+        assert held.scoring_version == original["scoring_version"]
+
+
+def test_a_line_that_is_not_json_refuses_the_batch_and_changes_nothing(pair, built, tmp_path):
+    def edit(records):
+        records["participant"].append(b"{not json")
+
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    before = snapshot(pair.coord)
+    with pair.c() as c, pytest.raises(SyncError, match="not a record"):
+        batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+    assert snapshot(pair.coord) == before
+
+
+def test_deeply_nested_json_refuses_the_batch(pair, built, tmp_path):
+    def edit(records):
+        records["participant"].append(b"[" * 100_000 + b"]" * 100_000)
+
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    with pair.c() as c, pytest.raises(SyncError, match="not a record"):
+        batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("batch_id", "../../etc/passwd"), ("previous_batch_id", {"a": 1}), ("period", ["x"])],
+)
+def test_a_signed_manifest_with_wrong_types_is_refused(pair, built, tmp_path, key, value):
+    path = resign(
+        pair,
+        built,
+        lambda r: None,
+        tmp_path / "edited.vrpbatch",
+        edit_manifest=lambda body: body.__setitem__(key, value),
+    )
+    before = snapshot(pair.coord)
+    with pair.c() as c, pytest.raises(SyncError, match="wrong type"):
+        batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+    assert snapshot(pair.coord) == before
+
+
+def test_the_same_record_twice_in_one_batch(pair, built, tmp_path):
+    def edit(records):
+        records["participant"].append(copy.deepcopy(records["participant"][0]))
+
+    path = resign(pair, built, edit, tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)
+    assert report.error is None
+    assert [r["entity"] for r in report.rejected] == ["participant"]
+    with pair.c() as c, c.read() as s:
+        assert s.get(ImportedParticipant, records_id(pair, built)) is not None
+
+
+def records_id(pair, built) -> str:
+    return open_batch(pair, built)[1]["participant"][0]["id"]
