@@ -687,14 +687,27 @@ class Holder:
                         dropped.append((self.provider, entity, rid, version))
                         continue
                     round_items.append((record, digest, batch))
-                outcomes = self._released(entity, round_items)
+                outcomes, words = self._released(entity, round_items)
                 done = set()
+                still: list[tuple] = []
                 for (record, _d, _b), result in zip(round_items, outcomes, strict=True):
                     if result == "accepted":
                         released += 1
                         done.add(record["id"])
-                    elif result != "pending":
+                    elif result == "pending":
+                        # what it waits for now (an erasure may have settled part of it)
+                        still.append(
+                            (words.get(record["id"], ""), self.provider, entity, record["id"],
+                             record["version"])
+                        )  # fmt: skip
+                    else:
                         dropped.append((self.provider, entity, record["id"], record["version"]))
+                if still:
+                    self.conn.exec_driver_sql(
+                        "UPDATE imported_pending SET waiting_for = ? WHERE provider_id = ? AND "
+                        "entity = ? AND record_id = ? AND version = ?",
+                        still,
+                    )
                 if dropped:
                     self.conn.exec_driver_sql(
                         "DELETE FROM imported_pending WHERE provider_id = ? AND entity = ? AND "
@@ -710,18 +723,27 @@ class Holder:
         self.released += released
         return released
 
-    def _released(self, entity: str, items: list[tuple[dict[str, Any], str, str]]) -> list[str]:
+    def _released(
+        self, entity: str, items: list[tuple[dict[str, Any], str, str]]
+    ) -> tuple[list[str], dict[str, str]]:
         """``offer`` for pending records: outcomes are not this batch's, so they are kept
-        from the receipt; a record that fails its checks now is kept as a conflict."""
+        from the receipt (a record that fails its checks now is kept as a conflict); returns
+        the outcomes and, for those still waiting, what they wait for."""
+        words: dict[str, str] = {}
+
+        def note(_entity: str, record: dict[str, Any], outcome: str, reason=None) -> None:
+            if outcome == "pending":
+                words[record["id"]] = reason or ""
+
         quiet = self.outcome, self.accepted
-        self.outcome = self.accepted = _ignore
+        self.outcome, self.accepted = note, _ignore
         try:
             results = []
             for part in _chunks(items, 2000):
                 results.extend(self.offer(entity, part, release=True))
         finally:
             self.outcome, self.accepted = quiet
-        return results
+        return results, words
 
 
 def _ignore(*_args: Any) -> None:
