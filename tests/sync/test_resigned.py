@@ -5,6 +5,7 @@ stored, and no import ever ends in an unhandled exception."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from sqlalchemy import text
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import snapshot
 from tests.sync.resign import open_batch, resign
+from vrp_desktop.ids import uuid7
 from vrp_desktop.store.sync_models import ImportedParticipant, ImportedResponse
-from vrp_desktop.sync import batch_build, batch_import
+from vrp_desktop.sync import batch_build, batch_import, manifest
 from vrp_desktop.sync.common import SyncError
 from vrp_desktop.validation import batch_schema
 from vrp_desktop.workspace import Workspace
@@ -275,3 +277,123 @@ def test_the_same_record_twice_in_one_batch(pair, built, tmp_path):
 
 def records_id(pair, built) -> str:
     return open_batch(pair, built)[1]["participant"][0]["id"]
+
+
+def test_a_tombstone_removes_only_versions_up_to_its_own(pair, built, tmp_path):
+    _body, records = open_batch(pair, built)
+    person = records["participant"][0]
+
+    def stone(version: int):
+        def edit(records):
+            for entity in manifest_entities():
+                records[entity] = []
+            records["tombstone"] = [
+                {
+                    "id": uuid7(),
+                    "entity": "participant",
+                    "entity_id": person["id"],
+                    "version": version,
+                    "reason": "deleted",
+                    "deleted_at": "2026-01-01T10:00:00",
+                }
+            ]
+
+        return edit
+
+    _import(pair, built)  # holds version 1 (or more) of the person
+    held_version = person["version"]
+    older = resign(pair, built, stone(held_version - 1 or 0), tmp_path / "older.vrpbatch")
+    if held_version > 1:
+        _import(pair, older)
+        with pair.c() as c, c.read() as s:
+            assert s.get(ImportedParticipant, person["id"]) is not None
+    newer = resign(pair, built, stone(held_version), tmp_path / "newer.vrpbatch")
+    assert _import(pair, newer).counts["rejected"] == 0
+    with pair.c() as c, c.read() as s:
+        assert s.get(ImportedParticipant, person["id"]) is None
+        # and everything that hung off that person went with them, nobody else's
+        left = s.connection().exec_driver_sql(
+            "SELECT count(*) FROM imported_attendance WHERE participant_id = ?", (person["id"],)
+        )
+        assert left.scalar() == 0
+        assert s.connection().exec_driver_sql("SELECT count(*) FROM imported_session").scalar()
+
+
+def test_a_tombstone_for_an_older_version_leaves_the_newer_one(pair, built, tmp_path):
+    def bump(records):
+        for entity in manifest_entities():
+            records[entity] = records[entity][:1] if entity == "participant" else []
+        records["participant"][0]["version"] = 5
+        records["participant"][0]["gender"] = "male"
+        records["tombstone"] = [
+            {
+                "id": uuid7(),
+                "entity": "participant",
+                "entity_id": records["participant"][0]["id"],
+                "version": 4,
+                "reason": "deleted",
+                "deleted_at": "2026-01-01T10:00:00",
+            }
+        ]
+
+    _import(pair, built)
+    path = resign(pair, built, bump, tmp_path / "edited.vrpbatch")
+    report = _import(pair, path)
+    assert report.counts["rejected"] == 0
+    person = open_batch(pair, built)[1]["participant"][0]["id"]
+    with pair.c() as c, c.read() as s:
+        held = s.get(ImportedParticipant, person)
+        assert (held.version, held.gender) == (5, "male")
+
+
+def test_a_conflict_keeps_only_the_fields_that_travel(pair, built, tmp_path):
+    _import(pair, built)
+
+    def clash(records):
+        for entity in manifest_entities():
+            records[entity] = records[entity][:1] if entity == "participant" else []
+        records["participant"][0]["gender"] = (
+            "male" if records["participant"][0]["gender"] != "male" else "female"
+        )
+
+    report = _import(pair, resign(pair, built, clash, tmp_path / "clash.vrpbatch"))
+    assert report.counts["conflicts"] == 1
+    with pair.c() as c, c.read() as s:
+        (offered,) = s.connection().exec_driver_sql("SELECT offered FROM import_conflict").one()
+    assert set(json.loads(offered)) == set(manifest.FIELDS["participant"])
+
+
+def test_the_batch_schema_covers_exactly_what_travels():
+    for entity, fields in manifest.FIELDS.items():
+        extra = {"register"} if entity == "session" else set()
+        assert batch_schema.KEYS[entity] == set(fields) | extra
+
+
+def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(pair, built, tmp_path):
+    def without_interventions(records):
+        records["intervention"] = []
+
+    first = _import(pair, resign(pair, built, without_interventions, tmp_path / "a.vrpbatch"))
+    assert first.counts["rejected"] == 0 and first.counts["pending"] > 0
+    with pair.c() as c:
+        waiting = batch_import.list_pending(c)
+    # enrolments and sessions wait for their intervention, questionnaires for their enrolment
+    assert waiting and all(
+        ("enrolment " if w["entity"] == "outcome_response" else "intervention ") in w["waiting_for"]
+        for w in waiting
+    )
+
+    def only_interventions(records):
+        for entity in manifest_entities():
+            if entity != "intervention":
+                records[entity] = []
+
+    second = _import(pair, resign(pair, built, only_interventions, tmp_path / "b.vrpbatch"))
+    assert second.counts["released"] == first.counts["pending"]
+    with pair.c() as c:
+        assert batch_import.list_pending(c) == []
+        assert batch_import.held_counts(c)["session"] == len(open_batch(pair, built)[1]["session"])
+
+
+def manifest_entities():
+    return list(manifest.MEMBERS)

@@ -77,7 +77,18 @@ class ImportReport:
             f"{c.get('accepted', 0)} accepted, {c.get('unchanged', 0)} unchanged, "
             f"{c.get('superseded', 0)} older versions left as they are, "
             f"{c.get('rejected', 0)} rejected ({c.get('conflicts', 0)} conflicts)."
-        )
+        ) + self._waiting()
+
+    def _waiting(self) -> str:
+        c, text = self.counts, ""
+        if c.get("pending"):
+            text += (
+                f" {c['pending']} wait for records from a batch not imported yet (they are "
+                "applied when it arrives)."
+            )
+        if c.get("released"):
+            text += f" {c['released']} records from earlier batches that were waiting went in."
+        return text
 
 
 class _DryRun(Exception):
@@ -639,3 +650,29 @@ def held_counts(ws) -> dict[str, int]:
             name: session.scalar(select(func.count()).select_from(model)) or 0
             for name, model in IMPORTED.items()
         }
+
+
+def list_pending(ws, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """Records that wait for one they refer to (shown on the Inbox page with what they need)."""
+    from vrp_desktop.store.sync_models import ImportedPending
+
+    coordinator.require_coordinator(ws)
+    with ws.read() as session:
+        codes_by_id = dict(session.execute(select(Provider.id, Provider.code)).all())
+        rows = session.scalars(
+            select(ImportedPending)
+            .order_by(ImportedPending.provider_id, ImportedPending.entity)
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "provider_code": codes_by_id.get(p.provider_id, "?"),
+                "entity": p.entity,
+                "record_id": p.record_id,
+                "version": p.version,
+                "batch_id": p.batch_id,
+                "waiting_for": p.waiting_for,
+                "since": p.created_at,
+            }
+            for p in rows
+        ]

@@ -1,7 +1,8 @@
 """Receipts: the VRP's signed answer to a batch, and the provider closing the loop with it.
 
 A receipt is JSON Lines: a header (receipt id, batch, provider, VRP), one line per record of
-the batch with its outcome (accepted, unchanged, superseded or rejected with the reason), and
+the batch with its outcome (accepted, unchanged, superseded, pending - held, waiting for a
+record it refers to - or rejected with the reason), and
 a trailer with the counts and the VRP's Ed25519 signature over the SHA-256 of every line
 before it. It is written while the import runs and appears (atomically) only once the import
 has committed. ``import_receipt`` verifies it completely before changing anything, then marks
