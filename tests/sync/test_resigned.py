@@ -103,6 +103,12 @@ CASES = {
         "YYYY-MM-DD",
     ),
     "date that is a number": ("participant", _set("participant", "consent_date", 20090402), "date"),
+    "date in year one": ("enrolment", _set("enrolment", "start_date", "0001-01-01"), "between"),
+    "date that does not exist": (
+        "enrolment",
+        _set("enrolment", "start_date", "2025-02-30"),
+        "not a real date",
+    ),
     "gender out of the list": ("participant", _set("participant", "gender", "zzz"), "gender"),
     "not a record": ("participant", _replace_first("participant", [1, 2, 3]), "not a record"),
     "blank intervention name": ("intervention", _set("intervention", "name", "   "), "name"),

@@ -116,21 +116,32 @@ def postcode_district(value: Any) -> str:
     raise Bad("should be the first part of a postcode (at most 8 characters).")
 
 
+#: dates outside these years are typing mistakes (and date arithmetic near year 1 or 9999
+#: overflows), so they are refused here rather than wherever they would break
+YEARS = (1900, 2100)
+
+
 def date(value: Any) -> dt.date:
     if type(value) is str and len(value) == 10 and _DATE(value):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             raise Bad("is not a real date.") from None
+        if YEARS[0] <= day.year <= YEARS[1]:
+            return day
+        raise Bad(f"should be a date between {YEARS[0]} and {YEARS[1]}.")
     raise Bad("should be a date written YYYY-MM-DD.")
 
 
 def datetime(value: Any) -> dt.datetime:
     if type(value) is str and len(value) <= 32 and _DATETIME(value):
         try:
-            return dt.datetime.fromisoformat(value)
+            moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise Bad("is not a real date and time.") from None
+        if YEARS[0] <= moment.year <= YEARS[1]:
+            return moment
+        raise Bad(f"should be a date between {YEARS[0]} and {YEARS[1]}.")
     raise Bad("should be a date and time written YYYY-MM-DDTHH:MM:SS.")
 
 
