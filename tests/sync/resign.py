@@ -51,6 +51,7 @@ def resign(
     *,
     new_batch_id: bool = True,
     edit_manifest: Callable[[dict[str, Any]], None] | None = None,
+    signature_member: bytes | None = None,
 ) -> Path:
     """Write to ``out`` the batch at ``path`` with ``edit`` applied to its records, a fresh
     manifest (hashes, sizes, counts), signed with the provider's key and encrypted to the VRP.
@@ -83,7 +84,10 @@ def resign(
     def trailer() -> list[tuple[str, bytes]]:
         return [
             (manifest.MANIFEST, manifest_bytes),
-            (manifest.SIGNATURE, common.b64(signature).encode()),
+            (
+                manifest.SIGNATURE,
+                common.b64(signature).encode() if signature_member is None else signature_member,
+            ),
         ]
 
     source = zipstream.producer(((name, [data]) for name, data in members.items()), trailer)

@@ -403,3 +403,12 @@ def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(pair, bu
 
 def manifest_entities():
     return list(manifest.MEMBERS)
+
+
+@pytest.mark.parametrize("member", [b"\xff\xfe\x00not ascii", b"", b"A" * 88])
+def test_an_unreadable_signature_is_refused_clearly(pair, built, tmp_path, member):
+    path = resign(pair, built, lambda r: None, tmp_path / "sig.vrpbatch", signature_member=member)
+    before = snapshot(pair.coord)
+    with pair.c() as c, pytest.raises(SyncError, match=r"signature|not signed|damaged"):
+        batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+    assert snapshot(pair.coord) == before

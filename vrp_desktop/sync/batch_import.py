@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def _decrypt(path: Path, identity, handler) -> zipstream.ZipStreamReader:
             f"{name} is not a VRP batch file, or it is damaged or cut short. Nothing was "
             "imported; ask the provider to send it again."
         ) from None
-    except zipstream.ZipStreamError:
+    except (zipstream.ZipStreamError, zlib.error):
         raise SyncError(
             f"{name} opened, but its content is damaged or incomplete. Nothing was imported; "
             "ask the provider to send it again."
@@ -219,7 +220,9 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
                 "fingerprints by phone. Nothing was imported."
             )
         session.expunge(provider)
-    signature = common.unb64(bytes(handler.small[manifest.SIGNATURE]).decode(), "signature")
+    # a signature that is not even ASCII is simply unreadable (never a UnicodeDecodeError)
+    signature_text = bytes(handler.small[manifest.SIGNATURE]).decode("ascii", "replace")
+    signature = common.unb64(signature_text, "signature")
     if not common.verify(provider.signing_public_key, signature, body_bytes):
         raise SyncError(
             f"{path.name} is not signed with {provider.code}'s pinned key: it was changed on the "
