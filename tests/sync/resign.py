@@ -52,6 +52,7 @@ def resign(
     new_batch_id: bool = True,
     edit_manifest: Callable[[dict[str, Any]], None] | None = None,
     signature_member: bytes | None = None,
+    mangle: Callable[[bytes], bytes] | None = None,
 ) -> Path:
     """Write to ``out`` the batch at ``path`` with ``edit`` applied to its records, a fresh
     manifest (hashes, sizes, counts), signed with the provider's key and encrypted to the VRP.
@@ -94,5 +95,7 @@ def resign(
     plain = b""
     while chunk := source.read(1 << 16):
         plain += chunk
+    if mangle is not None:
+        plain = mangle(plain)
     Path(out).write_bytes(pyrage.encrypt(plain, [recipient]))
     return Path(out)

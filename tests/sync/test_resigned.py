@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -410,5 +411,19 @@ def test_an_unreadable_signature_is_refused_clearly(pair, built, tmp_path, membe
     path = resign(pair, built, lambda r: None, tmp_path / "sig.vrpbatch", signature_member=member)
     before = snapshot(pair.coord)
     with pair.c() as c, pytest.raises(SyncError, match=r"signature|not signed|damaged"):
+        batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
+    assert snapshot(pair.coord) == before
+
+
+@pytest.mark.parametrize("into", [0, 3, 40])
+def test_a_corrupt_deflate_stream_is_refused_clearly(pair, built, tmp_path, into):
+    def flip(plain: bytes) -> bytes:
+        name_length, extra_length = struct.unpack("<HH", plain[26:30])
+        at = 30 + name_length + extra_length + into
+        return plain[:at] + bytes([plain[at] ^ 0xFF]) + plain[at + 1 :]
+
+    path = resign(pair, built, lambda r: None, tmp_path / "z.vrpbatch", mangle=flip)
+    before = snapshot(pair.coord)
+    with pair.c() as c, pytest.raises(SyncError, match="damaged"):
         batch_import.import_batch(c, path, receipt_folder=pair.root / "receipts")
     assert snapshot(pair.coord) == before
