@@ -113,6 +113,24 @@ class ImportedTombstone(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class ImportedPending(Base):
+    """A record that waits for one it refers to (a young person, an intervention, an
+    enrolment) to arrive in another batch; applied then, so arrival order never matters."""
+
+    __tablename__ = "imported_pending"
+    provider_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(36))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    #: the record as checked against the batch schema (allow-listed keys only)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: what it waits for, in words (record ids only)
+    waiting_for: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ImportConflict(Base):
     """A record offered in a batch that clashed with what the VRP holds; kept to be shown."""
 

@@ -6,10 +6,13 @@ Two streaming passes over the file, so memory stays flat whatever its size:
    member; then check the manifest is for this VRP, from a registered provider whose signing
    key is pinned, signed by that key, and that every member's SHA-256 and size match.
 2. *Apply* (one transaction): decrypt again, re-check every hash against the verified
-   manifest, validate each record with the same engine the provider used (fields that never
-   travel are not required here), then insert new records, replace older versions, keep
-   same-version clashes as conflicts and leave older versions be. The receipt is written as
-   records are decided and appears only after the commit; a dry run rolls back instead.
+   manifest, check every record against the batch schema and the framework's rules with the
+   same engine the provider used (``import_check``: a signature vouches for origin, not
+   content), then hand it to the holdings (``held``): newer versions replace older ones,
+   tombstones compare versions, records whose references have not arrived wait as pending,
+   same-version clashes are kept as conflicts. Any arrival order of a provider's batches ends
+   in the same store. The receipt is written as records are decided and appears only after
+   the commit; a dry run rolls back instead.
 
 Importing the same batch twice is refused with a clear message and changes nothing; a gap in
 the provider's chain of previous batch ids is reported, not fatal.
@@ -18,9 +21,9 @@ the provider's chain of previous batch ids is reported, not fatal.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,66 +32,16 @@ from sqlalchemy import func, select
 
 from vrp_desktop import faults
 from vrp_desktop.atomic import atomic_open
-from vrp_desktop.errors import FrameworkError, VrpError
-from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
+from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit
-from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.store.models import Batch, BatchItem, Provider
 from vrp_desktop.store.sync_models import ImportConflict
-from vrp_desktop.sync import common, coordinator, manifest, receipts, zipstream
+from vrp_desktop.sync import common, coordinator, held, import_check, manifest, receipts, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
-from vrp_desktop.validation.engine import (
-    AttendeeContext,
-    validate_enrolment,
-    validate_participant,
-    validate_response,
-    validate_session,
-)
+from vrp_desktop.validation import batch_schema
 
 _CHUNK = 2000
-_LOCAL_ONLY = frozenset(manifest.FORBIDDEN)
 _ALLOWED_MEMBERS = {*manifest.MEMBER_ENTITY, manifest.MANIFEST, manifest.SIGNATURE}
-_COLUMNS = {
-    "intervention": (
-        "framework_id", "framework_version", "name", "tier", "setting", "area", "active",
-    ),
-    "participant": (
-        "pseudonym", "age_band", "gender", "ethnicity", "postcode_district", "consent_status",
-        "consent_date",
-    ),
-    "enrolment": (
-        "participant_id", "intervention_id", "referral_source", "referral_date", "start_date",
-        "end_date", "exit_reason",
-    ),
-    "session": (
-        "intervention_id", "starts_at", "duration_minutes", "session_type", "mode",
-        "location_type", "activities", "staff_count", "status",
-    ),
-    "outcome_response": (
-        "participant_id", "enrolment_id", "measure_id", "timepoint", "completed_on", "answers",
-        "scores", "bands", "scoring_version",
-    ),
-}  # fmt: skip
-_TABLE = {
-    "intervention": "imported_intervention",
-    "participant": "imported_participant",
-    "enrolment": "imported_enrolment",
-    "session": "imported_session",
-    "outcome_response": "imported_response",
-}
-_JSON_COLUMNS = {"activities", "answers", "scores", "bands"}
-
-
-def insert_sql(entity: str) -> str:
-    columns = ("id", "provider_id", "version", "batch_id", "content_sha256", *_COLUMNS[entity])
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {_TABLE[entity]} ({', '.join(columns)}) VALUES ({marks})"
-
-
-ATTENDANCE_SQL = (
-    "INSERT OR REPLACE INTO imported_attendance (id, provider_id, version, batch_id, "
-    "content_sha256, session_id, participant_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclasses.dataclass
@@ -133,7 +86,18 @@ class ImportReport:
             f"{c.get('accepted', 0)} accepted, {c.get('unchanged', 0)} unchanged, "
             f"{c.get('superseded', 0)} older versions left as they are, "
             f"{c.get('rejected', 0)} rejected ({c.get('conflicts', 0)} conflicts)."
-        )
+        ) + self._waiting()
+
+    def _waiting(self) -> str:
+        c, text = self.counts, ""
+        if c.get("pending"):
+            text += (
+                f" {c['pending']} wait for records from a batch not imported yet (they are "
+                "applied when it arrives)."
+            )
+        if c.get("released"):
+            text += f" {c['released']} records from earlier batches that were waiting went in."
+        return text
 
 
 class _DryRun(Exception):
@@ -162,7 +126,7 @@ def _decrypt(path: Path, identity, handler) -> zipstream.ZipStreamReader:
             f"{name} is not a VRP batch file, or it is damaged or cut short. Nothing was "
             "imported; ask the provider to send it again."
         ) from None
-    except zipstream.ZipStreamError:
+    except (zipstream.ZipStreamError, zlib.error):
         raise SyncError(
             f"{name} opened, but its content is damaged or incomplete. Nothing was imported; "
             "ask the provider to send it again."
@@ -204,6 +168,37 @@ class _Verify:
         self.hashes[name] = (self._sha.hexdigest(), size)
 
 
+def _check_manifest(path: Path, body: dict[str, Any]) -> None:
+    """The manifest's values have the types the import relies on (ids name files and rows)."""
+    ok = (
+        batch_schema.safe_id({"id": body.get("batch_id")}) == body.get("batch_id")
+        and isinstance(body.get("provider_id"), str)
+        and isinstance(body.get("vrp_id"), str)
+        and (
+            body.get("previous_batch_id") is None
+            or batch_schema.safe_id({"id": body["previous_batch_id"]}) == body["previous_batch_id"]
+        )
+        and (
+            body.get("period") is None
+            or (isinstance(body["period"], str) and len(body["period"]) <= 16)
+        )
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("sha256"), str)
+            and type(m.get("bytes")) is int
+            and type(m.get("records")) is int
+            and 0 <= m["records"] <= 1 << 40
+            for m in body["members"].values()
+        )
+    )
+    if not ok:
+        raise SyncError(
+            f"{path.name}: its manifest is signed but not one VRP Desktop can read (a value has "
+            "the wrong type). Nothing was imported; ask the provider to update VRP Desktop and "
+            "send the batch again."
+        )
+
+
 def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
     """Everything that can be checked without changing anything; raises SyncError if unsound."""
     path = Path(path)
@@ -213,6 +208,7 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
         raise SyncError(f"{path.name} has no signed manifest. Nothing was imported.")
     body_bytes = bytes(handler.small[manifest.MANIFEST])
     body = manifest.parse_manifest(body_bytes)
+    _check_manifest(path, body)
     if body["vrp_id"] != ws.setting(common.VRP_ID):
         raise SyncError(
             f"{path.name} is a batch for another VRP, not {ws.setting(common.PARTNERSHIP)}. "
@@ -255,235 +251,48 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
     return body, provider
 
 
-# -- validation context -------------------------------------------------------------------------
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _db_datetime(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
-
-
-class _Context:
-    """What the engine needs to know beyond one record: frameworks, parents, enrolments."""
-
-    def __init__(self, session, provider_id: str) -> None:
-        self.session = session
-        self.conn = session.connection()
-        self.provider_id = provider_id
-        self.today = dt.date.today()
-        self.now = dt.datetime.now()
-        self._frameworks: dict[tuple[str, int], FrameworkDefinition | None] = {}
-        self.interventions: dict[str, tuple[str, int]] = {}
-        self.people: set[str] = set()
-        self.enrolments: dict[str, dict[str, Any]] = {}
-        self.spans: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
-        self._held_people: dict[str, bool] = {}
-        self._held_loaded = False
-
-    def framework(self, fid: str, version: int) -> FrameworkDefinition | None:
-        key = (fid, version)
-        if key not in self._frameworks:
-            try:
-                self._frameworks[key] = fw_service.get(self.session, fid, version)
-            except FrameworkError:
-                self._frameworks[key] = None
-        return self._frameworks[key]
-
-    def intervention(self, iid: str) -> tuple[str, int] | None:
-        if iid not in self.interventions:
-            row = self.conn.exec_driver_sql(
-                "SELECT framework_id, framework_version FROM imported_intervention "
-                "WHERE id = ? AND provider_id = ?",
-                (iid, self.provider_id),
-            ).first()
-            if row is None:
-                return None
-            self.interventions[iid] = (row[0], row[1])
-        return self.interventions[iid]
-
-    def has_person(self, pid: str) -> bool:
-        if pid in self.people:
-            return True
-        if pid not in self._held_people:
-            self._held_people[pid] = (
-                self.conn.exec_driver_sql(
-                    "SELECT 1 FROM imported_participant WHERE id = ? AND provider_id = ?",
-                    (pid, self.provider_id),
-                ).first()
-                is not None
-            )
-        return self._held_people[pid]
-
-    def enrolment(self, eid: str) -> dict[str, Any] | None:
-        if eid not in self.enrolments:
-            row = self.conn.exec_driver_sql(
-                "SELECT participant_id, intervention_id, start_date, end_date, referral_date "
-                "FROM imported_enrolment WHERE id = ? AND provider_id = ?",
-                (eid, self.provider_id),
-            ).first()
-            if row is None:
-                return None
-            self.enrolments[eid] = {
-                "id": eid,
-                "participant_id": row[0],
-                "intervention_id": row[1],
-                "start_date": _date(row[2]),
-                "end_date": _date(row[3]),
-                "referral_date": _date(row[4]),
-            }
-        return self.enrolments[eid]
-
-    def add_span(self, record: dict[str, Any]) -> None:
-        key = (record["participant_id"], record["intervention_id"])
-        self.spans.setdefault(key, []).append((record.get("start_date"), record.get("end_date")))
-
-    def enrolled(self, pid: str, iid: str, day: dt.date) -> bool:
-        if not self._held_loaded:
-            # every enrolment the VRP already holds for this provider, in one query: asking
-            # per attendee cost a query for each person seen
-            self._held_loaded = True
-            for held_pid, start, end, held_iid in self.conn.exec_driver_sql(
-                "SELECT participant_id, start_date, end_date, intervention_id "
-                "FROM imported_enrolment WHERE provider_id = ?",
-                (self.provider_id,),
-            ):
-                self.spans.setdefault((held_pid, held_iid), []).append((_date(start), _date(end)))
-        return any(
-            isinstance(start, dt.date) and start <= day and (end is None or end >= day)
-            for start, end in self.spans.get((pid, iid), ())
-        )
-
-
-def _errors(findings) -> list[str]:
-    return [f"{f.field}: {f.message}" for f in findings if f.severity == "error"]
-
-
-def _check(ctx: _Context, entity: str, r: dict[str, Any]) -> list[str]:
-    """The reasons to reject ``r`` (empty if it is sound); dates are parsed in place."""
-    if not isinstance(r.get("id"), str) or not isinstance(r.get("version"), int):
-        return ["The record has no id or version."]
-    for key in list(r):
-        if key in manifest.DATE_FIELDS:
-            r[key] = _date(r[key])
-        elif key in manifest.DATETIME_FIELDS:
-            r[key] = _datetime(r[key])
-    if entity == "intervention":
-        if ctx.framework(r.get("framework_id"), r.get("framework_version")) is None:
-            return [
-                f"framework: {r.get('framework_id')} version {r.get('framework_version')} is not "
-                "one the VRP has published. Ask the VRP for its framework pack."
-            ]
-        return [] if r.get("name") else ["name: Enter the intervention's name."]
-    if entity == "participant":
-        found = validate_participant(r, today=ctx.today)
-        return _errors(f for f in found if f.field not in _LOCAL_ONLY)
-    if entity == "enrolment":
-        problems = _parents(ctx, r)
-        if problems:
-            return problems
-        fw = ctx.framework(*ctx.intervention(r["intervention_id"]))
-        return _errors(validate_enrolment(r, participant=None, framework=fw, today=ctx.today))
-    if entity == "session":
-        iv = ctx.intervention(r.get("intervention_id"))
-        fw = ctx.framework(*iv) if iv else None
-        if fw is None:
-            return ["intervention_id: the VRP does not hold this session's intervention."]
-        register = r.get("register") or []
-        day = r["starts_at"].date() if isinstance(r.get("starts_at"), dt.datetime) else None
-        attendees = []
-        for a in register:
-            pid = a.get("participant_id")
-            if not ctx.has_person(pid):
-                return [f"attendees: {pid} is not a young person the VRP holds."]
-            attendees.append(
-                AttendeeContext(
-                    participant_id=pid,
-                    reference=pid,
-                    status=a.get("status"),
-                    enrolled=day is not None and ctx.enrolled(pid, r["intervention_id"], day),
-                )
-            )
-        return _errors(validate_session(r, framework=fw, attendees=attendees, now=ctx.now))
-    if entity == "outcome_response":
-        if not ctx.has_person(r.get("participant_id")):
-            return ["participant_id: the VRP does not hold this young person's record."]
-        enrolment = ctx.enrolment(r["enrolment_id"]) if r.get("enrolment_id") else None
-        if enrolment is None:
-            return ["enrolment_id: the VRP does not hold this questionnaire's enrolment."]
-        fw = ctx.framework(*ctx.intervention(enrolment["intervention_id"]))
-        try:
-            measure = fw_service.measure(r.get("measure_id"))
-        except (FrameworkError, KeyError):
-            return [f"measure_id: {r.get('measure_id')} is not a questionnaire the VRP knows."]
-        return _errors(
-            validate_response(
-                r, measure=measure, framework=fw, enrolment=enrolment, today=ctx.today
-            )
-        )
-    if entity == "tombstone":
-        if r.get("entity") not in _TABLE and r.get("entity") != "attendance":
-            return ["entity: unknown kind of record."]
-        return []
-    return ["Unknown kind of record."]
-
-
-def _parents(ctx: _Context, r: dict[str, Any]) -> list[str]:
-    if not ctx.has_person(r.get("participant_id")):
-        return ["participant_id: the VRP does not hold this young person's record."]
-    iv = ctx.intervention(r.get("intervention_id"))
-    if iv is None or ctx.framework(*iv) is None:
-        return ["intervention_id: the VRP does not hold this intervention."]
-    return []
-
-
 # -- applying -----------------------------------------------------------------------------------
 
 
-class _Apply:
-    """Pass two: parse, validate and apply each member's records in chunks."""
+def _parse(raw: bytes, member: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise SyncError(
+            f"{member} holds a line that is not a record (the batch is damaged or was not made "
+            "by VRP Desktop). Nothing was imported; ask the provider to send it again."
+        ) from None
 
-    def __init__(self, ctx, batch_id, body, receipt, progress, dry_run) -> None:
-        self.ctx = ctx
-        self.conn = ctx.conn
+
+class _Apply:
+    """Pass two: parse, check and apply each member's records in chunks.
+
+    Every record is checked against the batch schema as it is read, then offered to the
+    holdings (``held``), which check the framework rules once what the record refers to is
+    known and decide whether it is applied, waits, or is older than what is held.
+    """
+
+    def __init__(self, session, provider_id, batch_id, body, receipt, progress) -> None:
         self.batch_id = batch_id
         self.body = body
         self.receipt = receipt
         self.progress = progress
-        self.dry_run = dry_run
-        self.total = sum(int(m.get("records", 0)) for m in body["members"].values())
+        self.total = sum(m["records"] for m in body["members"].values())
         self.done = 0
         self.counts = dict.fromkeys(
-            ("accepted", "unchanged", "superseded", "rejected", "conflicts"), 0
+            ("accepted", "unchanged", "superseded", "pending", "rejected", "conflicts"), 0
         )
         self.by_entity: dict[str, int] = {}
         self.rejected: list[dict[str, Any]] = []
-        self.conflicts: list[dict[str, Any]] = []
-        self.items: list[tuple] = []
-        self.has_tombstones = (
-            self.conn.exec_driver_sql(
-                "SELECT 1 FROM imported_tombstone WHERE provider_id = ? LIMIT 1",
-                (ctx.provider_id,),
-            ).first()
-            is not None
+        self.items: dict[tuple[str, str], tuple] = {}
+        self.checker = import_check.Checker(session)
+        self.holder = held.Holder(
+            session.connection(),
+            provider_id,
+            batch_id,
+            self.checker,
+            self._outcome,
+            self._accepted,
         )
         self._entity: str | None = None
         self._name = ""
@@ -491,6 +300,10 @@ class _Apply:
         self._partial = b""
         self._lines: list[bytes] = []
         self._seen = 0
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        return self.holder.conflicts
 
     # handler protocol
     def begin(self, name: str) -> None:
@@ -523,6 +336,10 @@ class _Apply:
         if expected is not None and self._seen != expected.get("records"):
             raise SyncError(f"{name} does not hold the number of records its manifest lists.")
 
+    def finish(self) -> None:
+        """After the last member: apply what waited for records this batch brought."""
+        self.holder.release()
+
     # deciding
     def _flush(self) -> None:
         entity, lines = self._entity, self._lines
@@ -530,243 +347,48 @@ class _Apply:
         if not lines:
             return
         self._seen += len(lines)
-        sound: list[tuple[dict[str, Any], str]] = []
+        sound: list[tuple[dict[str, Any], str, str]] = []
+        shape, batch = import_check.shape, self.batch_id
         for raw in lines:
-            try:
-                record = json.loads(raw)
-                if not isinstance(record, dict):
-                    raise ValueError
-            except ValueError:
-                raise SyncError(f"{self._name} holds a line that is not a record.") from None
-            digest = hashlib.sha256(raw).hexdigest()
-            reasons = _check(self.ctx, entity, record)
+            record = _parse(raw, self._name)
+            reasons = shape(entity, record)
             if reasons:
                 self._outcome(entity, record, "rejected", " ".join(reasons))
             else:
-                sound.append((record, digest))
+                sound.append((record, hashlib.sha256(raw).hexdigest(), batch))
         if entity == "tombstone":
-            self._tombstones(sound)
+            self.holder.tombstones([(r, d) for r, d, _b in sound])
         else:
-            self._apply(entity, sound)
+            self.holder.offer(entity, sound)
         self.done += len(lines)
         self.progress("Importing records", self.done, self.total)
 
-    def _outcome(self, entity: str, record: dict[str, Any], outcome: str, reason=None) -> None:
+    def _accepted(self, entity: str, records: list[dict[str, Any]]) -> None:
+        self.counts["accepted"] += len(records)
+        self.by_entity[entity] = self.by_entity.get(entity, 0) + len(records)
+        if self.receipt is not None:
+            self.receipt.accepted(entity, [(r["id"], r["version"]) for r in records])
+
+    def _outcome(self, entity: str, record: Any, outcome: str, reason=None) -> None:
         key = "rejected" if outcome == "conflict" else outcome
         self.counts[key] += 1
         if outcome == "conflict":
             self.counts["conflicts"] += 1
         if key == "accepted":
             self.by_entity[entity] = self.by_entity.get(entity, 0) + 1
-        rid, version = str(record.get("id")), record.get("version") or 0
+            if self.receipt is not None:
+                self.receipt.record(entity, record["id"], record["version"], key, None)
+            return
+        # never the raw value of a malformed id: it could be anything, a name included
+        rid, version = batch_schema.safe_id(record), batch_schema.safe_version(record)
         if self.receipt is not None:
             self.receipt.record(entity, rid, version, key, reason)
-        if key in ("rejected", "superseded"):
-            self.items.append((self.batch_id, entity, rid, version, outcome, reason))
+        if key != "unchanged":
+            self.items.setdefault(
+                (entity, rid), (self.batch_id, entity, rid, version, outcome, reason)
+            )
             if key == "rejected" and len(self.rejected) < 1000:
                 self.rejected.append({"entity": entity, "id": rid, "reason": reason})
-
-    def _held(self, table: str, ids: list[str]) -> dict[str, tuple]:
-        marks = ", ".join("?" for _ in ids)
-        return {
-            row[0]: row[1:]
-            for row in self.conn.exec_driver_sql(
-                "SELECT id, provider_id, version, content_sha256 FROM "
-                f"{table} WHERE id IN ({marks})",
-                tuple(ids),
-            )
-        }
-
-    def _stones(self, entity: str, ids: list[str]) -> dict[str, int]:
-        if not self.has_tombstones:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        return dict(
-            self.conn.exec_driver_sql(
-                "SELECT record_id, version FROM imported_tombstone WHERE entity = ? AND "
-                f"record_id IN ({marks})",
-                (entity, *ids),
-            ).all()
-        )
-
-    def _apply(self, entity: str, sound: list[tuple[dict[str, Any], str]]) -> None:
-        if not sound:
-            return
-        table = _TABLE[entity]
-        ids = [r["id"] for r, _d in sound]
-        held = self._held(table, ids)
-        stones = self._stones(entity, ids)
-        inserts, replaced = [], []
-        provider, batch = self.ctx.provider_id, self.batch_id
-        for record, digest in sound:
-            rid, version = record["id"], record["version"]
-            old = held.get(rid)
-            if rid in stones and stones[rid] >= version:
-                self._outcome(entity, record, "superseded", "The provider deleted this record.")
-                continue
-            if old is not None and old[0] != provider:
-                self._conflict(
-                    entity,
-                    record,
-                    old,
-                    "other_provider",
-                    "Another provider already sent a record with this id.",
-                )
-                continue
-            if old is not None and old[1] > version:
-                self._outcome(
-                    entity,
-                    record,
-                    "superseded",
-                    f"The VRP already holds a newer version ({old[1]}).",
-                )
-                continue
-            if old is not None and old[1] == version:
-                if old[2] == digest:
-                    self._outcome(entity, record, "unchanged")
-                else:
-                    self._conflict(
-                        entity,
-                        record,
-                        old,
-                        "same_version",
-                        f"The VRP already holds version {version} of this record with different "
-                        "content (was a backup restored?). Edit the record so it gets a new "
-                        "version, then send it again.",
-                    )
-                continue
-            if old is not None:
-                replaced.append((rid,))
-            self._remember(entity, record)
-            values = [rid, provider, version, batch, digest]
-            for column in _COLUMNS[entity]:
-                value = record.get(column)
-                if column in _JSON_COLUMNS:
-                    value = json.dumps(value if value is not None else [])
-                elif column == "active":
-                    value = 1 if value else 0
-                elif column == "starts_at":
-                    value = _db_datetime(value)
-                elif isinstance(value, dt.date):
-                    value = value.isoformat()
-                values.append(value)
-            inserts.append(tuple(values))
-            self._outcome(entity, record, "accepted")
-        if replaced:
-            self.conn.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", replaced)
-            if entity == "session":
-                self.conn.exec_driver_sql(
-                    "DELETE FROM imported_attendance WHERE session_id = ?", replaced
-                )
-        if inserts:
-            self.conn.exec_driver_sql(insert_sql(entity), inserts)
-            if entity == "session":
-                register = [
-                    (
-                        a["id"],
-                        provider,
-                        a.get("version") or 1,
-                        batch,
-                        row[4],
-                        row[0],
-                        a["participant_id"],
-                        a.get("status"),
-                    )
-                    for row, (record, _d) in zip(
-                        inserts, _accepted_only(sound, inserts), strict=True
-                    )
-                    for a in record.get("register") or ()
-                ]
-                if register:
-                    self.conn.exec_driver_sql(ATTENDANCE_SQL, register)
-
-    def _remember(self, entity: str, record: dict[str, Any]) -> None:
-        if entity == "intervention":
-            self.ctx.interventions[record["id"]] = (
-                record["framework_id"],
-                record["framework_version"],
-            )
-        elif entity == "participant":
-            self.ctx.people.add(record["id"])
-        elif entity == "enrolment":
-            self.ctx.enrolments[record["id"]] = {
-                k: record.get(k)
-                for k in (
-                    "id",
-                    "participant_id",
-                    "intervention_id",
-                    "start_date",
-                    "end_date",
-                    "referral_date",
-                )
-            }
-            self.ctx.add_span(record)
-
-    def _conflict(self, entity, record, old, kind: str, detail: str) -> None:
-        self._outcome(entity, record, "conflict", detail)
-        offered = json.loads(json.dumps(record, default=str))
-        self.conn.execute(
-            ImportConflict.__table__.insert(),
-            {
-                "provider_id": self.ctx.provider_id,
-                "batch_id": self.batch_id,
-                "entity": entity,
-                "record_id": record["id"],
-                "held_version": old[1],
-                "offered_version": record["version"],
-                "kind": kind,
-                "detail": detail,
-                "offered": offered,
-                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            },
-        )
-        if len(self.conflicts) < 1000:
-            self.conflicts.append(
-                {"entity": entity, "id": record["id"], "kind": kind, "detail": detail}
-            )
-
-    def _tombstones(self, sound: list[tuple[dict[str, Any], str]]) -> None:
-        provider = self.ctx.provider_id
-        for record, _digest in sound:
-            entity, rid, version = record["entity"], record["entity_id"], record["version"]
-            table = _TABLE.get(entity, "imported_attendance")
-            held = self.conn.exec_driver_sql(
-                f"SELECT provider_id, version FROM {table} WHERE id = ?", (rid,)
-            ).first()
-            if held is not None and held[0] != provider:
-                self._outcome(
-                    "tombstone",
-                    record,
-                    "rejected",
-                    "The record it deletes belongs to another provider.",
-                )
-                continue
-            if held is not None:
-                self.conn.exec_driver_sql(f"DELETE FROM {table} WHERE id = ?", (rid,))
-                if entity == "session":
-                    self.conn.exec_driver_sql(
-                        "DELETE FROM imported_attendance WHERE session_id = ?", (rid,)
-                    )
-            self.conn.exec_driver_sql(
-                "INSERT OR REPLACE INTO imported_tombstone (entity, record_id, provider_id, "
-                "version, reason, batch_id, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entity,
-                    rid,
-                    provider,
-                    version,
-                    record.get("reason"),
-                    self.batch_id,
-                    _db_datetime(record.get("deleted_at")),
-                ),
-            )
-            self.has_tombstones = True
-            self._outcome("tombstone", record, "accepted")
-
-
-def _accepted_only(sound, inserts):
-    wanted = {row[0] for row in inserts}
-    return [(r, d) for r, d in sound if r["id"] in wanted]
 
 
 # -- the entry points ---------------------------------------------------------------------------
@@ -878,9 +500,10 @@ def _again(ws, path: Path, batch_id: str, receipt_folder, result: ImportReport) 
 
 def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha, dry_run=False):
     with ws.unit() as session:
-        ctx = _Context(session, provider.id)
-        handler = _Apply(ctx, result.batch_id, body, writer, report, dry_run)
+        handler = _Apply(session, provider.id, result.batch_id, body, writer, report)
         _decrypt(path, keys["identity"], handler)
+        handler.finish()
+        handler.counts["released"] = handler.holder.released
         result.counts = dict(handler.counts)
         result.by_entity = dict(handler.by_entity)
         result.rejected = handler.rejected
@@ -902,18 +525,10 @@ def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha,
         )
         session.flush()
         if handler.items:
-            session.execute(
-                BatchItem.__table__.insert(),
-                [
-                    dict(
-                        zip(
-                            ("batch_id", "entity", "record_id", "version", "outcome", "reason"),
-                            item,
-                            strict=True,
-                        )
-                    )
-                    for item in handler.items
-                ],
+            session.connection().exec_driver_sql(
+                "INSERT INTO batch_item (batch_id, entity, record_id, version, outcome, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                list(handler.items.values()),
             )
         if writer is not None:
             writer.finish(result.counts)
@@ -1069,3 +684,29 @@ def held_counts(ws) -> dict[str, int]:
             name: session.scalar(select(func.count()).select_from(model)) or 0
             for name, model in IMPORTED.items()
         }
+
+
+def list_pending(ws, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """Records that wait for one they refer to (shown on the Inbox page with what they need)."""
+    from vrp_desktop.store.sync_models import ImportedPending
+
+    coordinator.require_coordinator(ws)
+    with ws.read() as session:
+        codes_by_id = dict(session.execute(select(Provider.id, Provider.code)).all())
+        rows = session.scalars(
+            select(ImportedPending)
+            .order_by(ImportedPending.provider_id, ImportedPending.entity)
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "provider_code": codes_by_id.get(p.provider_id, "?"),
+                "entity": p.entity,
+                "record_id": p.record_id,
+                "version": p.version,
+                "batch_id": p.batch_id,
+                "waiting_for": p.waiting_for,
+                "since": p.created_at,
+            }
+            for p in rows
+        ]

@@ -1,7 +1,8 @@
 """Receipts: the VRP's signed answer to a batch, and the provider closing the loop with it.
 
 A receipt is JSON Lines: a header (receipt id, batch, provider, VRP), one line per record of
-the batch with its outcome (accepted, unchanged, superseded or rejected with the reason), and
+the batch with its outcome (accepted, unchanged, superseded, pending - held, waiting for a
+record it refers to - or rejected with the reason), and
 a trailer with the counts and the VRP's Ed25519 signature over the SHA-256 of every line
 before it. It is written while the import runs and appears (atomically) only once the import
 has committed. ``import_receipt`` verifies it completely before changing anything, then marks
@@ -26,7 +27,8 @@ from vrp_desktop.sync.common import Progress, SyncError
 
 FORMAT = "vrp-receipt/1"
 #: outcomes the provider treats as "the VRP holds this version"
-ACCEPTED = ("accepted", "unchanged", "superseded")
+#: ("pending": the VRP holds it, waiting for a record it refers to that has not arrived yet)
+ACCEPTED = ("accepted", "unchanged", "superseded", "pending")
 _TABLES = {
     "intervention": "intervention",
     "participant": "participant",
@@ -65,6 +67,19 @@ class ReceiptWriter:
         if reason:
             line["r"] = reason
         self._write(line)
+
+    def accepted(self, entity: str, records: list[tuple[str, int]]) -> None:
+        """Lines for records taken as sent: byte for byte what ``record`` writes, built
+        directly, since most lines of most receipts are these. Ids and entity names are
+        checked ids and fixed words, so nothing in them needs escaping."""
+        if not records:
+            return
+        head = f'{{"e":"{entity}","id":"'
+        chunk = "".join(
+            f'{head}{rid}","o":"accepted","v":{version}}}\n' for rid, version in records
+        ).encode()
+        self.sha.update(chunk)
+        self.handle.write(chunk)
 
     def finish(self, counts: dict[str, int]) -> None:
         digest = self.sha.hexdigest()
@@ -233,39 +248,45 @@ def import_receipt(ws, path: Path, *, progress: Progress | None = None) -> dict[
     return {"batch_id": header["batch_id"], "accepted": accepted, "rejected": rejected}
 
 
+def _set_state(conn, entity: str, state: str, rows: list[tuple]) -> None:
+    """Mark rows ``(reason, id, version)`` (or ``(id, version)``) with the VRP's outcome.
+
+    Only records a batch carried and that are still ``sent`` at that version change: a newer
+    local edit (state ``valid``) keeps its own state. Tombstones have no rejection reason
+    column, so they are marked by their own statement; a record kind is never guessed.
+    """
+    table = _TABLES[entity]
+    if entity == "tombstone":
+        conn.exec_driver_sql(
+            f"UPDATE tombstone SET sync_state = '{state}' "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'",
+            [row[-2:] for row in rows],
+        )
+        return
+    if state == "accepted":
+        sql = (
+            f"UPDATE {table} SET sync_state = 'accepted', rejection_reason = NULL "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'"
+        )
+    else:
+        sql = (
+            f"UPDATE {table} SET sync_state = 'rejected', rejection_reason = ? "
+            "WHERE id = ? AND version = ? AND sync_state = 'sent'"
+        )
+    conn.exec_driver_sql(sql, rows)
+    if entity == "session":
+        conn.exec_driver_sql(
+            f"UPDATE attendance SET sync_state = '{state}' WHERE session_id = ? "
+            "AND sync_state = 'sent'",
+            [(row[-2],) for row in rows],
+        )
+
+
 def _flush(conn, ok, bad, rejected: list[dict[str, Any]]) -> None:
     for entity, rows in ok.items():
-        table = _TABLES[entity]
-        conn.exec_driver_sql(
-            f"UPDATE {table} SET sync_state = 'accepted', rejection_reason = NULL "
-            "WHERE id = ? AND version = ? AND sync_state = 'sent'",
-            rows,
-        )
-        if entity == "session":
-            conn.exec_driver_sql(
-                "UPDATE attendance SET sync_state = 'accepted' WHERE session_id = ? "
-                "AND sync_state = 'sent'",
-                [(rid,) for rid, _v in rows],
-            )
+        _set_state(conn, entity, "accepted", rows)
     for entity, rows in bad.items():
-        table = _TABLES[entity]
-        if table == "tombstone":
-            conn.exec_driver_sql(
-                "UPDATE tombstone SET sync_state = 'rejected' WHERE id = ? AND version = ?",
-                [(rid, v) for _r, rid, v in rows],
-            )
-        else:
-            conn.exec_driver_sql(
-                f"UPDATE {table} SET sync_state = 'rejected', rejection_reason = ? "
-                "WHERE id = ? AND version = ? AND sync_state = 'sent'",
-                rows,
-            )
-        if entity == "session":
-            conn.exec_driver_sql(
-                "UPDATE attendance SET sync_state = 'rejected' WHERE session_id = ? "
-                "AND sync_state = 'sent'",
-                [(rid,) for _r, rid, _v in rows],
-            )
+        _set_state(conn, entity, "rejected", rows)
         rejected.extend({"entity": entity, "id": rid, "reason": r} for r, rid, _v in rows)
     ok.clear()
     bad.clear()
@@ -283,7 +304,7 @@ def _localise(session, rejected: list[dict[str, Any]]) -> None:
     )
     for item in rejected:
         text = _UUID.sub(lambda m: refs.get(m.group(0), m.group(0)), item["reason"])
-        if text != item["reason"]:
+        if text != item["reason"] and item["entity"] != "tombstone":
             item["reason"] = text
             table = _TABLES[item["entity"]]
             session.connection().exec_driver_sql(

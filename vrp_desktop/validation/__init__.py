@@ -3,6 +3,7 @@
 from vrp_desktop.validation.engine import (
     AttendeeContext,
     validate_enrolment,
+    validate_intervention,
     validate_participant,
     validate_response,
     validate_session,
@@ -15,6 +16,7 @@ __all__ = [
     "Severity",
     "has_errors",
     "validate_enrolment",
+    "validate_intervention",
     "validate_participant",
     "validate_response",
     "validate_session",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from vrp_desktop import codes
 from vrp_desktop.frameworks.models import DateOrderRule, Framework, MeasureDefinition
-from vrp_desktop.measures.scoring import check_answers, score, unscored
+from vrp_desktop.measures.scoring import ScoreResult, score, unscored
 from vrp_desktop.validation import rules
 from vrp_desktop.validation.findings import Finding, error, warning
 from vrp_desktop.validation.rules import Record, date_value, is_blank
@@ -36,25 +35,77 @@ BASE_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class AttendeeContext:
-    """One line of a session's register, with what the store knows about that person then."""
+class AttendeeContext(NamedTuple):
+    """One line of a session's register, with what the store knows about that person then.
+
+    A named tuple, not a dataclass: a batch import builds one per register line, millions of
+    them, and a tuple is several times cheaper to make.
+    """
 
     participant_id: str
     reference: str
     status: str | None
     enrolled: bool
-    clashing_session_ids: list[str] = field(default_factory=list)
+    clashing_session_ids: Sequence[str] = ()
 
 
-def _required(kind: str, framework: Framework | None) -> list[str]:
-    extra = getattr(framework.required, kind) if framework is not None else []
-    return [*BASE_REQUIRED[kind], *extra]
+class _Plan:
+    """What the engine derives from one framework, worked out once per framework object.
+
+    Definitions are frozen, so nothing here goes stale. Validation runs for every record of a
+    batch, and rebuilding code sets, required lists and rule lists per record was a large
+    share of an import.
+    """
+
+    def __init__(self, framework: Framework | None) -> None:
+        self.framework = framework
+        self.codes: dict[str, frozenset[str]] = {}
+        self.required = {
+            kind: tuple(
+                dict.fromkeys([*base, *(getattr(framework.required, kind) if framework else [])])
+            )
+            for kind, base in BASE_REQUIRED.items()
+        }
+        self.rules = {
+            kind: tuple(framework.rules_for(kind)) if framework else () for kind in BASE_REQUIRED
+        }
+
+    def code_set(self, name: str) -> frozenset[str]:
+        found = self.codes.get(name)
+        if found is None:
+            assert self.framework is not None
+            found = self.codes[name] = frozenset(self.framework.code_map(name))
+        return found
+
+
+_PLANS: dict[int, _Plan] = {}
+_NO_FRAMEWORK = _Plan(None)
+
+
+def _plan(framework: Framework | None) -> _Plan:
+    """The plan for ``framework``; keyed by identity, and the entry keeps the framework alive
+    so its ``id`` cannot be reused while cached."""
+    if framework is None:
+        return _NO_FRAMEWORK
+    plan = _PLANS.get(id(framework))
+    if plan is None or plan.framework is not framework:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[id(framework)] = _Plan(framework)
+    return plan
+
+
+def _code_map(framework: Framework, name: str) -> frozenset[str]:
+    return _plan(framework).code_set(name)
+
+
+def _required(kind: str, framework: Framework | None) -> tuple[str, ...]:
+    return _plan(framework).required[kind]
 
 
 def _declared_rules(kind: str, framework: Framework, record: Record) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in framework.rules_for(kind):
+    for rule in _plan(framework).rules[kind]:
         if isinstance(rule, DateOrderRule):
             findings += rules.check_date_order(rule, record)
         else:
@@ -80,6 +131,19 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 def _when(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+
+
+# --- intervention ----------------------------------------------------------------------------
+
+
+def validate_intervention(i: Record, *, framework: Framework) -> list[Finding]:
+    """A provider's programme: a name, and a tier and setting its framework offers."""
+    findings = rules.check_required(i, ("name", "tier", "setting"))
+    findings += rules.check_code(i, "tier", framework.tier, "a tier this framework offers")
+    findings += rules.check_code(
+        i, "setting", _code_map(framework, "settings"), "a setting this framework offers"
+    )
+    return findings
 
 
 # --- participant -----------------------------------------------------------------------------
@@ -130,10 +194,10 @@ def validate_enrolment(
     date_fields = ("referral_date", "start_date", "end_date")
     findings += rules.check_date_type(e, date_fields)
     findings += rules.check_code(
-        e, "referral_source", framework.code_map("referral_sources"), "a referral source"
+        e, "referral_source", _code_map(framework, "referral_sources"), "a referral source"
     )
     findings += rules.check_code(
-        e, "exit_reason", framework.code_map("exit_reasons"), "an exit reason"
+        e, "exit_reason", _code_map(framework, "exit_reasons"), "an exit reason"
     )
     findings += _declared_rules("enrolment", framework, e)
     findings += rules.check_not_future(e, date_fields, today)
@@ -181,9 +245,9 @@ def validate_session(
     )
     findings += rules.check_code(s, "mode", framework.modes, "a way of delivering the session")
     findings += rules.check_code(
-        s, "location_type", framework.code_map("location_types"), "a location type"
+        s, "location_type", _code_map(framework, "location_types"), "a location type"
     )
-    findings += rules.check_codes(s, "activities", framework.code_map("activities"), "activities")
+    findings += rules.check_codes(s, "activities", _code_map(framework, "activities"), "activities")
     findings += rules.check_code(s, "status", codes.SESSION_STATUSES, "a session status")
     findings += rules.check_range(s, "duration_minutes", framework.duration_minutes, "minutes")
     findings += _declared_rules("session", framework, s)
@@ -198,6 +262,10 @@ def _session_time(s: Record, now: datetime) -> list[Finding]:
         return []
     if not isinstance(starts_at, datetime):
         return [error("starts_at", "The session date and time should be a date and time.", "type")]
+    if starts_at.tzinfo is not None and now.tzinfo is None:
+        now = now.astimezone()  # a time that carries its UTC offset is compared as such
+    elif starts_at.tzinfo is None and now.tzinfo is not None:
+        starts_at = starts_at.astimezone()
     if s.get("status") == "delivered" and starts_at > now:
         return [
             error(
@@ -214,15 +282,21 @@ def _register(
     s: Record, framework: Framework, attendees: Sequence[AttendeeContext]
 ) -> list[Finding]:
     findings: list[Finding] = []
-    repeated = [pid for pid, n in Counter(a.participant_id for a in attendees).items() if n > 1]
+    ids = [a.participant_id for a in attendees]
+    repeated = (
+        [pid for pid, n in Counter(ids).items() if n > 1] if len(set(ids)) != len(ids) else []
+    )
+    allowed = codes.ATTENDANCE_STATUSES
     for attendee in attendees:
-        ref = attendee.reference
-        if attendee.participant_id in repeated:
+        ref, status = attendee.reference, attendee.status
+        if repeated and attendee.participant_id in repeated:
             findings.append(error("attendees", f"{ref} is on the register twice.", "duplicate"))
             repeated.remove(attendee.participant_id)
-        if is_blank(attendee.status):
+        if status.__class__ is str and status in allowed:
+            pass  # the common case, checked first: a register line is the most numerous thing
+        elif is_blank(status):
             findings.append(error("attendees", f"Mark whether {ref} attended.", "required"))
-        elif attendee.status not in codes.ATTENDANCE_STATUSES:
+        elif not isinstance(status, str) or status not in allowed:
             findings.append(
                 error(
                     "attendees",
@@ -285,8 +359,13 @@ def validate_response(
     framework: Framework,
     enrolment: Mapping[str, Any] | None,
     today: date,
+    scored: ScoreResult | None = None,
 ) -> list[Finding]:
-    """Whether the questionnaire belongs here, was done on time, and can be scored."""
+    """Whether the questionnaire belongs here, was done on time, and can be scored.
+
+    ``scored``: the answers' score, when the caller has already worked it out (an importer
+    that stores its own computation), so it is not worked out twice.
+    """
     findings = rules.check_required(r, _required("response", framework))
     findings += rules.check_date_type(r, ("completed_on",))
     findings += rules.check_not_future(r, ("completed_on",), today)
@@ -313,7 +392,7 @@ def validate_response(
         )
     if window is not None:
         findings += _window(r, window, enrolment)
-    findings += _answers(r, measure)
+    findings += _answers(r, measure, scored)
     return _dedupe(findings)
 
 
@@ -366,15 +445,16 @@ def _window(r: Record, window: Any, enrolment: Mapping[str, Any] | None) -> list
     ]
 
 
-def _answers(r: Record, measure: MeasureDefinition) -> list[Finding]:
+def _answers(r: Record, measure: MeasureDefinition, scored: ScoreResult | None) -> list[Finding]:
     answers = r.get("answers")
     if is_blank(answers):
         return []
-    try:
-        check_answers(measure, answers)
-    except ValueError as exc:
-        return [error("answers", str(exc), "range")]
-    missing = unscored(measure, score(measure, answers))
+    if scored is None:
+        try:
+            scored = score(measure, answers)
+        except ValueError as exc:
+            return [error("answers", str(exc), "range")]
+    missing = unscored(measure, scored)
     if not missing:
         return []
     return [
