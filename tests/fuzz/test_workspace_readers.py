@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import shutil
 import uuid
@@ -220,12 +219,6 @@ def test_batch_container(world, tmp_path_factory, data):
     _import(world, tmp_path_factory.mktemp("b"), plain)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("vrp_desktop.validation.batch_schema") is None,
-    reason="content inside a correctly signed batch is validated on the 'coordinator' branch "
-    "(validation/batch_schema.py, sync/batch_import.py); without it this finds TypeError "
-    "(unhashable list as an id) in batch_import._check. Runs once that branch is merged.",
-)
 @budget(0.06)
 @given(data=st.data())
 def test_batch_content_resigned(world, tmp_path_factory, data):

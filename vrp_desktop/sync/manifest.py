@@ -152,30 +152,33 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53
 
 
-def _sound(body: Any) -> bool:
-    """Every field the importer reads has the type it reads it as."""
+def _problem(body: Any) -> str | None:
+    """What is wrong with the manifest's shape (a field the importer reads with the wrong
+    type), or None when every field has the type it is read as."""
     if not isinstance(body, dict) or body.get("format") != FORMAT:
-        return False
+        return "it is not a VRP Desktop batch manifest"
     for key in ("batch_id", "vrp_id", "provider_id"):
         if not isinstance(body.get(key), str) or not body[key]:
-            return False
+            return f"its field {key!r} is missing or has the wrong type"
     for key in ("previous_batch_id", "period", "provider_code", "created_at"):
         if body.get(key) is not None and not isinstance(body[key], str):
-            return False
+            return f"its field {key!r} has the wrong type"
     members, counts = body.get("members"), body.get("counts")
     if not isinstance(members, dict) or set(members) - set(MEMBER_ENTITY):
-        return False
+        return "its list of members has the wrong type or names unknown members"
     for entry in members.values():
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-            return False
+            return "a member's checksum has the wrong type"
         if not _is_int(entry.get("bytes")) or not _is_int(entry.get("records")):
-            return False
+            return "a member's size or record count has the wrong type"
     if not isinstance(counts, dict) or not all(_is_int(v) for v in counts.values()):
-        return False
+        return "its counts have the wrong type"
     versions = body.get("framework_versions", {})
-    return isinstance(versions, dict) and all(
+    if not isinstance(versions, dict) or not all(
         isinstance(v, list) and all(_is_int(n) for n in v) for v in versions.values()
-    )
+    ):
+        return "its framework versions have the wrong type"
+    return None
 
 
 def parse_manifest(data: bytes) -> dict[str, Any]:
@@ -184,9 +187,11 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         body = json.loads(data)
     except (ValueError, TypeError, RecursionError):
         body = None
-    if not _sound(body):
+    problem = _problem(body)
+    if problem is not None:
         raise SyncError(
-            "This batch's manifest is not one VRP Desktop understands (made by a newer "
-            "version, or damaged). Nothing was imported."
+            f"This batch's manifest is not one VRP Desktop understands: {problem} (made by a "
+            "newer version, or damaged). Ask the provider to build the batch again. Nothing was "
+            "imported."
         )
     return body

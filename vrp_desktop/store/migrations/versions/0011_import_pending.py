@@ -1,7 +1,7 @@
 """Records a provider sent that wait for what they refer to (order-independent import).
 
 Revision ID: 0011_import_pending
-Revises: 0006_register_indexes
+Revises: 0007_intervention_setup
 Create Date: 2026-11-28
 
 A session whose register names a young person the VRP does not hold yet, or an enrolment whose
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_import_pending"
-down_revision = "0006_register_indexes"
+down_revision = "0007_intervention_setup"
 branch_labels = None
 depends_on = None
 
