@@ -208,7 +208,7 @@ def _not_present() -> FromClause:
 def _provider_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(Batch.id, Batch.status, Batch.created_at, Batch.record_count)
-        .where(Batch.direction == "out", Batch.period == quarter.label)
+        .where(Batch.direction == "out", Batch.period.in_(quarter.stored_labels))
         .order_by(Batch.created_at)
     ).all()
     return [

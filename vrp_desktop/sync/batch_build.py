@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.ids import uuid7
+from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
 from vrp_desktop.sync import common, manifest, outbox, zipstream
@@ -226,7 +227,8 @@ class _Member:
 
 
 def _period(on: dt.date) -> str:
-    return f"{on.year}-Q{(on.month - 1) // 3 + 1}"
+    """The financial quarter a batch is labelled with (one Quarter type: returns list it)."""
+    return quarter_of(on).label
 
 
 def _to_send(conn) -> int:
@@ -263,6 +265,7 @@ def build_batch(
 
     Raises ``SyncError`` when there is nothing to send (no file is written then).
     """
+    label = parse_quarter(period).label if period else _period(dt.date.today())
     common.require_joined(ws)
     ws.require("send_batch")
     report = progress or common.no_progress
@@ -290,7 +293,7 @@ def build_batch(
                 id=batch_id,
                 provider_id=provider_id,
                 direction="out",
-                period=period or _period(dt.date.today()),
+                period=label,
                 previous_batch_id=previous_batch_id,
                 status="building",
             )

@@ -337,7 +337,7 @@ def register(sub, workspace_args) -> None:
     q = p.add_parser("build", help="build and write the next batch to the outbox")
     workspace_args(q)
     q.add_argument("--outbox", help="folder to write to (default: the configured outbox)")
-    q.add_argument("--period", help="e.g. 2026-Q4 (default: this quarter)")
+    q.add_argument("--period", help='financial quarter, e.g. "2026-27 Q3" (default: this quarter)')
     q.add_argument("--json", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(handler=cmd_batch_build)
