@@ -267,8 +267,10 @@ def test_version_and_help_load_no_heavy_library():
 
 
 def test_version_is_printed(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("vrp ")
     with pytest.raises(SystemExit) as info:
-        main(["--version"])
+        main(["--version", "info"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith("vrp ")
 

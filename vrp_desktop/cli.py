@@ -523,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"vrp {_version()}")  # no parser of some sixty sub-commands just for this
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
