@@ -32,6 +32,7 @@ from ui.context import AppContext
 from ui.errors import message_for
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
+from vrp_desktop import clock
 from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
 
 #: where a record of each kind is opened
@@ -264,7 +265,7 @@ class SyncPage(QWidget):
             self.history,
             [
                 [
-                    f"{b['created_at']:%d %b %Y %H:%M}",
+                    clock.show(b["created_at"]),
                     b["period"],
                     b["records"],
                     b["status"],

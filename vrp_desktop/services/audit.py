@@ -8,7 +8,6 @@ any event breaks the chain from there on. Identity fields are never written into
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from vrp_desktop import clock
 from vrp_desktop.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
@@ -48,7 +48,8 @@ def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _canonical(event: AuditEvent) -> bytes:
     body = {
-        "at": event.at.isoformat(),
+        # naive UTC text, as hashed before timestamps came back aware (clock.py)
+        "at": clock.as_utc(event.at).replace(tzinfo=None).isoformat(),
         "username": event.username,
         "action": event.action,
         "entity": event.entity,
@@ -133,7 +134,7 @@ def recent(session: OrmSession, limit: int = 100) -> list[dict[str, Any]]:
     return [
         {
             "seq": e.seq,
-            "at": e.at.replace(tzinfo=dt.UTC).isoformat(),
+            "at": clock.as_utc(e.at).isoformat(),
             "username": e.username,
             "action": e.action,
             "entity": e.entity,

@@ -24,6 +24,7 @@ from typing import Any
 import pyrage
 from sqlalchemy import select
 
+from vrp_desktop import clock
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
@@ -168,7 +169,7 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
     if entity == "intervention":
         row["active"] = bool(row["active"])
     elif entity == "session":
-        row["starts_at"] = _datetime_text(row["starts_at"])
+        row["starts_at"] = clock.travelling_start(row["starts_at"])  # with its UTC offset
         row["activities"] = _json(row["activities"]) or []
         row["staff_count"] = len(_json(row.pop("staff")) or [])
     elif entity == "outcome_response":
@@ -176,7 +177,7 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
         row["scores"] = _json(row["scores"]) or {}
         row["bands"] = _json(row["bands"]) or {}
     elif entity == "tombstone":
-        row["deleted_at"] = _datetime_text(row["deleted_at"])
+        row["deleted_at"] = clock.travelling_utc(row["deleted_at"])
     return row
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import pyrage
 from sqlalchemy import func, select
 
+from vrp_desktop import clock
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import FrameworkError, VrpError
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
@@ -266,8 +267,14 @@ def _datetime(value: Any) -> Any:
     return value
 
 
-def _db_datetime(value: Any) -> Any:
+def _db_datetime(value: Any, *, wall_time: bool = False) -> Any:
+    """A travelled datetime as stored: a session start as local wall-clock time, any other
+    timestamp as UTC (see clock.py); naive values (older batches) are kept as they came."""
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = (clock.received_start(value) if wall_time else clock.as_utc(value)).replace(
+                tzinfo=None
+            )
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
 
@@ -280,7 +287,7 @@ class _Context:
         self.conn = session.connection()
         self.provider_id = provider_id
         self.today = dt.date.today()
-        self.now = dt.datetime.now()
+        self.now = clock.utc_now()  # session starts carry their offset: compared in UTC
         self._frameworks: dict[tuple[str, int], FrameworkDefinition | None] = {}
         self.interventions: dict[str, tuple[str, int]] = {}
         self.people: set[str] = set()
@@ -636,7 +643,7 @@ class _Apply:
                 elif column == "active":
                     value = 1 if value else 0
                 elif column == "starts_at":
-                    value = _db_datetime(value)
+                    value = _db_datetime(value, wall_time=True)
                 elif isinstance(value, dt.date):
                     value = value.isoformat()
                 values.append(value)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vrp_desktop import clock
 from vrp_desktop.errors import VrpError
 
 
@@ -193,7 +194,8 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
         print(f"  {item['entity']} {item['label']} ({item['id']}): {'; '.join(item['reasons'])}")
     for b in info["history"]:
         print(
-            f"  {b['created_at']:%Y-%m-%d %H:%M} {b['status']:<10} {b['records']} records "
+            f"  {clock.show(b['created_at'], '%Y-%m-%d %H:%M')} {b['status']:<10} "
+            f"{b['records']} records "
             f"accepted={b['accepted']} rejected={b['rejected']}  {b['file_name']}"
         )
     return 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from vrp_desktop import codes
+from vrp_desktop import clock, codes
 from vrp_desktop.frameworks.models import DateOrderRule, Framework, MeasureDefinition
 from vrp_desktop.measures.scoring import check_answers, score, unscored
 from vrp_desktop.validation import rules
@@ -198,7 +198,7 @@ def _session_time(s: Record, now: datetime) -> list[Finding]:
         return []
     if not isinstance(starts_at, datetime):
         return [error("starts_at", "The session date and time should be a date and time.", "type")]
-    if s.get("status") == "delivered" and starts_at > now:
+    if s.get("status") == "delivered" and clock.is_future(starts_at, now):
         return [
             error(
                 "starts_at",
