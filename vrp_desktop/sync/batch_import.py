@@ -806,7 +806,8 @@ def import_batch(
         seen = _already(session, None, file_sha)
         if seen is not None:
             raise SyncError(
-                f"{path.name} was already imported on {seen.created_at:%d %B %Y} (batch "
+                f"{path.name} was already imported on "
+                f"{clock.show(seen.created_at, '%d %B %Y')} (batch "
                 f"{seen.id}); importing it again would change nothing, so nothing was done."
             )
     report("Checking the batch", 0, 1)
@@ -819,7 +820,7 @@ def import_batch(
         if seen is not None:
             raise SyncError(
                 f"{path.name} repeats batch {batch_id} from {provider.code}, already imported on "
-                f"{seen.created_at:%d %B %Y}. Nothing was changed."
+                f"{clock.show(seen.created_at, '%d %B %Y')}. Nothing was changed."
             )
         previous = body.get("previous_batch_id")
         if previous and session.get(Batch, previous) is None:
