@@ -299,3 +299,15 @@ def test_info_loads_no_validation_engine_or_excel(tmp_path):
     loaded = _loaded_after(["info", str(folder)], env)
     assert "sqlalchemy" in loaded  # it did open the workspace
     assert not loaded & {"openpyxl", "pydantic", "python_calamine"}
+
+
+def test_version_is_the_installed_metadata_version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    import vrp_desktop
+
+    try:
+        expected = version("vrp-desktop")
+    except PackageNotFoundError:
+        pytest.skip("not installed")
+    assert vrp_desktop._metadata_version() == expected
