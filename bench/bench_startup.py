@@ -1,6 +1,13 @@
-"""Start-up time to the unlock screen: the frozen bundle beside the app run from source.
+"""Start-up time: the ``vrp`` command beside a bare interpreter, and the unlock screen.
 
     .venv/bin/python -m bench.bench_startup [--runs 7] [--bundle dist/vrp-desktop/vrp-desktop]
+    .venv/bin/python -m bench.bench_startup --cli-only [--cli-runs 10]
+
+The command line (issue 9: "load only what a command uses"): ``python -m vrp_desktop.cli
+--version`` and ``vrp info`` on an empty workspace, each beside a bare ``python -c pass`` started
+the same way in the same run; runs interleave, one warm-up each, median of ``--cli-runs``. Wall
+time and the child's CPU time (user + system, where the OS reports it) are both printed: on a busy
+machine the CPU figure is the steadier one.
 
 Each run starts a fresh process on the offscreen platform with ``--exit-when-shown``, which quits
 as soon as the unlock screen has painted and prints when; the time counted is from just before the
@@ -52,11 +59,80 @@ def time_once(command: list[str], env: dict[str, str]) -> float:
     )
 
 
+def _children_cpu() -> float | None:
+    try:
+        import resource
+    except ImportError:  # Windows: wall time only
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_command(command: list[str], env: dict[str, str]) -> tuple[float, float | None]:
+    """Wall and CPU seconds of one run of ``command``, which must exit 0."""
+    cpu_before = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - started
+    cpu_after = _children_cpu()
+    if done.returncode != 0:
+        raise RuntimeError(f"{command} exited {done.returncode}:\n{done.stderr[-2000:]}")
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return wall, cpu
+
+
+def bench_cli(runs: int) -> None:
+    """The ``vrp`` command's start beside a bare interpreter, interleaved in one run."""
+    with tempfile.TemporaryDirectory(prefix="vrp-bench-cli-") as tmp:
+        home = Path(tmp)
+        workspace = make_workspace(home)
+        env = dict(
+            os.environ,
+            VRP_STATE_DIR=str(home / "state"),
+            VRP_PASSPHRASE="bench passphrase 2026",
+            VRP_FAST_KDF="1",
+        )
+        py = sys.executable
+        commands = {
+            "python -c pass": [py, "-c", "pass"],
+            "vrp --version": [py, "-m", "vrp_desktop.cli", "--version"],
+            "vrp info": [py, "-m", "vrp_desktop.cli", "info", str(workspace)],
+        }
+        walls: dict[str, list[float]] = {name: [] for name in commands}
+        cpus: dict[str, list[float]] = {name: [] for name in commands}
+        for command in commands.values():  # warm-up: file cache, .pyc
+            time_command(command, env)
+        for _ in range(runs):
+            for name, command in commands.items():
+                wall, cpu = time_command(command, env)
+                walls[name].append(wall)
+                if cpu is not None:
+                    cpus[name].append(cpu)
+
+    base_wall = statistics.median(walls["python -c pass"])
+    base_cpu = statistics.median(cpus["python -c pass"]) if cpus["python -c pass"] else None
+    print(f"The vrp command's start, median of {runs} runs (same run, interleaved):")
+    for name in commands:
+        wall = statistics.median(walls[name])
+        line = f"  {name:<16} wall {wall * 1000:7.1f} ms ({wall / base_wall:4.1f}x bare)"
+        if base_cpu and cpus[name]:
+            cpu = statistics.median(cpus[name])
+            line += f"   cpu {cpu * 1000:7.1f} ms ({cpu / base_cpu:4.1f}x bare)"
+        print(line)
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--cli-runs", type=int, default=10)
+    parser.add_argument("--cli-only", action="store_true", help="skip the window's start-up")
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
     args = parser.parse_args(argv)
+
+    bench_cli(args.cli_runs)
+    if args.cli_only:
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="vrp-bench-startup-") as tmp:
         home = Path(tmp)

@@ -3,22 +3,22 @@
 Passphrases come from ``VRP_PASSPHRASE``, ``--passphrase-file`` or a prompt, never from an
 argument (arguments show up in process lists and shell history). Errors go to stderr with a
 non-zero exit and no traceback.
+
+Start-up is kept small: this module and the command modules' ``register`` import only the
+standard library at module level; each command imports what it uses (SQLAlchemy, alembic,
+openpyxl, pydantic, cryptography) inside its handler. ``tests/test_cli.py`` checks it.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import importlib
-import json
 import os
 import sys
-import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from vrp_desktop import __version__
 from vrp_desktop.errors import VrpError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -35,6 +35,50 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 # -- passphrases and opening ------------------------------------------------------------------
+
+
+def _version() -> str:
+    from vrp_desktop import __version__
+
+    return __version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the version (package metadata) only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"vrp {_version()}")
+        parser.exit()
+
+
+def check_output_file(path: Path, what: str = "file") -> Path:
+    """Refuse an output path whose folder is missing or not writable, before anything runs.
+
+    Folders are never created on the user's behalf: a typo would silently put a file (perhaps
+    a sensitive one) somewhere nobody looks.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise VrpError(f"{path} is a folder: give the name of the {what} to write in it.")
+    if not folder.is_dir():
+        raise VrpError(
+            f"The folder {folder} does not exist, so the {what} cannot be written there. "
+            "Create the folder first, or choose another one. Nothing was written."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise VrpError(
+            f"You may not write to {path if path.exists() else folder}. Choose a folder you can "
+            "write to. Nothing was written."
+        )
+    return path
+
+
+#: arguments that name a file a command writes (checked by ``main`` before the command runs)
+OUTPUT_ARGUMENTS = ("out", "errors_out")
 
 
 def _read_secret(
@@ -57,19 +101,32 @@ def _read_secret(
         raise VrpError(
             f"No passphrase given: set {env}, use --passphrase-file, or run in a terminal."
         )
+    import getpass
+
     secret = getpass.getpass(f"{prompt}: ")
     if confirm and getpass.getpass("Type it again: ") != secret:
         raise VrpError("The two passphrases differ; nothing was changed.")
     return secret
 
 
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
 def _username(args: argparse.Namespace, folder: Path) -> str:
+    """The user to sign in: ``--user``, ``VRP_USER`` or the only one. A name with no key slot
+    is refused here, before any passphrase is read, so it counts no failed unlock."""
     from vrp_desktop.workspace import usernames
 
+    names = usernames(folder)
     name = getattr(args, "user", None) or os.environ.get("VRP_USER")
     if name:
+        if _fold(name) not in {_fold(n) for n in names}:
+            raise VrpError(
+                f"There is no user {name!r} in this workspace (users: {', '.join(names)}). "
+                "Check the name given with --user or VRP_USER."
+            )
         return name
-    names = usernames(folder)
     if len(names) == 1:
         return names[0]
     raise VrpError(f"This workspace has several users; say which with --user ({', '.join(names)}).")
@@ -94,6 +151,8 @@ def _open(args: argparse.Namespace):
 
 
 def _print_json(value: Any) -> None:
+    import json
+
     print(json.dumps(value, indent=2, default=str, sort_keys=True))
 
 
@@ -179,10 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from vrp_desktop.services import quality
-    from vrp_desktop.services.participants import count_participants
-    from vrp_desktop.services.sessions import count_sessions
-    from vrp_desktop.store import migrate
+    from vrp_desktop.services import summary
 
     with _open(args) as ws:
         provider = ws.own_provider()
@@ -193,24 +249,24 @@ def cmd_info(args: argparse.Namespace) -> int:
             "provider": {"code": provider.code, "name": provider.name},
             "user": {"username": ws.user.username, "role": ws.user.role},
             "users": ws.slots.usernames(),
-            "schema_revision": migrate.current_revision(ws.engine),
-            "participants": count_participants(ws),
-            "sessions": count_sessions(ws),
-            "records_by_state": quality.state_counts(ws),
-            "needing_attention": sum(quality.attention_counts(ws).values()),
-            "software_version": __version__,
+            **summary.summary(ws),
+            "software_version": _version(),
         }
     if args.json:
         _print_json(info)
         return 0
+    held = " (imported from providers)" if info["kind"] == "coordinator" else ""
     print(f"Workspace    {info['workspace']} ({info['kind']})")
     print(f"Provider     {provider.name} [{provider.code}]")
     print(f"Signed in    {info['user']['username']} ({info['user']['role']})")
     print(f"Users        {', '.join(info['users'])}")
-    print(f"Participants {info['participants']}")
-    print(f"Sessions     {info['sessions']}")
-    print(f"To fix       {info['needing_attention']} records need attention")
-    print(f"Schema       {info['schema_revision']}   software {__version__}")
+    print(f"Participants {info['participants']}{held}")
+    print(f"Sessions     {info['sessions']}{held}")
+    if info["kind"] == "coordinator":
+        print(f"Batches      {info['batches_imported']} imported")
+    else:
+        print(f"To fix       {info['needing_attention']} records need attention")
+    print(f"Schema       {info['schema_revision']}   software {info['software_version']}")
     return 0
 
 
@@ -300,8 +356,15 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from vrp_desktop.services import backup
 
+    out = check_output_file(Path(args.file), "backup")
     with _open(args) as ws:
-        path = backup.backup(ws, Path(args.file))
+        try:
+            path = backup.backup(ws, out)
+        except OSError as exc:
+            raise VrpError(
+                f"The backup could not be written to {out} ({exc.strerror or exc}). Choose a "
+                "folder you can write to, on a disk with room. Nothing was written there."
+            ) from None
     print(f"Backup written to {path}. It opens only with a passphrase or the recovery code.")
     return 0
 
@@ -311,13 +374,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     recovery = os.environ.get("VRP_RECOVERY_CODE") if args.recovery else None
     if args.recovery and not recovery:
+        import getpass
+
         recovery = getpass.getpass("Recovery code: ")
-    passphrase = None if recovery else _read_secret(args, prompt="Passphrase in the backup")
     user = args.user or os.environ.get("VRP_USER")
     if not recovery and not user:
-        raise VrpError(
-            "Say which user's passphrase opens the backup with --user, or use --recovery."
-        )
+        names = backup.backup_usernames(Path(args.file))
+        if len(names) != 1:
+            raise VrpError(
+                f"This backup has several users ({', '.join(names)}): say whose passphrase "
+                "opens it with --user, or use --recovery."
+            )
+        user = names[0]  # the only user is the default, as when opening a workspace
+    passphrase = (
+        None if recovery else _read_secret(args, prompt=f"Passphrase for {user} in the backup")
+    )
     backup.restore(
         Path(args.file),
         Path(args.workspace),
@@ -333,10 +404,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_measure_score(args: argparse.Namespace) -> int:
+    from vrp_desktop.errors import NotFound
     from vrp_desktop.measures.scoring import score
-    from vrp_desktop.services.frameworks import measure
+    from vrp_desktop.services.frameworks import builtin_catalog
 
-    definition = measure(args.measure_id)
+    catalog = builtin_catalog()
+    try:
+        definition = catalog.measure(args.measure_id)
+    except NotFound:
+        ids = ", ".join(m.id for m in catalog.measures())
+        raise VrpError(
+            f"There is no measure {args.measure_id!r} on this device. The measures are: {ids}."
+        ) from None
     answers: list[int | None] = []
     for raw in args.answers:
         if raw in ("-", ""):
@@ -376,7 +455,7 @@ def _workspace_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vrp", description="VRP Desktop command line.")
-    parser.add_argument("--version", action="version", version=f"vrp {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a workspace")
@@ -467,19 +546,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("answers", nargs="*")
     p.set_defaults(handler=cmd_measure_score)
 
+    import importlib
+
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub, _workspace_args)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"vrp {_version()}")  # no parser of some sixty sub-commands just for this
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        for name in OUTPUT_ARGUMENTS:
+            if getattr(args, name, None):
+                check_output_file(Path(getattr(args, name)))
         return args.handler(args)
     except VrpError as exc:
         print(f"vrp: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file or folder the person named: say which, and what to do
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"vrp: cannot use{where}: {exc.strerror or type(exc).__name__}. Check the path and "
+            "that you may read or write there, then run the command again.",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("vrp: interrupted; nothing was half-written.", file=sys.stderr)
         return 130

@@ -7,7 +7,14 @@ import datetime as dt
 import pytest
 
 from vrp_desktop.errors import VrpError
-from vrp_desktop.returns.quarters import Quarter, last_complete, parse_quarter, quarter_of
+from vrp_desktop.returns.quarters import (
+    Quarter,
+    display_period,
+    last_complete,
+    parse_quarter,
+    quarter_of,
+    stored_quarter,
+)
 
 
 @pytest.mark.parametrize("text", ["2026-27 Q3", "2026-27Q3", "2026/27 Q3", " 2026-2027 q3 "])
@@ -43,3 +50,21 @@ def test_quarter_of_and_last_complete():
     assert last_complete(dt.date(2027, 1, 5)) == Quarter(2026, 3)
     assert last_complete(dt.date(2026, 4, 2)) == Quarter(2025, 4)
     assert Quarter(2026, 4).next() == Quarter(2027, 1)
+
+
+def test_ambiguous_form_spells_out_both_meanings():
+    with pytest.raises(VrpError) as info:
+        parse_quarter("2026Q3")
+    message = str(info.value)
+    assert "2026-27 Q3 (October 2026 to December 2026)" in message
+    assert "2026-27 Q2 (July 2026 to September 2026)" in message
+
+
+def test_older_calendar_batch_labels_mean_the_same_months():
+    # batches were labelled by calendar quarter: "2026-Q4" is October to December 2026
+    assert stored_quarter("2026-Q4") == Quarter(2026, 3)
+    assert stored_quarter("2027-Q1") == Quarter(2026, 4)
+    assert stored_quarter("2026-27 Q3") == Quarter(2026, 3)
+    assert stored_quarter("spring") is None
+    assert Quarter(2026, 3).stored_labels == ("2026-27 Q3", "2026-Q4")
+    assert display_period("2026-Q4") == "2026-27 Q3"

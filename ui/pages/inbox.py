@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from ui.context import AppContext
 from ui.pages.sync import _fill, _table, scrolling_page
 from ui.progress import run_with_progress
+from vrp_desktop import clock
+from vrp_desktop.returns.quarters import display_period
 from vrp_desktop.sync import batch_import, coordinator, onboarding
 
 
@@ -164,7 +166,7 @@ class InboxPage(QWidget):
             self.batch_table,
             [
                 [
-                    b["provider_code"], f"{b['imported_at']:%d %b %Y %H:%M}", b["period"],
+                    b["provider_code"], clock.show(b["imported_at"]), display_period(b["period"]),
                     b["records"], b["counts"].get("accepted", 0), b["counts"].get("rejected", 0),
                     b["counts"].get("conflicts", 0), " ".join(b["notes"]),
                 ]

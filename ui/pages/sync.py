@@ -34,6 +34,7 @@ from ui.errors import message_for
 from ui.forms.fields import CodeCombo
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
+from vrp_desktop import clock
 from vrp_desktop.services import interventions
 from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
 
@@ -289,7 +290,7 @@ class SyncPage(QWidget):
             self.history,
             [
                 [
-                    f"{b['created_at']:%d %b %Y %H:%M}",
+                    clock.show(b["created_at"]),
                     b["period"],
                     b["records"],
                     b["status"],

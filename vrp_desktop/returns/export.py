@@ -158,6 +158,117 @@ def _specs(with_identifiers: bool) -> list[SheetSpec]:
     ]
 
 
+def _imported_specs() -> list[SheetSpec]:
+    """A coordinator's export: the records it holds from providers' batches (pseudonymous as
+    they travelled; a VRP holds no names), each with the provider it came from."""
+    from vrp_desktop.store.models import Provider
+    from vrp_desktop.store.sync_models import (
+        ImportedAttendance,
+        ImportedEnrolment,
+        ImportedIntervention,
+        ImportedParticipant,
+        ImportedResponse,
+        ImportedSession,
+    )
+
+    pv = Provider
+    p, e, s, a, r, i = (
+        ImportedParticipant,
+        ImportedEnrolment,
+        ImportedSession,
+        ImportedAttendance,
+        ImportedResponse,
+        ImportedIntervention,
+    )
+    score_ids: list[str] = []
+    for measure in fw_service.builtin_catalog().measures():
+        score_ids += [sid for sid in measure.score_ids() if sid not in score_ids]
+
+    def joined(model):
+        return model.__table__.outerjoin(pv.__table__, pv.id == model.provider_id)
+
+    return [
+        SheetSpec(
+            "Participants",
+            [
+                ("Provider", pv.code),
+                ("Participant id", p.id),
+                ("Pseudonym", p.pseudonym),
+                ("Age band", p.age_band),
+                ("Gender", p.gender),
+                ("Ethnicity", p.ethnicity),
+                ("Postcode district", p.postcode_district),
+                ("Consent status", p.consent_status),
+                ("Consent date", p.consent_date),
+                ("Version", p.version),
+            ],
+            joined(p),
+            order_by=(pv.code, p.id),
+        ),
+        SheetSpec(
+            "Enrolments",
+            [
+                ("Provider", pv.code),
+                ("Enrolment id", e.id),
+                ("Participant id", e.participant_id),
+                ("Intervention", i.name),
+                ("Referral source", e.referral_source),
+                ("Referral date", e.referral_date),
+                ("Start date", e.start_date),
+                ("End date", e.end_date),
+                ("Exit reason", e.exit_reason),
+            ],
+            joined(e).outerjoin(i.__table__, i.id == e.intervention_id),
+            order_by=(pv.code, e.id),
+        ),
+        SheetSpec(
+            "Sessions",
+            [
+                ("Provider", pv.code),
+                ("Session id", s.id),
+                ("Intervention", i.name),
+                ("Starts at", s.starts_at),
+                ("Duration (minutes)", s.duration_minutes),
+                ("Session type", s.session_type),
+                ("Mode", s.mode),
+                ("Location type", s.location_type),
+                ("Activities", s.activities),
+                ("Status", s.status),
+            ],
+            joined(s).outerjoin(i.__table__, i.id == s.intervention_id),
+            order_by=(pv.code, s.id),
+            convert={"Activities": _joined},
+        ),
+        SheetSpec(
+            "Attendances",
+            [
+                ("Provider", pv.code),
+                ("Session id", a.session_id),
+                ("Participant id", a.participant_id),
+                ("Status", a.status),
+            ],
+            joined(a),
+            order_by=(pv.code, a.session_id, a.participant_id),
+        ),
+        SheetSpec(
+            "Questionnaires",
+            [
+                ("Provider", pv.code),
+                ("Response id", r.id),
+                ("Participant id", r.participant_id),
+                ("Enrolment id", r.enrolment_id),
+                ("Measure", r.measure_id),
+                ("Timepoint", r.timepoint),
+                ("Completed on", r.completed_on),
+                *((sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids),
+                ("Scoring version", r.scoring_version),
+            ],
+            joined(r),
+            order_by=(pv.code, r.id),
+        ),
+    ]
+
+
 def _rows(conn: Connection, spec: SheetSpec) -> Iterator[tuple]:
     query = select(*(col.label(f"c{k}") for k, (_, col) in enumerate(spec.columns)))
     query = query.select_from(spec.select_from).where(*spec.where).order_by(*spec.order_by)
@@ -249,7 +360,17 @@ def export_records(
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    specs = _specs(with_identifiers)
+    if ws.kind == "coordinator":
+        if with_identifiers:
+            from vrp_desktop.errors import VrpError
+
+            raise VrpError(
+                "A VRP workspace holds no names, birth dates or contacts: export without "
+                "--with-identifiers."
+            )
+        specs = _imported_specs()
+    else:
+        specs = _specs(with_identifiers)
     with ws.engine.connect() as conn:
         sheets = [
             (spec.name, [name for name, _ in spec.columns], _rows(conn, spec), _count(conn, spec))

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from vrp_desktop.returns.quarters import Quarter
+from vrp_desktop import clock
+from vrp_desktop.returns.quarters import Quarter, display_period
 from vrp_desktop.returns.source import Source, person_key
 from vrp_desktop.store.models import Batch, Provider
 from vrp_desktop.store.sync_models import (
@@ -109,8 +110,8 @@ def _imported_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]
         {
             "id": r.id,
             "provider": r.code or "",
-            "status": f"{r.status} ({r.period})" if r.period else r.status,
-            "created_at": r.created_at,
+            "status": f"{r.status} ({display_period(r.period)})" if r.period else r.status,
+            "created_at": clock.local_naive(r.created_at),  # a cell holds no zone
             "records": r.record_count,
         }
         for r in rows

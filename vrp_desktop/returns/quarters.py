@@ -1,4 +1,10 @@
-"""UK financial quarters (April to March): "2026-27 Q3" is October to December 2026."""
+"""UK financial quarters (April to March): "2026-27 Q3" is October to December 2026.
+
+The one period type of the app: returns, batch labels (``Batch.period``, the manifest's
+``period``) and the command line all use ``Quarter`` and its ``label``. Batches built before
+this was so were labelled by calendar quarter ("2026-Q4"); ``stored_quarter`` reads those too, so
+a return still lists them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ ACCEPTED_FORMS = '"2026-27 Q3", "2026-27Q3" or "2026/27 Q3"'
 
 _FORM = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*Q\s*([1-4])\s*$", re.IGNORECASE)
 _AMBIGUOUS = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*Q\s*([1-4])\s*$", re.IGNORECASE)
+#: how batches were labelled before one Quarter type: the calendar quarter, "2026-Q4"
+_CALENDAR_LABEL = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -34,6 +42,16 @@ class Quarter:
     @property
     def label(self) -> str:
         return f"{self.year}-{(self.year + 1) % 100:02d} Q{self.number}"
+
+    @property
+    def calendar_label(self) -> str:
+        """The calendar-quarter label older batches carry ("2026-Q4" for "2026-27 Q3")."""
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+    @property
+    def stored_labels(self) -> tuple[str, str]:
+        """Every label a stored batch of this quarter may carry (current first)."""
+        return (self.label, self.calendar_label)
 
     @property
     def months(self) -> str:
@@ -60,11 +78,39 @@ def last_complete(today: dt.date | None = None) -> Quarter:
     return quarter_of(today or dt.date.today()).previous()
 
 
-def parse_quarter(text: str) -> Quarter:
+def calendar_quarter(year: int, number: int) -> Quarter:
+    """The financial quarter that is calendar quarter ``number`` of ``year``."""
+    return quarter_of(dt.date(year, 3 * number - 2, 1))
+
+
+def stored_quarter(label: str | None) -> Quarter | None:
+    """The quarter a stored batch label means: "2026-27 Q3", or an older "2026-Q4" (which
+    batch build wrote as the calendar quarter). None for anything else."""
+    if not label:
+        return None
+    old = _CALENDAR_LABEL.match(label.strip())
+    if old:
+        return calendar_quarter(int(old[1]), int(old[2]))
+    try:
+        return parse_quarter(label)
+    except VrpError:
+        return None
+
+
+def display_period(label: str | None) -> str:
+    """A stored batch label as people read it now (older calendar labels translated)."""
+    quarter = stored_quarter(label)
+    return quarter.label if quarter else (label or "")
+
+
+def parse_quarter(text: str | Quarter) -> Quarter:
     """Read "2026-27 Q3" (also "2026-27Q3", "2026/27 Q3", "2026-2027 Q3").
 
-    "2026Q3" is refused: it could mean the third calendar quarter or the third financial one.
+    "2026Q3" is refused with both meanings spelled out: it could mean the third calendar
+    quarter or the third financial one.
     """
+    if isinstance(text, Quarter):
+        return text
     raw = (text or "").strip()
     match = _FORM.match(raw)
     if match:
@@ -76,9 +122,15 @@ def parse_quarter(text: str) -> Quarter:
                 f"({first}-{expected % 100:02d}). Use e.g. {ACCEPTED_FORMS}."
             )
         return Quarter(first, number)
-    if _AMBIGUOUS.match(raw):
+    ambiguous = _AMBIGUOUS.match(raw)
+    if ambiguous:
+        year, number = int(ambiguous[1]), int(ambiguous[2])
+        financial = Quarter(year, number)
+        calendar = calendar_quarter(year, number)
         raise VrpError(
-            f"{raw!r} is ambiguous: say which financial year (April to March) you mean, "
+            f"{raw!r} is ambiguous. Did you mean the financial quarter {financial.label} "
+            f"({financial.months}), or calendar quarter {number} of {year}, which is "
+            f"{calendar.label} ({calendar.months})? Type the financial year form, "
             f"e.g. {ACCEPTED_FORMS}."
         )
     raise VrpError(f"{raw!r} is not a quarter. Use the financial year form, e.g. {ACCEPTED_FORMS}.")

@@ -38,7 +38,7 @@ from sqlalchemy import (
     select,
 )
 
-from vrp_desktop import codes
+from vrp_desktop import clock, codes
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.store.models import (
     Attendance,
@@ -208,7 +208,7 @@ def _not_present() -> FromClause:
 def _provider_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(Batch.id, Batch.status, Batch.created_at, Batch.record_count)
-        .where(Batch.direction == "out", Batch.period == quarter.label)
+        .where(Batch.direction == "out", Batch.period.in_(quarter.stored_labels))
         .order_by(Batch.created_at)
     ).all()
     return [
@@ -216,7 +216,7 @@ def _provider_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]
             "id": r.id,
             "provider": "",
             "status": r.status,
-            "created_at": r.created_at,
+            "created_at": clock.local_naive(r.created_at),  # a cell holds no zone
             "records": r.record_count,
         }
         for r in rows

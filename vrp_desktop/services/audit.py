@@ -16,7 +16,6 @@ written in the same transaction as every event, and in every backup and batch ma
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from vrp_desktop import clock
 from vrp_desktop.store.models import AuditEvent, Setting, utcnow
 
 GENESIS = "0" * 64
@@ -60,7 +60,8 @@ def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _canonical(event: AuditEvent) -> bytes:
     body = {
-        "at": event.at.isoformat(),
+        # naive UTC text, as hashed before timestamps came back aware (clock.py)
+        "at": clock.as_utc(event.at).replace(tzinfo=None).isoformat(),
         "username": event.username,
         "action": event.action,
         "entity": event.entity,
@@ -229,7 +230,7 @@ def recent(session: OrmSession, limit: int = 100) -> list[dict[str, Any]]:
     return [
         {
             "seq": e.seq,
-            "at": e.at.replace(tzinfo=dt.UTC).isoformat(),
+            "at": clock.as_utc(e.at).isoformat(),
             "username": e.username,
             "action": e.action,
             "entity": e.entity,

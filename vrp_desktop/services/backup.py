@@ -179,6 +179,23 @@ def _read_backup(backup_file: Path, into: Path) -> dict:
     return manifest
 
 
+def backup_usernames(backup_file: Path) -> list[str]:
+    """Users whose passphrase opens a backup, read from its key slots (no passphrase needed),
+    so restoring a one-user backup needs no --user, as opening a one-user workspace does."""
+    backup_file = Path(backup_file)
+    if not backup_file.is_file():
+        raise BackupError(f"No backup file at {backup_file}. Check the path.")
+    try:
+        with zipfile.ZipFile(backup_file) as zf:
+            data = json.loads(zf.read(files.KEYSLOTS_NAME))
+        return KeySlotFile._from_json(backup_file, data).usernames()
+    except Exception:  # any damage at all: the same message restore gives
+        raise BackupError(
+            f"{backup_file.name} is damaged or not a VRP Desktop backup. Choose another backup "
+            "file, or make a new backup from a working copy."
+        ) from None
+
+
 def _check_database(path: Path, master_key: bytes) -> None:
     conn = sqlcipher3.connect(str(path))
     try:

@@ -86,7 +86,10 @@ def parse_datetime(value: Any, field: str) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None, microsecond=0)
+        from vrp_desktop.clock import received_start
+
+        # a start with an offset is converted to the local wall-clock time it means
+        return received_start(value).replace(microsecond=0)
     text = str(value).strip()
     for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
         try:

@@ -21,11 +21,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vrp_desktop import clock
 from vrp_desktop.ids import uuid7
 
 #: the life of a shareable record on its way to the VRP
@@ -33,7 +35,28 @@ SYNC_STATES = ("draft", "valid", "queued", "sent", "accepted", "rejected")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Now, aware UTC: how every timestamp is stored (see ``vrp_desktop.clock``)."""
+    return clock.utc_now()
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored as UTC and read back as an aware UTC datetime.
+
+    The column is a plain ``DATETIME`` holding naive UTC, as before, so existing rows (and raw
+    SQL that reads them) are unchanged; an aware value is converted to UTC on the way in, a
+    naive one is taken to be UTC already.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or not isinstance(value, dt.datetime):
+            return value
+        return clock.as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -52,8 +75,8 @@ class Syncable:
     warning_reason: Mapped[str | None] = mapped_column(Text)
     #: the VRP's reason when a batch receipt rejected this version
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Setting(Base):
@@ -73,12 +96,12 @@ class Provider(Base):
     signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     signing_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     #: coordinator registry: the secret in the provider's onboarding pack that authenticates
     #: their returned signing key; cleared once the key is pinned
     pairing_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: when the provider's signing key was pinned (compared by fingerprint)
-    pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    pinned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class User(Base):
@@ -88,7 +111,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Framework(Base):
@@ -100,7 +123,7 @@ class Framework(Base):
     name: Mapped[str] = mapped_column(String(200))
     definition: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
-    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Intervention(Syncable, Base):
@@ -151,7 +174,7 @@ class Participant(Syncable, Base):
     postcode_district: Mapped[str | None] = mapped_column(String(8))
     consent_status: Mapped[str] = mapped_column(String(16), default="not_asked")
     consent_date: Mapped[dt.date | None] = mapped_column(Date)
-    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="participant")
 
@@ -208,6 +231,7 @@ class Enrolment(Syncable, Base):
 class Session(Syncable, Base):
     __tablename__ = "session"
     intervention_id: Mapped[str] = mapped_column(ForeignKey("intervention.id"))
+    #: a local wall-clock time (naive), as the worker gave it; see ``vrp_desktop.clock``
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime)
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     session_type: Mapped[str] = mapped_column(String(16))
@@ -288,7 +312,7 @@ class Tombstone(Base):
     entity_id: Mapped[str] = mapped_column(String(36), index=True)
     version: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(32))
-    deleted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     sync_state: Mapped[str] = mapped_column(String(16), default="valid", index=True)
 
 
@@ -297,7 +321,7 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))
@@ -322,7 +346,7 @@ class Batch(Base):
     record_count: Mapped[int] = mapped_column(Integer, default=0)
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     #: the batch file's name (in the outbox, or as imported)
     file_name: Mapped[str | None] = mapped_column(String(255))
     #: outcome counts and notes (chain gap, conflicts, receipt) shown in the history
@@ -347,7 +371,7 @@ class Receipt(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 #: tables whose records are shareable and travel in batches

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vrp_desktop.store.models import Base, utcnow
+from vrp_desktop.store.models import Base, UtcDateTime, utcnow
 
 
 class Imported:
@@ -64,6 +64,7 @@ class ImportedEnrolment(Imported, Base):
 class ImportedSession(Imported, Base):
     __tablename__ = "imported_session"
     intervention_id: Mapped[str] = mapped_column(String(36))
+    #: the session's local wall-clock time (naive), from the offset it travelled with
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime)
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     session_type: Mapped[str] = mapped_column(String(16))
@@ -110,7 +111,7 @@ class ImportedTombstone(Base):
     version: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(32))
     batch_id: Mapped[str] = mapped_column(String(36))
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class ImportedPending(Base):
@@ -146,7 +147,7 @@ class ImportConflict(Base):
     detail: Mapped[str] = mapped_column(Text)
     #: the offered record as it travelled (pseudonymous), so nothing is silently dropped
     offered: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 #: entity name in a batch -> the table holding it at the VRP

@@ -30,8 +30,9 @@ from typing import Any
 import pyrage
 from sqlalchemy import select
 
-from vrp_desktop import faults
+from vrp_desktop import clock, faults
 from vrp_desktop.ids import uuid7
+from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
 from vrp_desktop.sync import common, manifest, outbox, zipstream
@@ -181,7 +182,7 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
     if entity == "intervention":
         row["active"] = bool(row["active"])
     elif entity == "session":
-        row["starts_at"] = _datetime_text(row["starts_at"])
+        row["starts_at"] = clock.travelling_start(row["starts_at"])  # with its UTC offset
         row["activities"] = _json(row["activities"]) or []
         row["staff_count"] = len(_json(row.pop("staff")) or [])
     elif entity == "outcome_response":
@@ -189,7 +190,7 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
         row["scores"] = _json(row["scores"]) or {}
         row["bands"] = _json(row["bands"]) or {}
     elif entity == "tombstone":
-        row["deleted_at"] = _datetime_text(row["deleted_at"])
+        row["deleted_at"] = clock.travelling_utc(row["deleted_at"])
     return row
 
 
@@ -240,7 +241,8 @@ class _Member:
 
 
 def _period(on: dt.date) -> str:
-    return f"{on.year}-Q{(on.month - 1) // 3 + 1}"
+    """The financial quarter a batch is labelled with (one Quarter type: returns list it)."""
+    return quarter_of(on).label
 
 
 def _to_send(conn) -> int:
@@ -277,6 +279,7 @@ def build_batch(
 
     Raises ``SyncError`` when there is nothing to send (no file is written then).
     """
+    label = parse_quarter(period).label if period else _period(dt.date.today())
     common.require_joined(ws)
     ws.require("send_batch")
     report = progress or common.no_progress
@@ -306,7 +309,7 @@ def build_batch(
                 id=batch_id,
                 provider_id=provider_id,
                 direction="out",
-                period=period or _period(dt.date.today()),
+                period=label,
                 previous_batch_id=previous_batch_id,
                 status="building",
             )

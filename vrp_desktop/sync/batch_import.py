@@ -30,7 +30,7 @@ from typing import Any
 import pyrage
 from sqlalchemy import func, select
 
-from vrp_desktop import faults
+from vrp_desktop import clock, faults
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit
@@ -433,7 +433,7 @@ def import_batch(
         return _again(ws, path, seen.id, receipt_folder, result)
     if seen is not None:
         raise SyncError(
-            f"{path.name} was already imported on {seen.created_at:%d %B %Y} (batch "
+            f"{path.name} was already imported on {clock.show(seen.created_at, '%d %B %Y')} (batch "
             f"{seen.id}); importing it again would change nothing, so nothing was done."
         )
     report("Checking the batch", 0, 1)
@@ -449,7 +449,7 @@ def import_batch(
         if seen is not None:
             raise SyncError(
                 f"{path.name} repeats batch {batch_id} from {provider.code}, already imported on "
-                f"{seen.created_at:%d %B %Y}. Nothing was changed."
+                f"{clock.show(seen.created_at, '%d %B %Y')}. Nothing was changed."
             )
         previous = body.get("previous_batch_id")
         if previous and session.get(Batch, previous) is None:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vrp_desktop import clock
 from vrp_desktop.errors import VrpError
 
 
@@ -199,7 +200,8 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
         print(f"  {item['entity']} {item['label']} ({item['id']}): {'; '.join(item['reasons'])}")
     for b in info["history"]:
         print(
-            f"  {b['created_at']:%Y-%m-%d %H:%M} {b['status']:<10} {b['records']} records "
+            f"  {clock.show(b['created_at'], '%Y-%m-%d %H:%M')} {b['status']:<10} "
+            f"{b['records']} records "
             f"accepted={b['accepted']} rejected={b['rejected']}  {b['file_name']}"
         )
     return 0
@@ -359,7 +361,7 @@ def register(sub, workspace_args) -> None:
     q = p.add_parser("build", help="build and write the next batch to the outbox")
     workspace_args(q)
     q.add_argument("--outbox", help="folder to write to (default: the configured outbox)")
-    q.add_argument("--period", help="e.g. 2026-Q4 (default: this quarter)")
+    q.add_argument("--period", help='financial quarter, e.g. "2026-27 Q3" (default: this quarter)')
     q.add_argument("--json", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(handler=cmd_batch_build)

@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from vrp_desktop import clock
 from vrp_desktop.store.models import utcnow
 from vrp_desktop.sync import import_check
 from vrp_desktop.sync.import_check import Refs
@@ -82,8 +83,17 @@ def _chunks(items: list, size: int = _IN) -> Iterable[list]:
 
 
 def _db_datetime(value: dt.datetime | None) -> str | None:
-    # the wall-clock time as the provider recorded it (an offset, if sent, is dropped)
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    """A session start as stored: the local wall-clock time it means (clock.received_start)."""
+    if value is None:
+        return None
+    return clock.received_start(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _db_timestamp(value: dt.datetime | None) -> str | None:
+    """Any other travelled timestamp as stored: naive UTC (clock.as_utc)."""
+    if value is None:
+        return None
+    return clock.as_utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _db_date(value: dt.date | None) -> str | None:
@@ -618,7 +628,7 @@ class Holder:
                     "INSERT OR REPLACE INTO imported_tombstone (entity, record_id, provider_id, "
                     "version, reason, batch_id, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (entity, rid, provider, version, record["reason"], self.batch_id,
-                     _db_datetime(record["deleted_at"])),
+                     _db_timestamp(record["deleted_at"])),
                 )  # fmt: skip
             self.has_stones = True
             self._say("tombstone", record, "accepted")

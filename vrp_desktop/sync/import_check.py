@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from vrp_desktop import clock
 from vrp_desktop.errors import FrameworkError
 from vrp_desktop.frameworks.models import Framework, MeasureDefinition
 from vrp_desktop.measures.scoring import score
@@ -59,7 +60,7 @@ class Checker:
     def __init__(self, session, *, today: dt.date | None = None, now=None) -> None:
         self.session = session
         self.today = today or dt.date.today()
-        self.now = now or dt.datetime.now()
+        self.now = now or clock.utc_now()  # session starts carry their offset: compared in UTC
         self._frameworks: dict[tuple[str, int], Framework | None] = {}
         self._measures: dict[str, MeasureDefinition | None] = {}
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from vrp_desktop import codes
+from vrp_desktop import clock, codes
 from vrp_desktop.frameworks.models import DateOrderRule, Framework, MeasureDefinition
 from vrp_desktop.measures.scoring import ScoreResult, score, unscored
 from vrp_desktop.validation import rules
@@ -262,11 +262,7 @@ def _session_time(s: Record, now: datetime) -> list[Finding]:
         return []
     if not isinstance(starts_at, datetime):
         return [error("starts_at", "The session date and time should be a date and time.", "type")]
-    if starts_at.tzinfo is not None and now.tzinfo is None:
-        now = now.astimezone()  # a time that carries its UTC offset is compared as such
-    elif starts_at.tzinfo is None and now.tzinfo is not None:
-        starts_at = starts_at.astimezone()
-    if s.get("status") == "delivered" and starts_at > now:
+    if s.get("status") == "delivered" and clock.is_future(starts_at, now):
         return [
             error(
                 "starts_at",
