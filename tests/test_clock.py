@@ -14,7 +14,7 @@ from sqlalchemy import select
 from vrp_desktop import clock
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import AuditEvent, Provider
-from vrp_desktop.sync import batch_build, batch_import
+from vrp_desktop.sync import batch_build, held
 from vrp_desktop.validation.engine import _session_time
 
 LONDON = ZoneInfo("Europe/London")
@@ -77,7 +77,7 @@ def test_the_coordinator_keeps_the_wall_time_the_provider_meant():
         ("2026-01-09T18:30:00", "2026-01-09 18:30:00.000000"),  # an older batch: local
     ):
         value = dt.datetime.fromisoformat(text)
-        assert batch_import._db_datetime(value, wall_time=True) == wall
+        assert held._db_datetime(value) == wall
 
 
 @pytest.mark.parametrize(

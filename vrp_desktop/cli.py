@@ -203,6 +203,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
     from vrp_desktop.services import demo
     from vrp_desktop.staging import staged_folder
     from vrp_desktop.store.files import is_workspace
