@@ -280,10 +280,10 @@ class ParticipantsPage(QWidget):
 
         def finished(result: int) -> None:
             if result:
-                self.ctx.runner.submit(
+                self.ctx.run_op(
                     participants.create_participant,
-                    self.ctx.ws,
                     self.dialog.values(),
+                    changes=("participant",),
                     warning_reason=self.dialog.warning_reason,
                     on_done=self._created,
                     on_error=lambda exc: show_error(self, exc, action="add the participant"),
@@ -293,7 +293,6 @@ class ParticipantsPage(QWidget):
         self.dialog.open()
 
     def _created(self, p: dict) -> None:
-        self.ctx.data_changed.emit("participant")
         self.run_search()
         self.show_record(p["id"])
 

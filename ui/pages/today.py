@@ -221,9 +221,7 @@ class TodayPage(QWidget):
             return
         self._loading = True
         self._stale = False
-        self.ctx.runner.submit(
-            dashboard.summary, self.ctx.ws, on_done=self._show, on_error=self._failed
-        )
+        self.ctx.read(dashboard.summary, on_done=self._show, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
