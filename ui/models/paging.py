@@ -103,10 +103,15 @@ class PagedTableModel(QAbstractTableModel):
                 return
             self._show_first(rows)
             if self._counting:  # queued only now: the page is painted before the count
-                self.ctx.read(self._count, on_done=counted, on_error=not_counted)
+                self.ctx.read(count_unless_stale, on_done=counted, on_error=not_counted)
 
-        def counted(total: int) -> None:
-            if generation == self._generation:
+        def count_unless_stale(ws: Any) -> int | None:
+            # on the store thread: a person still typing has moved on, so skip a stale count
+            # (it would only delay the next query's page); an int read is safe across threads
+            return None if generation != self._generation else self._count(ws)
+
+        def counted(total: int | None) -> None:
+            if generation == self._generation and total is not None:
                 self._show_count(total)
 
         def not_counted(_exc: BaseException) -> None:
