@@ -262,12 +262,13 @@ class MainWindow(QMainWindow):
         self._last_username = ws.user.username
         self.screens.setCurrentIndex(1)
         self.statusBar().show()
+        # the status bar's two quick reads go first: the page's own read queues behind them
+        self._update_status_labels(ws)
+        self.refresh_status()
         remembered = self.settings.value(self._state_key("last_page"), "today")
         page = self._page_before_lock or str(remembered)
         self._page_before_lock = None
         self.navigate(page if page in PAGES else "today", "")
-        self._update_status_labels(ws)
-        self.refresh_status()
         self.idle.set_minutes(self._idle_minutes())
         self.idle.start()
 

@@ -89,7 +89,12 @@ class StoreRunner(QObject):
         return job
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run on the store thread and wait: for short reads where a reply is needed now."""
+        """Deprecated: run on the store thread and wait, freezing the window meanwhile.
+
+        Kept only until the last pages move to ``ctx.read`` / ``ctx.run_op`` (which answer by
+        signal); new code must not use it, and on a thread refused store work it cannot help
+        anyway. To be removed.
+        """
         return self._pool.submit(fn, *args, **kwargs).result()
 
     @Slot(int, object)

@@ -69,7 +69,7 @@ class Workspace:
         self.user = user
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(immediate(engine), expire_on_commit=False)
-        self._settings_cache: dict[str, str] = {}
+        self._settings_cache: dict[str, str | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -309,10 +309,11 @@ class Workspace:
         if key not in self._settings_cache:
             with self.read() as session:
                 row = session.get(Setting, key)
-            if row is None:
-                return default
-            self._settings_cache[key] = row.value
-        return self._settings_cache[key]
+            # a missing setting is remembered too (``kind`` is absent in older workspaces):
+            # the window asks on its own thread, which must not read the store
+            self._settings_cache[key] = None if row is None else row.value
+        value = self._settings_cache[key]
+        return default if value is None else value
 
     def set_setting(self, session: OrmSession, key: str, value: str) -> None:
         row = session.get(Setting, key)

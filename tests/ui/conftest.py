@@ -57,5 +57,5 @@ def wait_idle(qtbot, ctx: AppContext, timeout: int = 5000) -> None:
 
 
 def wait_ready(qtbot, model, timeout: int = 5000) -> None:
-    """Wait until a paged model's new query has arrived from the store thread."""
-    qtbot.waitUntil(lambda: not model.refreshing, timeout=timeout)
+    """Wait until a paged model's new query, and its count, have arrived from the store thread."""
+    qtbot.waitUntil(lambda: not model.refreshing and not model.counting, timeout=timeout)

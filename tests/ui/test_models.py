@@ -103,3 +103,30 @@ def test_register_model(qtmodeltester):
     model.set_enrolled({"p0": False})
     assert model.index(0, 3).data() == "Not enrolled"
     qtmodeltester.check(model, force_py=True)
+
+
+def test_search_paints_its_first_page_before_counting_and_caps_the_count(
+    qtbot, demo_ctx, monkeypatch
+):
+    monkeypatch.setattr("ui.models.participants_model.COUNT_CAP", 150)
+    model = ParticipantsModel(demo_ctx, page_size=100)
+    order: list[str] = []
+    model.refreshed.connect(lambda: order.append(f"rows {model.rowCount()}"))
+    model.counted.connect(lambda: order.append(f"count {model.total}"))
+    text = "a"  # a one-letter prefix: hundreds of the 2,000 people
+    exact = participants.count_participants(demo_ctx.ws, text)
+    assert exact > 150
+    model.set_query(text)
+    qtbot.waitUntil(lambda: not model.refreshing, timeout=5000)
+    assert model.rowCount() == 100 and model.canFetchMore()
+    wait_ready(qtbot, model)
+    assert order == ["rows 100", "count 150"]  # the rows were shown before the count was taken
+    assert model.total_capped and model.total == 150
+    assert participants.count_participants(demo_ctx.ws, text, cap=150) == 151
+    while model.canFetchMore():  # scrolling past the cap still reaches everyone
+        model.fetchMore()
+        qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert model.rowCount() == exact == model.total
+    model.set_query("zzzzqq")  # a page that is not full is its own count, with no second job
+    wait_ready(qtbot, model)
+    assert model.total == 0 and not model.total_capped and not model.canFetchMore()

@@ -4,10 +4,11 @@ Vorta-style: columns are ``COL_*`` constants in each subclass, rows are plain di
 query replaces everything inside ``beginResetModel``/``endResetModel``. Rows past the first page
 arrive through ``canFetchMore``/``fetchMore`` as the view scrolls, so 100k rows never load at once.
 Every read, the first page included, runs on the store thread without blocking the GUI
-(``asynchronous``): a new query shows its first page as soon as it is read, the count is taken only
-when the first page is full, and an answer that arrives after the query changed is dropped.
-``refreshed`` tells the page when a new query's rows are in; ``when_ready`` runs a step (open the
-first match, select a row) once they are.
+(``asynchronous``): a new query paints its first page as soon as it is read; only when that page is
+full is a count queued, as a job of its own after the page is on screen (and a subclass may cap
+it: "more than 1,000" is enough while typing). An answer that arrives after the query changed is
+dropped. ``refreshed`` tells the page when a new query's rows are in, ``counted`` when its count
+is; ``when_ready`` runs a step (open the first match, select a row) once the rows are in.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ class PagedTableModel(QAbstractTableModel):
     """Subclasses give ``HEADERS``, ``display(row, column)`` and the two store calls."""
 
     HEADERS: tuple[str, ...] = ()
-    #: a new query's first page and count have arrived (or, synchronous, been read)
+    #: a new query's first page has arrived (or, synchronous, been read)
     refreshed = Signal()
+    #: the query's count has arrived (``total``, ``total_capped``); right after ``refreshed``
+    #: when the first page was not full
+    counted = Signal()
 
     def __init__(
         self, ctx, parent=None, *, page_size: int = PAGE_SIZE, asynchronous: bool = True
@@ -44,6 +48,9 @@ class PagedTableModel(QAbstractTableModel):
         self._generation = 0
         self._pending = False
         self._refreshing = False
+        self._counting = False
+        self._capped = False
+        self._exhausted = True
         self._when_ready: list[Callable[[], None]] = []
 
     # -- what subclasses provide ---------------------------------------------------------
@@ -56,6 +63,10 @@ class PagedTableModel(QAbstractTableModel):
     ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
         """The service function and arguments (after ``ws``) that read one page."""
         raise NotImplementedError
+
+    def _count_cap(self) -> int | None:
+        """Count at most this many (the count function then returns at most cap + 1)."""
+        return None
 
     def _page(self, offset: int, limit: int) -> list[dict[str, Any]]:
         fn, args, kwargs = self._page_call(offset, limit)
@@ -74,50 +85,76 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     # -- store access --------------------------------------------------------------------
-    def _first_view(self) -> Callable[[Any], tuple[list[dict[str, Any]], int]]:
-        """One store job for a new query: the first page, then a count only if it is full."""
-        page_fn, page_args, page_kwargs = self._page_call(0, self.page_size)
-        count_fn, count_args, count_kwargs = self._count_call()
-        size = self.page_size
-
-        def read(ws: Any) -> tuple[list[dict[str, Any]], int]:
-            rows = page_fn(ws, *page_args, **page_kwargs)
-            if len(rows) < size:
-                return rows, len(rows)
-            return rows, max(len(rows), count_fn(ws, *count_args, **count_kwargs))
-
-        return read
-
     def refresh(self) -> None:
         """Run the current query again from the top (after a save, or a new filter)."""
         self._generation += 1
         generation = self._generation
         self._pending = False
-        read = self._first_view()
+        page_fn, page_args, page_kwargs = self._page_call(0, self.page_size)
         if not self.asynchronous:  # model tests and tools: read here, on this thread
-            self._show_first(*read(self.ctx.ws))
+            self._show_first(page_fn(self.ctx.ws, *page_args, **page_kwargs))
+            if self._counting:
+                self._show_count(self._count(self.ctx.ws))
             return
         self._refreshing = True
 
-        def arrived(result: tuple[list[dict[str, Any]], int]) -> None:
+        def arrived(rows: list[dict[str, Any]]) -> None:
+            if generation != self._generation:
+                return
+            self._show_first(rows)
+            if self._counting:  # queued only now: the page is painted before the count
+                self.ctx.read(count_unless_stale, on_done=counted, on_error=not_counted)
+
+        def count_unless_stale(ws: Any) -> int | None:
+            # on the store thread: a person still typing has moved on, so skip a stale count
+            # (it would only delay the next query's page); an int read is safe across threads
+            return None if generation != self._generation else self._count(ws)
+
+        def counted(total: int | None) -> None:
+            if generation == self._generation and total is not None:
+                self._show_count(total)
+
+        def not_counted(_exc: BaseException) -> None:
             if generation == self._generation:
-                self._show_first(*result)
+                self._show_count(len(self._rows))
 
         def failed(_exc: BaseException) -> None:
             if generation == self._generation:
-                self._show_first([], 0)
+                self._show_first([])
 
-        self.ctx.read(read, on_done=arrived, on_error=failed)
+        self.ctx.read(page_fn, *page_args, on_done=arrived, on_error=failed, **page_kwargs)
 
-    def _show_first(self, rows: list[dict[str, Any]], total: int) -> None:
+    def _count(self, ws: Any) -> int:
+        fn, args, kwargs = self._count_call()
+        cap = self._count_cap()
+        if cap is not None:
+            kwargs = {**kwargs, "cap": cap}
+        return fn(ws, *args, **kwargs)
+
+    def _show_first(self, rows: list[dict[str, Any]]) -> None:
+        full = len(rows) >= self.page_size
         self.beginResetModel()
-        self._rows, self._total = rows, total
+        self._rows, self._total = rows, len(rows)
+        self._capped = False
+        self._exhausted = not full
+        self._counting = full
         self.endResetModel()
         self._refreshing = False
         self.refreshed.emit()
         waiting, self._when_ready = self._when_ready, []
         for step in waiting:
             step()
+        if not full:
+            self.counted.emit()
+
+    def _show_count(self, total: int) -> None:
+        cap = self._count_cap()
+        self._capped = cap is not None and total > cap
+        self._total = max(cap if self._capped else total, len(self._rows))  # type: ignore[type-var]
+        self._counting = False
+        if not self._capped and len(self._rows) >= self._total:
+            self._exhausted = True
+        self.counted.emit()
 
     @property
     def refreshing(self) -> bool:
@@ -132,9 +169,20 @@ class PagedTableModel(QAbstractTableModel):
             step()
 
     @property
+    def counting(self) -> bool:
+        """True while the new query's count is being taken (its first page is already in)."""
+        return self._counting
+
+    @property
     def total(self) -> int:
-        """How many rows the query matches (not how many are loaded)."""
+        """How many rows the query matches (not how many are loaded); while ``counting``, the
+        rows loaded so far; when ``total_capped``, the cap (there are more)."""
         return self._total
+
+    @property
+    def total_capped(self) -> bool:
+        """The count stopped at the cap: the query matches more than ``total``."""
+        return self._capped
 
     def row_at(self, row: int) -> dict[str, Any] | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -179,7 +227,7 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self._total
+        return not parent.isValid() and not self._exhausted
 
     @property
     def loading(self) -> bool:
@@ -205,16 +253,22 @@ class PagedTableModel(QAbstractTableModel):
         def failed(_exc: BaseException) -> None:
             if generation == self._generation:
                 self._pending = False
-                self._total = len(self._rows)  # stop asking; a refresh tries again
+                self._exhausted = True  # stop asking; a refresh tries again
 
         self.ctx.runner.submit(fn, self.ctx.ws, *args, on_done=arrived, on_error=failed, **kwargs)
 
     def _append(self, start: int, more: list[dict[str, Any]]) -> None:
         if start != len(self._rows):
             return
+        if len(more) < self.page_size:
+            self._exhausted = True  # the last page: the store may have shrunk under us too
         if not more:
-            self._total = start  # the store shrank under us; stop asking
+            self._total = start
             return
         self.beginInsertRows(QModelIndex(), start, start + len(more) - 1)
         self._rows.extend(more)
         self.endInsertRows()
+        if self._exhausted or len(self._rows) > self._total:
+            self._total = len(self._rows) if self._exhausted else max(self._total, len(self._rows))
+        if not self._capped and not self._counting and len(self._rows) >= self._total:
+            self._exhausted = True

@@ -153,6 +153,7 @@ class ParticipantsPage(QWidget):
 
         self._stale = False
         self.model.refreshed.connect(self._show_results)
+        self.model.counted.connect(self._show_count)
         ctx.data_changed.connect(self._data_changed)
         self.reload_interventions()
         self.run_search()
@@ -195,7 +196,7 @@ class ParticipantsPage(QWidget):
         """The new query's first page is in: the count and the empty state follow it."""
         text = self.search.text()
         total = self.model.total
-        self.count.setText(f"{total:,} {'person' if total == 1 else 'people'}")
+        self._show_count()
         filtered = bool(text.strip()) or any(
             c.code() not in (None, "all") for c in (self.intervention, self.status, self.age_band)
         )
@@ -209,6 +210,17 @@ class ParticipantsPage(QWidget):
                 else "No participants yet — add the first with New participant (Ctrl+N)."
             )
             self.list_stack.setCurrentWidget(self.empty)
+
+    def _show_count(self) -> None:
+        """The count follows the first page (it is taken after the rows are painted)."""
+        total = self.model.total
+        noun = "person" if total == 1 and not self.model.counting else "people"
+        if self.model.counting:
+            self.count.setText(f"{total:,}+ {noun} (counting…)")
+        elif self.model.total_capped:
+            self.count.setText(f"More than {total:,} {noun}")
+        else:
+            self.count.setText(f"{total:,} {noun}")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -280,10 +292,10 @@ class ParticipantsPage(QWidget):
 
         def finished(result: int) -> None:
             if result:
-                self.ctx.runner.submit(
+                self.ctx.run_op(
                     participants.create_participant,
-                    self.ctx.ws,
                     self.dialog.values(),
+                    changes=("participant",),
                     warning_reason=self.dialog.warning_reason,
                     on_done=self._created,
                     on_error=lambda exc: show_error(self, exc, action="add the participant"),
@@ -293,7 +305,6 @@ class ParticipantsPage(QWidget):
         self.dialog.open()
 
     def _created(self, p: dict) -> None:
-        self.ctx.data_changed.emit("participant")
         self.run_search()
         self.show_record(p["id"])
 

@@ -20,7 +20,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QEvent, QMargins, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -82,6 +82,25 @@ class AttentionList(QListWidget):
                 self.chosen.emit(item)
                 return
         super().keyPressEvent(event)
+
+
+def _count_axis(largest: int) -> QValueAxis:
+    """A y axis for counts: whole-number ticks only (a nice-numbers axis over 0-1 labels its
+    quarter steps "0, 0, 1, 1" once formatted as integers)."""
+    steps = (m * 10**e for e in range(12) for m in (1, 2, 5))
+    step = next(s for s in steps if -(-(largest + 1) // s) <= 5)  # room above the tallest bar
+    top = -(-(largest + 1) // step) * step
+    axis = QValueAxis()
+    axis.setRange(0, top)
+    axis.setTickCount(top // step + 1)
+    axis.setLabelFormat("%d")
+    return axis
+
+
+def _smaller(font: QFont) -> QFont:
+    smaller = QFont(font)
+    smaller.setPointSizeF(max(6.0, font.pointSizeF() - 1.5))
+    return smaller
 
 
 def _chart_view(title: str, parent: QWidget) -> QChartView:
@@ -221,9 +240,7 @@ class TodayPage(QWidget):
             return
         self._loading = True
         self._stale = False
-        self.ctx.runner.submit(
-            dashboard.summary, self.ctx.ws, on_done=self._show, on_error=self._failed
-        )
+        self.ctx.read(dashboard.summary, on_done=self._show, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
@@ -298,10 +315,8 @@ class TodayPage(QWidget):
         x = QBarCategoryAxis()
         x.append([f"{monday.day}/{monday.month}" for monday, _ in weeks])
         x.setTitleText("Week starting (day/month)")
-        y = QValueAxis()
-        y.setRange(0, max([n for _, n in weeks] + [1]) * 1.15)
-        y.setLabelFormat("%d")
-        y.applyNiceNumbers()
+        x.setLabelsFont(_smaller(x.labelsFont()))  # twelve weeks fit at 1280 wide
+        y = _count_axis(max(n for _, n in weeks) if weeks else 0)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
@@ -328,11 +343,8 @@ class TodayPage(QWidget):
         chart.addSeries(series)
         x = QBarCategoryAxis()
         x.append([b if b != dashboard.UNKNOWN else "Age not known" for b in bands])
-        y = QValueAxis()
         totals = [sum(reach.get((b, g), 0) for g in genders) for b in bands]
-        y.setRange(0, max([*totals, 1]) * 1.1)
-        y.setLabelFormat("%d")
-        y.applyNiceNumbers()
+        y = _count_axis(max(totals, default=0))
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)

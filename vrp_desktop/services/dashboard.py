@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from vrp_desktop import codes
 from vrp_desktop.services import quality
@@ -89,36 +89,43 @@ def sessions_per_week(
     return sorted(counts.items())
 
 
-def _reached(start: dt.date, end: dt.date):
-    """Participants present at a delivered session in [start, end), not erased."""
+def _present_ids(start: dt.date, end: dt.date):
+    """Ids of people present at a delivered session in [start, end): attendances found through
+    the sessions' time index, so the cost follows the quarter's attendances, not the register."""
     return (
-        select(Participant.id)
-        .join(Attendance, Attendance.participant_id == Participant.id)
+        select(Attendance.participant_id)
         .join(Session, Session.id == Attendance.session_id)
         .where(
             Session.status == "delivered",
             Session.starts_at >= _midnight(start),
             Session.starts_at < _midnight(end),
             Attendance.status.in_(sorted(codes.PRESENT_STATUSES)),
-            Participant.erased_at.is_(None),
         )
+    )
+
+
+def _reached(start: dt.date, end: dt.date):
+    """Participants present at a delivered session in [start, end), not erased: each person
+    looked up once (``IN``), not once per attendance (a join made 100k-person quarters slow)."""
+    return select(Participant.id).where(
+        Participant.id.in_(_present_ids(start, end)), Participant.erased_at.is_(None)
     )
 
 
 def people_reached(ws, start: dt.date, end: dt.date) -> int:
     """How many different people were present at a delivered session in [start, end)."""
-    query = _reached(start, end).with_only_columns(func.count(distinct(Participant.id)))
+    query = _reached(start, end).with_only_columns(func.count())
     with ws.read() as session:
         return session.scalar(query) or 0
 
 
 def reach_by_age_gender(ws, start: dt.date, end: dt.date) -> dict[tuple[str, str], int]:
-    """{(age band, gender code): people} reached in [start, end); unknowns as "not_known"."""
+    """{(age band, gender code): people} reached in [start, end); unknowns as "not_known".
+
+    Each person is in exactly one group, so the values add up to ``people_reached``."""
     query = (
         _reached(start, end)
-        .with_only_columns(
-            Participant.age_band, Participant.gender, func.count(distinct(Participant.id))
-        )
+        .with_only_columns(Participant.age_band, Participant.gender, func.count())
         .group_by(Participant.age_band, Participant.gender)
     )
     result: dict[tuple[str, str], int] = {}
@@ -176,6 +183,7 @@ def summary(ws, *, today: dt.date | None = None, weeks: int = 12) -> dict[str, A
     monday = week_start(day)
     q_start, q_end, q_label = uk_quarter(day)
     counts = quality.attention_counts(ws)
+    reach = reach_by_age_gender(ws, q_start, q_end)
     with ws.read() as session:
         total_sessions = session.scalar(select(func.count()).select_from(Session)) or 0
     return {
@@ -183,8 +191,8 @@ def summary(ws, *, today: dt.date | None = None, weeks: int = 12) -> dict[str, A
         "week_start": monday,
         "sessions_this_week": count_delivered(ws, monday, monday + dt.timedelta(days=7)),
         "quarter": (q_start, q_end, q_label),
-        "reached_this_quarter": people_reached(ws, q_start, q_end),
-        "reach_by_age_gender": reach_by_age_gender(ws, q_start, q_end),
+        "reached_this_quarter": sum(reach.values()),  # one pass over the quarter, not two
+        "reach_by_age_gender": reach,
         "sessions_per_week": sessions_per_week(ws, weeks=weeks, today=day),
         "attention_total": sum(n for kind, n in counts.items() if kind != "attendance"),
         "attention": attention_items(ws),

@@ -332,14 +332,15 @@ def list_participants(
         return [_row(rows[i]) for i in ids if i in rows]
 
 
-def count_participants(ws, text: str = "", **filters: Any) -> int:
+def count_participants(ws, text: str = "", *, cap: int | None = None, **filters: Any) -> int:
     """How many people match. A search by text alone is counted from the token index: erased
-    people have no tokens, so no participant row needs reading."""
+    people have no tokens, so no participant row needs reading. With ``cap``, counting stops
+    past it (the answer is then ``cap + 1``: "more than cap"), which is all a search box needs."""
     ids = search.matching_ids(text) if text else None
-    if ids is not None and _only_text(filters):
-        query = select(func.count()).select_from(ids.subquery())
-    else:
-        query = select(func.count()).select_from(_filtered(text, **filters).subquery())
+    matches = ids if ids is not None and _only_text(filters) else _filtered(text, **filters)
+    if cap is not None:
+        matches = matches.limit(cap + 1)
+    query = select(func.count()).select_from(matches.subquery())
     with ws.read() as session:
         return session.scalar(query) or 0
 

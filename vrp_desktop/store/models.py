@@ -197,6 +197,8 @@ class Participant(Syncable, Base):
             func.lower(first_name),
         ),
         Index("ix_participant_postcode_district", "postcode_district"),
+        # Today's reach: each attendee's age band and gender without reading participant rows
+        Index("ix_participant_id_reach", "id", "erased_at", "age_band", "gender"),
     )
 
 
@@ -279,6 +281,8 @@ class Attendance(Syncable, Base):
 
     __table_args__ = (
         UniqueConstraint("session_id", "participant_id"),
+        # Today's reach: a quarter's attendees (present statuses) without reading attendance rows
+        Index("ix_attendance_session_status", "session_id", "status", "participant_id"),
         # the quarterly return: the few attendances that are not a presence (absent, ...), so
         # attendees come off the (session_id, participant_id) index without reading rows
         Index(
