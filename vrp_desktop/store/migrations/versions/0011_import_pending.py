@@ -1,7 +1,7 @@
 """Records a provider sent that wait for what they refer to (order-independent import).
 
 Revision ID: 0011_import_pending
-Revises: 0007_intervention_setup
+Revises: 0010_reach_indexes
 Create Date: 2026-11-28
 
 A session whose register names a young person the VRP does not hold yet, or an enrolment whose
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_import_pending"
-down_revision = "0007_intervention_setup"
+down_revision = "0010_reach_indexes"
 branch_labels = None
 depends_on = None
 
