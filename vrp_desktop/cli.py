@@ -54,6 +54,16 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def check_output_folder(path: Path) -> Path:
+    """Refuse an output folder that is missing or not a folder (never created for the user)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise VrpError(
+            f"{path} is not a folder that exists. Create it first, or name an existing one."
+        )
+    return path
+
+
 def check_output_file(path: Path, what: str = "file") -> Path:
     """Refuse an output path whose folder is missing or not writable, before anything runs.
 
@@ -564,7 +574,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in OUTPUT_ARGUMENTS:
             if getattr(args, name, None):
-                check_output_file(Path(getattr(args, name)))
+                if name in getattr(args, "output_folders", ()):
+                    check_output_folder(Path(getattr(args, name)))
+                else:
+                    check_output_file(Path(getattr(args, name)))
         return args.handler(args)
     except VrpError as exc:
         print(f"vrp: {exc}", file=sys.stderr)

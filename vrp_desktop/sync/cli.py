@@ -397,6 +397,7 @@ def register(sub, workspace_args) -> None:
     workspace_args(q)
     q.add_argument("batch_id")
     q.add_argument("--out", required=True, help="folder to write the receipt to")
+    q.set_defaults(output_folders=("out",))
     q.add_argument("--batch", help="the batch file (default: look in the inbox folder)")
     q.set_defaults(handler=cmd_receipt_reissue)
 
