@@ -285,7 +285,16 @@ class ParticipantPicker(QDialog):
         self.search.picked.connect(self._picked)
         self.search.edit.setFocus()
 
+    def keyPressEvent(self, event) -> None:
+        """Enter belongs to the search (it may still be finding what was typed), not to OK."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def _picked(self, row: dict) -> None:
+        if self.chosen is not None:
+            return
         self.chosen = row
         self.accept()
 

@@ -49,7 +49,6 @@ from vrp_desktop.validation.engine import AttendeeContext, validate_session
 from vrp_desktop.validation.findings import error
 
 AUTOSAVE_MS = 3000
-DUPLICATE_CHECK_MS = 400
 NOTES_TIP = (
     "Notes stay on this device and never travel to the VRP. They are not kept in the autosaved "
     "draft, so save the session before you close the app."
@@ -91,6 +90,8 @@ class SessionForm(QWidget):
         self._setups: dict[str, dict[str, Any]] = {}
         self._spans: dict[str, list[tuple[str, dt.date | None, dt.date | None]]] = {}
         self._duplicates: list[dict[str, Any]] = []
+        self._duplicate_checked: tuple | None = None
+        self._duplicate_generation = 0
         self._roster_key: tuple | None = None
         self._generation = 0
         self._loading = False
@@ -216,11 +217,6 @@ class SessionForm(QWidget):
         ]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
-
-        self._duplicate_timer = QTimer(self)
-        self._duplicate_timer.setSingleShot(True)
-        self._duplicate_timer.setInterval(DUPLICATE_CHECK_MS)
-        self._duplicate_timer.timeout.connect(self.check_duplicates)
 
         self.intervention.currentIndexChanged.connect(self._intervention_changed)
         self.when.dateTimeChanged.connect(self._when_changed)
@@ -441,7 +437,7 @@ class SessionForm(QWidget):
             return
         self._dirty = True
         self.revalidate()
-        self._duplicate_timer.start()
+        self._check_duplicates_if_changed()
 
     # -- register ------------------------------------------------------------------------
     def _remember(self, people: list[dict[str, Any]]) -> None:
@@ -718,9 +714,27 @@ class SessionForm(QWidget):
             if a["status"] in codes.PRESENT_STATUSES
         ]
 
+    def _duplicate_key(self) -> tuple:
+        return (
+            self.intervention.code(),
+            self.starts_at(),
+            self.duration.value(),
+            self.status.code(),
+            frozenset(self._present_ids()),
+        )
+
+    def _check_duplicates_if_changed(self) -> None:
+        """Re-ask only when what makes a duplicate changed (not on every keystroke)."""
+        key = self._duplicate_key()
+        if key != self._duplicate_checked:
+            self.check_duplicates()
+
     def check_duplicates(self, then: Callable[[list[dict[str, Any]]], None] | None = None):
         """Ask the store whether this session repeats one already logged; the answer shows
         as a finding on the form (and, when saving, as a question)."""
+        self._duplicate_checked = self._duplicate_key()
+        self._duplicate_generation += 1
+        generation = self._duplicate_generation
         iid, start = self.intervention.code(), self.starts_at()
         if not iid or start is None or self.status.code() == "cancelled":
             self._duplicates_found([], then)
@@ -732,11 +746,13 @@ class SessionForm(QWidget):
             self.duration.value() or None,
             self._present_ids(),
             exclude_id=self.session_id,
-            on_done=lambda found: self._duplicates_found(found, then),
+            on_done=lambda found: self._duplicates_found(found, then, generation),
             on_error=self._failed if then else None,
         )
 
-    def _duplicates_found(self, found: list[dict[str, Any]], then=None) -> None:
+    def _duplicates_found(self, found: list[dict[str, Any]], then=None, generation=None) -> None:
+        if generation is not None and generation != self._duplicate_generation and not then:
+            return  # a newer question is on its way
         if found != self._duplicates:
             self._duplicates = found
             self.revalidate()
@@ -772,6 +788,7 @@ class SessionForm(QWidget):
         self.register.set_rows([])
         self._spans.clear()
         self._duplicates = []
+        self._duplicate_checked = None
         self._roster_key = None
         self.banner.hide()
         self.discard_button.hide()
@@ -978,7 +995,6 @@ class SessionForm(QWidget):
             return
         self._saving = True
         self.save_button.setEnabled(False)
-        self._duplicate_timer.stop()
         self.check_duplicates(then=self._checked)
 
     def _checked(self, duplicates: list[dict[str, Any]]) -> None:
