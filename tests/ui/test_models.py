@@ -6,7 +6,7 @@ import pytest
 
 from tests.ui.conftest import wait_idle, wait_ready
 from ui.models.participants_model import COL_NAME, ParticipantsModel, RecordIdRole
-from ui.models.register_model import COL_STATUS, RegisterModel, RegisterRow
+from ui.models.register_model import COL_NOTE, COL_STATUS, RegisterModel, RegisterRow
 from ui.models.sessions_model import COL_WHEN, SessionsModel
 from vrp_desktop.services import demo, participants, sessions
 
@@ -101,7 +101,11 @@ def test_register_model(qtmodeltester):
     assert model.add(RegisterRow("p1", "YP-1", "Person 1", ticked=True)) == 1
     assert model.rowCount() == 5
     model.set_enrolled({"p0": False})
-    assert model.index(0, 3).data() == "Not enrolled"
+    assert model.index(0, COL_NOTE).data() == "Not enrolled"
+    # a roster row left unticked is saved as an absence; a walk-in left unticked is not saved
+    model.add(RegisterRow("p9", "YP-9", "Person 9", source="roster"))
+    assert model.attendees()[-1] == {"participant_id": "p9", "status": "absent"}
+    assert model.index(5, COL_STATUS).data() == "Absent"
     qtmodeltester.check(model, force_py=True)
 
 

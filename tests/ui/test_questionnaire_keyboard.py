@@ -360,9 +360,14 @@ def test_log_a_session_never_overwrites_an_unsaved_session(
 ):
     main_window.navigate("sessions", "")
     sessions_page = main_window.page("sessions")
+    for _ in range(3):  # the new page's lists arrive from the store thread
+        wait_idle(qtbot, main_window.ctx)
     sessions_page.new_session()
     football = interventions_by_framework["sports_diversion"]["id"]
-    sessions_page.form.intervention.set_code(football)
+    qtbot.keyClicks(sessions_page.form.intervention, "Fri")  # chosen as a person does
+    assert sessions_page.form.intervention.code() == football
+    for _ in range(3):
+        wait_idle(qtbot, main_window.ctx)
     sessions_page.form.autosave()  # an unsaved session waits as a draft
 
     main_window.navigate("participants", mentee["id"])

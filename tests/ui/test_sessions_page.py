@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import wait_idle
 from ui.forms.session_draft import load_draft
+from ui.models.register_model import COL_NOTE
 from ui.pages.sessions import SessionsPage
 from vrp_desktop.services import enrolments, participants, sessions
 
@@ -85,11 +86,20 @@ def page(qtbot, unlocked_ctx, football):
     page.show()
     qtbot.waitExposed(page)
     page.activateWindow()
+    settle(qtbot, unlocked_ctx)  # the list and the interventions arrive from the store thread
     return page
 
 
 def _focus():
     return QApplication.focusWidget()
+
+
+def settle(qtbot, ctx, rounds: int = 8) -> None:
+    """Wait until the store has answered everything, including jobs that answers queued."""
+    for _ in range(rounds):
+        wait_idle(qtbot, ctx)
+        if not ctx.runner._callbacks:
+            return
 
 
 def _key(qtbot, key, text_widget=None):
@@ -113,6 +123,7 @@ def test_group_session_by_keyboard_only(qtbot, page, football, unlocked_ctx):
     assert _focus() is form.intervention
     qtbot.keyClicks(form.intervention, "Fri")
     assert form.intervention.code() == football["intervention"]["id"]
+    settle(qtbot, unlocked_ctx)  # the framework's lists arrive as a person moves on
     _tab_to(qtbot, form.when)
     _tab_to(qtbot, form.duration)
     qtbot.keyClicks(_focus(), "90")
@@ -127,21 +138,22 @@ def test_group_session_by_keyboard_only(qtbot, page, football, unlocked_ctx):
     _key(qtbot, Qt.Key.Key_Space)  # Conflict resolution
     _tab_to(qtbot, form.notes)
     qtbot.keyClicks(_focus(), "Good energy tonight")
-    _tab_to(qtbot, form.register_panel.last_button)
-    _key(qtbot, Qt.Key.Key_Space)
     view = form.register_panel.view
     _tab_to(qtbot, view)
+    settle(qtbot, unlocked_ctx)
+    # a group's register is its roster: everyone enrolled, nobody ticked yet
     assert form.register.rowCount() == 14
+    assert form.register.ticked_count() == 0
     for i in range(12):
         _key(qtbot, Qt.Key.Key_Space)
         if i == 3:
-            _key(qtbot, Qt.Key.Key_L)  # the fourth arrived late
+            _key(qtbot, Qt.Key.Key_2)  # the fourth arrived late
         _key(qtbot, Qt.Key.Key_Down)
     assert form.register.ticked_count() == 12
     assert not form.view.has_errors, form.view.current
     _tab_to(qtbot, form.save_button)
     _key(qtbot, Qt.Key.Key_Space)
-    wait_idle(qtbot, unlocked_ctx)
+    settle(qtbot, unlocked_ctx)
     assert page.stack.currentWidget() is page.list_page
     assert "12 attending" in page.banner.text()
 
@@ -157,16 +169,17 @@ def test_group_session_by_keyboard_only(qtbot, page, football, unlocked_ctx):
     assert saved["notes"] == "Good energy tonight"
     assert saved["sync_state"] == "valid", saved["findings"]
     expected = {}
-    for r in form.register.rows()[:12]:
-        expected[r.participant_id] = "attended"
+    for i, r in enumerate(form.register.rows()):
+        expected[r.participant_id] = "attended" if i < 12 else "absent"
     expected[form.register.rows()[3].participant_id] = "late"
     assert {a["participant_id"]: a["status"] for a in saved["attendees"]} == expected
 
 
-def test_inline_validation_bad_duration_and_future_date(qtbot, page, football):
+def test_inline_validation_bad_duration_and_future_date(qtbot, page, football, unlocked_ctx):
     page.new_session()
     form = page.form
     form.intervention.set_code(football["intervention"]["id"])
+    settle(qtbot, unlocked_ctx)
     form.duration.setValue(5)
     assert "30" in form.view.message_for("duration_minutes")
     assert "240" in form.view.message_for("duration_minutes")
@@ -187,8 +200,11 @@ def test_repeat_last_session_and_draft_autosave(qtbot, page, football, unlocked_
     page.new_session()
     form = page.form
     form.intervention.set_code(football["intervention"]["id"])
+    settle(qtbot, unlocked_ctx)
     form.repeat_button.click()
+    settle(qtbot, unlocked_ctx)
     assert form.register.ticked_count() == 14
+    assert _focus() is form.register_panel.view
     assert form.duration.value() == 120
     assert form.location_type.code() == "sports_hall"
     assert form.activities.codes() == ["football", "conflict_resolution"]
@@ -203,10 +219,11 @@ def test_repeat_last_session_and_draft_autosave(qtbot, page, football, unlocked_
     # closing and reopening the form brings the draft back
     form.close_form()
     page.new_session()
+    settle(qtbot, unlocked_ctx)
     assert form.register.ticked_count() == 14
     assert "Restored" in form.banner.text()
     form.save()
-    wait_idle(qtbot, unlocked_ctx)
+    settle(qtbot, unlocked_ctx)
     assert not form.draft_file.exists()
     assert sessions.count_sessions(unlocked_ctx.ws) == 2
 
@@ -230,13 +247,25 @@ def test_walk_in_and_new_participant_without_leaving_the_form(
     page.new_session()
     form = page.form
     form.intervention.set_code(football["intervention"]["id"])
+    settle(qtbot, unlocked_ctx)
     form.register_panel.walk_in_button.click()
     picker = form.dialog
+    settle(qtbot, unlocked_ctx)
+    # the intervention's own people come first, with their age and reference
+    assert picker.search.model.rowCount() == 15
+    first = picker.search.model.row(0)
+    assert first["state"] == "enrolled" and first["age"] is not None
+    assert picker.search.model.row(14)["id"] == walk_in["id"]
     qtbot.keyClicks(picker.search.edit, "walk")
     qtbot.keyClick(picker.search.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: bool(form.register.attendees()), timeout=5000)
-    assert form.register.attendees() == [{"participant_id": walk_in["id"], "status": "attended"}]
-    assert form.register.index(0, 3).data() == "Not enrolled"
+    qtbot.waitUntil(lambda: form.register.row_of(walk_in["id"]) >= 0, timeout=5000)
+    settle(qtbot, unlocked_ctx)
+    row = form.register.row_of(walk_in["id"])
+    assert form.register.rows()[row].ticked
+    assert form.register.index(row, COL_NOTE).data() == "Not enrolled"
+    offer = form.dialog
+    assert isinstance(offer, QMessageBox) and "needs an enrolment" in offer.text()
+    offer.button(QMessageBox.StandardButton.No).click()
 
     form.register_panel.new_button.click()
     dialog = form.dialog
@@ -247,18 +276,21 @@ def test_walk_in_and_new_participant_without_leaving_the_form(
     f.gender.set_code("female")
     f.ethnicity.set_code("mixed_other")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    wait_idle(qtbot, unlocked_ctx)
-    assert form.register.ticked_count() == 2
+    settle(qtbot, unlocked_ctx)
+    assert form.register.ticked_count() == 2, [
+        (r.name, r.ticked, r.source) for r in form.register.rows() if r.ticked
+    ]
     box = form.dialog
     assert isinstance(box, QMessageBox) and "needs an enrolment" in box.text()
     box.button(QMessageBox.StandardButton.Yes).click()
+    settle(qtbot, unlocked_ctx)
     enrol = form.dialog
     enrol.referral_source.set_code("self")
     enrol.accept()
-    wait_idle(qtbot, unlocked_ctx)
+    settle(qtbot, unlocked_ctx)
     nadia = participants.list_participants(unlocked_ctx.ws, "nadia")[0]
     rows = enrolments.enrolments_for(unlocked_ctx.ws, nadia["id"])
     assert [r["intervention_id"] for r in rows] == [football["intervention"]["id"]]
     assert rows[0]["start_date"] == form.starts_at().date()
     row = form.register.row_of(nadia["id"])
-    assert form.register.index(row, 3).data() == ""
+    assert form.register.index(row, COL_NOTE).data() == ""

@@ -42,6 +42,7 @@ def save_draft(path: Path, state: dict[str, Any]) -> None:
             "participant_id": str(r["participant_id"]),
             "ticked": bool(r["ticked"]),
             "status": str(r["status"]),
+            "source": str(r.get("source") or "walk_in"),
         }
         for r in clean.get("register", [])
     ]

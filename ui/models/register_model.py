@@ -1,8 +1,9 @@
-"""A session's register while it is being filled in: who might come, who came, how.
+"""A session's register while it is being filled in: who is on it, who came, how.
 
-Rows live in memory (a group is tens of people, not thousands). A ticked row is on the saved
-register with its status; an unticked row is only a suggestion (for example, someone from last
-week's register who did not come this time) and is not saved.
+Rows live in memory (a group is tens of people, not thousands). For a group the rows are its
+roster, everyone enrolled on the session's date: a ticked row is saved with how they attended
+and an unticked one is saved as absent, so attendance rates are real. Someone added by hand who
+is not enrolled (a walk-in) is saved only while ticked.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from vrp_desktop import codes
 __all__ = ["RecordIdRole", "RegisterModel", "RegisterRow", "SortRole"]
 
 COL_PRESENT = 0
-COL_REFERENCE = 1
-COL_STATUS = 2
-COL_NOTE = 3
+COL_AGE = 1
+COL_REFERENCE = 2
+COL_STATUS = 3
+COL_NOTE = 4
 
 #: statuses a ticked row can have; "absent" unticks the row
 PRESENT_CHOICES = ("attended", "late", "left_early")
@@ -36,10 +38,18 @@ class RegisterRow:
     status: str = "attended"
     #: enrolled in the session's intervention on its date; None when not yet known
     enrolled: bool | None = None
+    age: int | None = None
+    #: "roster" (enrolled on the date), "walk_in" (added by hand) or "saved" (on the saved register)
+    source: str = "walk_in"
+
+    @property
+    def kept_when_unticked(self) -> bool:
+        """Unticked rows of the roster (and of a saved register) are saved as absences."""
+        return self.source in ("roster", "saved") or bool(self.enrolled)
 
 
 class RegisterModel(QAbstractTableModel):
-    HEADERS = ("Present", "Reference", "How", "Check")
+    HEADERS = ("Name", "Age", "Reference", "How", "Check")
     #: emitted whenever ticks or statuses change, so the form can re-validate and autosave
     changed = Signal()
 
@@ -110,9 +120,12 @@ class RegisterModel(QAbstractTableModel):
                 self._row_changed(i)
 
     def attendees(self) -> list[dict[str, str]]:
-        """The register to save: ticked people with how they attended."""
+        """The register to save: ticked people with how they attended, and the roster's
+        unticked people as absent."""
         return [
-            {"participant_id": r.participant_id, "status": r.status} for r in self._rows if r.ticked
+            {"participant_id": r.participant_id, "status": r.status if r.ticked else "absent"}
+            for r in self._rows
+            if r.ticked or r.kept_when_unticked
         ]
 
     def ticked_count(self) -> int:
@@ -147,6 +160,11 @@ class RegisterModel(QAbstractTableModel):
             return base | Qt.ItemFlag.ItemIsEditable
         return base
 
+    def _how(self, r: RegisterRow) -> str:
+        if r.ticked:
+            return codes.ATTENDANCE_STATUSES[r.status]
+        return "Absent" if r.kept_when_unticked else "Not saved"
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
@@ -161,18 +179,20 @@ class RegisterModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, SortRole):
             if column == COL_PRESENT:
                 return r.name
+            if column == COL_AGE:
+                return "" if r.age is None else str(r.age)
             if column == COL_REFERENCE:
                 return r.reference
             if column == COL_STATUS:
-                return codes.ATTENDANCE_STATUSES[r.status] if r.ticked else "—"
+                return self._how(r)
             if column == COL_NOTE:
                 return "Not enrolled" if r.enrolled is False else ""
         if role == Qt.ItemDataRole.AccessibleTextRole and column == COL_PRESENT:
-            state = codes.ATTENDANCE_STATUSES[r.status] if r.ticked else "not ticked"
-            return f"{r.name}, {r.reference}, {state}"
+            age = f", {r.age}" if r.age is not None else ""
+            return f"{r.name}{age}, {r.reference}, {self._how(r)}"
         if role == Qt.ItemDataRole.ToolTipRole and column == COL_NOTE and r.enrolled is False:
             return (
-                "Not enrolled in this intervention on the session date: enrol them first, "
+                "Not enrolled in this intervention on the session date: enrol them (Enrol…), "
                 "or the session stays in 'needs attention'."
             )
         return None

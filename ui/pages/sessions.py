@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.errors import show_error
 from ui.forms.fields import CodeCombo
+from ui.forms.session_dialogs import DeleteSessionDialog
 from ui.forms.session_draft import load_draft
-from ui.forms.session_form import SessionForm, people_info
+from ui.forms.session_form import SessionForm
 from ui.models.sessions_model import COL_INTERVENTION, COL_WHEN, RecordIdRole, SessionsModel
-from vrp_desktop.services import interventions
+from vrp_desktop.services import interventions, sessions
 
 
 class SessionsPage(QWidget):
@@ -32,11 +34,15 @@ class SessionsPage(QWidget):
         self.filter.setAccessibleName("Filter sessions by intervention")
         self.new_button = QPushButton("&Log a session")
         self.new_button.setToolTip("Log a 1:1, group or outreach session (Ctrl+N)")
+        self.delete_button = QPushButton("&Delete…")
+        self.delete_button.setToolTip("Delete the selected session, with a reason (Delete key)")
+        self.delete_button.setEnabled(False)
         self.count = QLabel()
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.model = SessionsModel(ctx, self)
+        self.model.refreshed.connect(self._show_count)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Sessions")
@@ -61,6 +67,7 @@ class SessionsPage(QWidget):
         top.addStretch(1)
         top.addWidget(self.filter)
         top.addWidget(self.count)
+        top.addWidget(self.delete_button)
         top.addWidget(self.new_button)
         list_layout = QVBoxLayout(self.list_page)
         list_layout.addLayout(top)
@@ -78,16 +85,27 @@ class SessionsPage(QWidget):
         self.filter.currentIndexChanged.connect(self.refresh)
         self.new_button.clicked.connect(self.new_session)
         self.table.activated.connect(self._open_index)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.delete_button.clicked.connect(self.delete_selected)
         self.form.saved.connect(self._saved)
+        self.form.deleted.connect(self._deleted)
         self.form.closed.connect(self.show_list)
+        QShortcut(
+            QKeySequence.StandardKey.Delete,
+            self.table,
+            self.delete_selected,
+            context=Qt.ShortcutContext.WidgetShortcut,
+        )
         QShortcut(
             QKeySequence.StandardKey.New,
             self.list_page,
             self.new_session,
             context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
         )
+        self.dialog = None
         self.setTabOrder(self.filter, self.new_button)
         self.setTabOrder(self.new_button, self.table)
+        self.setTabOrder(self.table, self.delete_button)
         self._stale = False
         ctx.data_changed.connect(self._data_changed)
         self.reload_interventions()
@@ -96,6 +114,9 @@ class SessionsPage(QWidget):
     def _data_changed(self, entity: str) -> None:
         if entity in ("session", "participant", "intervention"):
             self._stale = True
+        if entity == "intervention":
+            self.reload_interventions()
+            self.form.reload_interventions()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -104,11 +125,18 @@ class SessionsPage(QWidget):
             self.refresh()
 
     def reload_interventions(self) -> None:
-        rows = self.ctx.runner.call(interventions.list_interventions, self.ctx.ws)
-        self.filter.set_entries([(i["id"], i["name"]) for i in rows], blank="All interventions")
+        def loaded(rows: list[dict]) -> None:
+            self.filter.blockSignals(True)
+            self.filter.set_entries([(i["id"], i["name"]) for i in rows], blank="All interventions")
+            self.filter.blockSignals(False)
+
+        self.ctx.read(interventions.list_interventions, on_done=loaded)
 
     def refresh(self) -> None:
         self.model.set_intervention(self.filter.code())
+
+    def _show_count(self) -> None:
+        """The list's first page is in (read on the store thread): count and empty state."""
         total = self.model.total
         self.count.setText(f"{total:,} session{'s' if total != 1 else ''}")
         self.list_stack.setCurrentWidget(self.table if total else self.empty)
@@ -124,7 +152,8 @@ class SessionsPage(QWidget):
         self.form.intervention.setFocus()
 
     def show_record(self, record_id: str) -> None:
-        """Open a saved session in the form."""
+        """Open a saved session in the form (filled in as its data arrives)."""
+        self.banner.hide()
         self.form.load_session(record_id)
         self.stack.setCurrentWidget(self.form)
         self.form.intervention.setFocus()
@@ -144,15 +173,21 @@ class SessionsPage(QWidget):
             )
             return
         self.form.reset()
-        if intervention_id:
-            self.form.intervention.set_code(intervention_id)
         self.stack.setCurrentWidget(self.form)
         self.form.intervention.setFocus()
-        self.ctx.read(
-            people_info,
-            [participant_id],
-            on_done=lambda people: self.form._add_people(people, ticked=True),
-        )
+
+        def preset() -> None:  # once the intervention list is in (the page may be brand new)
+            if intervention_id:
+                self.form.intervention.set_code(intervention_id)
+            self.ctx.read(
+                sessions.people_on_register,
+                [participant_id],
+                intervention_id,
+                self.form._day(),
+                on_done=lambda people: self.form._add_people(people, ticked=True),
+            )
+
+        self.form.reload_interventions(then=preset)
 
     def open_record(self, record_id: str) -> None:
         """The main window's way in: a saved session id, ``new`` (a blank form), or
@@ -170,6 +205,40 @@ class SessionsPage(QWidget):
         if index.isValid():
             self.show_record(index.siblingAtColumn(COL_WHEN).data(RecordIdRole))
 
+    def _current_changed(self, current, _previous) -> None:
+        self.delete_button.setEnabled(current.isValid())
+
+    def delete_selected(self) -> None:
+        """Delete the selected session with a reason (a tombstone tells the VRP)."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return
+        session_id = index.siblingAtColumn(COL_WHEN).data(RecordIdRole)
+        when = index.siblingAtColumn(COL_WHEN).data()
+        name = index.siblingAtColumn(COL_INTERVENTION).data()
+        self.dialog = dialog = DeleteSessionDialog(self, f"the {name} session of {when}")
+
+        def finished(result: int) -> None:
+            if result:
+                self.ctx.run_op(
+                    sessions.delete_session,
+                    session_id,
+                    reason=dialog.reason_text(),
+                    changes=("session", "attendance"),
+                    on_done=lambda _r: self._deleted(session_id),
+                    on_error=lambda exc: show_error(self, exc, action="delete the session"),
+                )
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def _deleted(self, _session_id: str) -> None:
+        self.refresh()
+        self.banner.setText("✔ Session deleted. The VRP is told in your next batch.")
+        self.banner.setStyleSheet("")
+        self.banner.show()
+        self.show_list()
+
     def _saved(self, record: dict) -> None:
         self.refresh()
         people = sum(1 for a in record["attendees"] if a["status"] != "absent")
@@ -184,6 +253,9 @@ class SessionsPage(QWidget):
             self.banner.setStyleSheet("")
         self.banner.show()
         self.show_list()
-        row = self.model.row_of(record["id"])
+        self.model.when_ready(lambda: self._select(record["id"]))
+
+    def _select(self, record_id: str) -> None:
+        row = self.model.row_of(record_id)
         if row >= 0:
             self.table.selectRow(row)

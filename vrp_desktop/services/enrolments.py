@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from vrp_desktop import codes
 from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
@@ -153,3 +154,71 @@ def enrolments_for(ws, participant_id: str) -> list[dict[str, Any]]:
             .order_by(Enrolment.start_date)
         )
         return [to_dict(e) for e in rows]
+
+
+def _span_state(spans: list[dict[str, Any]], day: dt.date) -> str:
+    """'enrolled' on ``day``, 'ended' before it, 'starts later', or 'not enrolled'."""
+    if any(
+        e["start_date"] and e["start_date"] <= day and (not e["end_date"] or e["end_date"] >= day)
+        for e in spans
+    ):
+        return "enrolled"
+    if any(e["end_date"] and e["end_date"] < day for e in spans):
+        return "ended"
+    if spans:
+        return "starts later"
+    return "not enrolled"
+
+
+def find_for_register(
+    ws,
+    text: str,
+    intervention_id: str | None,
+    day: dt.date,
+    *,
+    include_ended: bool = False,
+    limit: int = 30,
+) -> list[dict[str, Any]]:
+    """People to add to a session's register, matching ``text``: the intervention's enrolled
+    people first, then everyone else (walk-ins). People whose enrolment in this intervention
+    has ended are left out unless ``include_ended``. Each row has name, reference, age on
+    ``day`` and how they stand with the intervention."""
+    from vrp_desktop.services import participants
+
+    rows = participants.list_participants(ws, text, limit=limit)
+    if intervention_id:  # the intervention's own people first, however far down the alphabet
+        ours = participants.list_participants(
+            ws, text, intervention_id=intervention_id, limit=limit
+        )
+        rows = list({r["id"]: r for r in [*ours, *rows]}.values())
+    ids = [r["id"] for r in rows]
+    spans: dict[str, list[dict[str, Any]]] = {}
+    if intervention_id and ids:
+        with ws.read() as session:
+            for e in session.scalars(
+                select(Enrolment).where(
+                    Enrolment.participant_id.in_(ids),
+                    Enrolment.intervention_id == intervention_id,
+                )
+            ):
+                spans.setdefault(e.participant_id, []).append(
+                    {"start_date": e.start_date, "end_date": e.end_date}
+                )
+    order = {"enrolled": 0, "starts later": 1, "not enrolled": 2, "ended": 3}
+    found = []
+    for r in rows:
+        state = _span_state(spans.get(r["id"], []), day) if intervention_id else "not enrolled"
+        if state == "ended" and not include_ended:
+            continue
+        dob = r["date_of_birth"]
+        found.append(
+            {
+                "id": r["id"],
+                "reference": r["reference"],
+                "display_name": r["display_name"],
+                "age": codes.age_on(dob, day) if dob and dob <= day else None,
+                "state": state,
+            }
+        )
+    found.sort(key=lambda f: order[f["state"]])  # stable: keeps name order within a group
+    return found[:limit]

@@ -1,0 +1,98 @@
+"""Two small questions the session form asks: "this looks like a duplicate" and "why delete?".
+
+Both are non-blocking dialogs (``open()``), so the window keeps painting and tests can answer
+them like a person would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class DuplicateDialog(QDialog):
+    """Shown before saving a session that looks like one already logged. Going back is the
+    default (Enter, Esc); keeping both needs a reason, which travels as the warning's reason."""
+
+    def __init__(self, parent: QWidget | None, duplicates: Sequence[dict[str, Any]]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Already logged?")
+        lines = []
+        for d in duplicates:
+            who = (
+                f"{d['shared']} of the same young people"
+                if d["shared"]
+                else "no one marked as attending"
+            )
+            lines.append(f"• {d['starts_at']:%a %d/%m/%Y %H:%M}, {who}")
+        text = QLabel(
+            "This looks like a session already logged for this intervention at an overlapping "
+            "time:\n\n" + "\n".join(lines) + "\n\nGo back to check it (nothing is saved yet), "
+            "or say why both sessions are needed."
+        )
+        text.setWordWrap(True)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("e.g. two separate groups ran at the same time")
+        form = QFormLayout()
+        form.addRow("&Why keep both?", self.reason)
+        self.buttons = QDialogButtonBox()
+        self.back_button = QPushButton("Go &back")
+        self.keep_button = QPushButton("Save &both")
+        self.buttons.addButton(self.back_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.addButton(self.keep_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.back_button.setDefault(True)
+        self.keep_button.setEnabled(False)
+        self.reason.textChanged.connect(lambda t: self.keep_button.setEnabled(bool(t.strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.back_button.setFocus()
+
+    def reason_text(self) -> str:
+        return self.reason.text().strip()
+
+
+class DeleteSessionDialog(QDialog):
+    """Asks why a session is being deleted; the reason is kept in the local audit log only."""
+
+    def __init__(self, parent: QWidget | None, description: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Delete this session?")
+        text = QLabel(
+            f"Delete {description}? Its register goes with it, and the VRP is told to delete "
+            "its copy in your next batch. This cannot be undone."
+        )
+        text.setWordWrap(True)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("e.g. logged twice; wrong group")
+        form = QFormLayout()
+        form.addRow("&Reason", self.reason)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.delete_button = QPushButton("&Delete session")
+        self.buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.delete_button.setEnabled(False)
+        self.reason.textChanged.connect(lambda t: self.delete_button.setEnabled(bool(t.strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.reason.setFocus()
+
+    def reason_text(self) -> str:
+        return self.reason.text().strip()
