@@ -190,7 +190,8 @@ def test_delete_leaves_a_tombstone_and_an_audit_event(workspace, group):
         assert (stone.entity, stone.reason, stone.sync_state) == ("session", "deleted", "valid")
         assert stone.version == s["version"] + 1
         event = db.query(AuditEvent).filter_by(action="session.delete").one()
-        assert event.entity_id == s["id"] and event.reason == "Logged twice by Sam"
+        # the chain records that a reason was given; its words (which may name someone) stay out
+        assert event.entity_id == s["id"] and event.reason == "<given>"
         assert "Sam" not in str(event.before) and "Sam" not in stone.reason
         assert audit.verify(db).ok
         from vrp_desktop.store.models import Attendance
