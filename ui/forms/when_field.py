@@ -87,7 +87,6 @@ class WhenEdit(QLineEdit):
         self.addAction(self.calendar_action, QLineEdit.ActionPosition.TrailingPosition)
         self.popup: QCalendarWidget | None = None
         self.textEdited.connect(self._typed)
-        self.editingFinished.connect(self._tidy)
 
     # -- value ---------------------------------------------------------------------------
     def value(self) -> dt.datetime | None:
@@ -120,8 +119,9 @@ class WhenEdit(QLineEdit):
         self.problem = None
         self._set(value)
 
-    def _tidy(self) -> None:
+    def focusOutEvent(self, event) -> None:
         """On leaving, show what was understood (with its day name) when it parsed."""
+        super().focusOutEvent(event)
         if self.problem is None and self._value is not None:
             self.setText(self._value.strftime(DISPLAY))
 
