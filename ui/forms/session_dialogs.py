@@ -96,3 +96,28 @@ class DeleteSessionDialog(QDialog):
 
     def reason_text(self) -> str:
         return self.reason.text().strip()
+
+
+def ask_and_delete(
+    parent: QWidget, ctx: Any, session_id: str, description: str, on_deleted: Any
+) -> DeleteSessionDialog:
+    """Ask for the reason, then delete the session as one reported action (list and form)."""
+    from ui.errors import show_error
+    from vrp_desktop.services import sessions
+
+    dialog = DeleteSessionDialog(parent, description)
+
+    def finished(result: int) -> None:
+        if result:
+            ctx.run_op(
+                sessions.delete_session,
+                session_id,
+                reason=dialog.reason_text(),
+                changes=("session", "attendance"),
+                on_done=lambda _r: on_deleted(session_id),
+                on_error=lambda exc: show_error(parent, exc, action="delete the session"),
+            )
+
+    dialog.finished.connect(finished)
+    dialog.open()
+    return dialog

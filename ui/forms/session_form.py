@@ -38,7 +38,7 @@ from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confir
 from ui.forms.participant_form import ParticipantDialog
 from ui.forms.participant_picker import ParticipantPicker
 from ui.forms.register_panel import RegisterPanel
-from ui.forms.session_dialogs import DeleteSessionDialog, DuplicateDialog
+from ui.forms.session_dialogs import DuplicateDialog, ask_and_delete
 from ui.forms.session_draft import clear_draft, draft_path, load_draft, save_draft
 from ui.forms.when_field import WhenEdit
 from ui.models.register_model import COL_PRESENT, RegisterModel, RegisterRow
@@ -955,22 +955,7 @@ class SessionForm(QWidget):
             return
         start = self.starts_at()
         what = f"the session of {start:%a %d/%m/%Y %H:%M}" if start else "this session"
-        self.dialog = dialog = DeleteSessionDialog(self, what)
-        session_id = self.session_id
-
-        def finished(result: int) -> None:
-            if result:
-                self.ctx.run_op(
-                    sessions.delete_session,
-                    session_id,
-                    reason=dialog.reason_text(),
-                    changes=("session", "attendance"),
-                    on_done=lambda _r: self._deleted(session_id),
-                    on_error=lambda exc: show_error(self, exc, action="delete the session"),
-                )
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        self.dialog = ask_and_delete(self, self.ctx, self.session_id, what, self._deleted)
 
     def _deleted(self, session_id: str) -> None:
         draft = load_draft(self.draft_file)

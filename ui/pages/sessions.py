@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.errors import show_error
 from ui.forms.fields import CodeCombo
-from ui.forms.session_dialogs import DeleteSessionDialog
+from ui.forms.session_dialogs import ask_and_delete
 from ui.forms.session_draft import load_draft
 from ui.forms.session_form import SessionForm
 from ui.models.sessions_model import COL_INTERVENTION, COL_WHEN, RecordIdRole, SessionsModel
@@ -216,21 +215,8 @@ class SessionsPage(QWidget):
         session_id = index.siblingAtColumn(COL_WHEN).data(RecordIdRole)
         when = index.siblingAtColumn(COL_WHEN).data()
         name = index.siblingAtColumn(COL_INTERVENTION).data()
-        self.dialog = dialog = DeleteSessionDialog(self, f"the {name} session of {when}")
-
-        def finished(result: int) -> None:
-            if result:
-                self.ctx.run_op(
-                    sessions.delete_session,
-                    session_id,
-                    reason=dialog.reason_text(),
-                    changes=("session", "attendance"),
-                    on_done=lambda _r: self._deleted(session_id),
-                    on_error=lambda exc: show_error(self, exc, action="delete the session"),
-                )
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        description = f"the {name} session of {when}"
+        self.dialog = ask_and_delete(self, self.ctx, session_id, description, self._deleted)
 
     def _deleted(self, _session_id: str) -> None:
         self.refresh()
