@@ -9,8 +9,9 @@ DEMO := demo-workspace
 DEMO_PASSPHRASE := demo passphrase 2026
 # Debian libraries Qt needs: offscreen (tests) and xcb (a real window)
 QT_LIBS_TEST := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
-# independent readers the tests check our files with: age (batches), LibreOffice (workbooks)
-CHECK_TOOLS := age libreoffice-calc-nogui
+# independent readers the tests check our files with: age (batches), LibreOffice (workbooks);
+# PostgreSQL's server binaries (the tests start a throwaway cluster as an unprivileged user)
+CHECK_TOOLS := age libreoffice-calc-nogui postgresql
 QT_LIBS_RUN := $(QT_LIBS_TEST) libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
