@@ -122,3 +122,22 @@ def test_a_manager_removed_since_cannot_roll_the_workspace_back(workspace, tmp_p
     assert _fingerprint(folder) == before
     # the backup itself is theirs to open elsewhere: it holds only what they could already see
     backup.restore(out, tmp_path / "elsewhere", username="kit", passphrase=WORKER_PASS)
+
+
+def test_a_manager_demoted_since_cannot_restore_an_old_backup(workspace, tmp_path):
+    """The role that counts is today's, not the one the backup remembers."""
+    from vrp_desktop.errors import PermissionDenied
+    from vrp_desktop.services import users
+
+    users.add_user(workspace, "kit", WORKER_PASS, role="manager")
+    out = backup.backup(workspace, tmp_path / "old.vrpbackup")
+    users.remove_user(workspace, "kit")
+    users.add_user(workspace, "kit", WORKER_PASS, role="worker")  # back, as a worker
+    folder = workspace.folder
+    workspace.close()
+    before = _fingerprint(folder)
+    with pytest.raises(PermissionDenied, match=r"[Ww]orker"):
+        backup.restore(out, folder, username="kit", passphrase=WORKER_PASS)
+    assert _fingerprint(folder) == before
+    # into a new, empty folder the backup's own role check stands (looking inside is allowed)
+    backup.restore(out, tmp_path / "look", username="kit", passphrase=WORKER_PASS)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import snapshot
 from tests.sync.resign import open_batch, resign
+from vrp_desktop import cli
 from vrp_desktop.ids import uuid7
 from vrp_desktop.store.sync_models import ImportedParticipant, ImportedResponse
 from vrp_desktop.sync import batch_build, batch_import, manifest
@@ -376,7 +377,9 @@ def test_the_batch_schema_covers_exactly_what_travels():
         assert batch_schema.KEYS[entity] == set(fields) | extra
 
 
-def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(pair, built, tmp_path):
+def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(
+    pair, built, tmp_path, capsys, monkeypatch
+):
     def without_interventions(records):
         records["intervention"] = []
 
@@ -384,6 +387,16 @@ def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(pair, bu
     assert first.counts["rejected"] == 0 and first.counts["pending"] > 0
     with pair.c() as c:
         waiting = batch_import.list_pending(c)
+    # the VRP can see what waits, and for what, from the command line
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    capsys.readouterr()
+    assert cli.main(["batch", "pending", str(pair.coord), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(w["entity"], w["record_id"]) for w in shown] == [
+        (w["entity"], w["record_id"]) for w in waiting
+    ]
+    assert cli.main(["batch", "pending", str(pair.coord)]) == 0
+    assert f"{len(waiting)} record(s) wait" in capsys.readouterr().out
     # enrolments and sessions wait for their intervention, questionnaires for their enrolment
     assert waiting and all(
         ("enrolment " if w["entity"] == "outcome_response" else "intervention ") in w["waiting_for"]
@@ -400,6 +413,8 @@ def test_a_record_whose_intervention_has_not_arrived_waits_then_applies(pair, bu
     with pair.c() as c:
         assert batch_import.list_pending(c) == []
         assert batch_import.held_counts(c)["session"] == len(open_batch(pair, built)[1]["session"])
+    assert cli.main(["batch", "pending", str(pair.coord)]) == 0
+    assert "Nothing is waiting" in capsys.readouterr().out
 
 
 def manifest_entities():

@@ -96,6 +96,18 @@ class InboxPage(QWidget):
         cl.addWidget(self.conflict_table)
         layout.addWidget(conflicts)
 
+        waiting = QGroupBox("Records waiting for one they refer to", body)
+        wl = QVBoxLayout(waiting)
+        self.pending_note = QLabel(waiting)
+        self.pending_note.setWordWrap(True)
+        wl.addWidget(self.pending_note)
+        self.pending_table = _table(
+            waiting, ["Provider", "Kind", "Record", "Version", "Waits for", "Since"]
+        )
+        self.pending_table.setMinimumHeight(100)
+        wl.addWidget(self.pending_table)
+        layout.addWidget(waiting)
+
         # the provider registry
         registry = QGroupBox("Providers", body)
         rl = QVBoxLayout(registry)
@@ -149,12 +161,13 @@ class InboxPage(QWidget):
                 batch_import.list_batches(ws),
                 batch_import.list_conflicts(ws),
                 coordinator.list_providers(ws),
+                batch_import.list_pending(ws),
             )
 
         self.ctx.runner.submit(load, self.ctx.ws, on_done=self._show, on_error=self.message.fail)
 
     def _show(self, result) -> None:
-        summary, inbox, self.batches, conflicts, providers = result
+        summary, inbox, self.batches, conflicts, providers, pending = result
         self.vrp_label.setText(
             f"{summary['partnership']} - VRP public key {summary['recipients'][0]}\n"
             f"VRP signing fingerprint (providers compare it when they join): "
@@ -180,6 +193,21 @@ class InboxPage(QWidget):
                 [c["provider_code"], c["entity"], c["record_id"], c["held_version"],
                  c["offered_version"], c["detail"]]
                 for c in conflicts
+            ],
+        )  # fmt: skip
+        self.pending_note.setText(
+            f"{len(pending)} record(s) arrived before a record they refer to (for example a "
+            "session before its intervention). They are kept, not rejected, and applied by "
+            "themselves when the batch carrying what they wait for is imported."
+            if pending
+            else "Nothing is waiting: every imported record has what it refers to."
+        )
+        _fill(
+            self.pending_table,
+            [
+                [w["provider_code"], w["entity"], w["record_id"], w["version"],
+                 w["waiting_for"], clock.show(w["since"])]
+                for w in pending
             ],
         )  # fmt: skip
         _fill(

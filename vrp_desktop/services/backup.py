@@ -308,9 +308,9 @@ def _require_live_access(
     try:
         if recovery_code:
             live.unlock_with_recovery(recovery_code)
-        else:
-            assert username is not None and passphrase is not None
-            live.unlock(username, passphrase)
+            return
+        assert username is not None and passphrase is not None
+        live_key = live.unlock(username, passphrase)
     except WrongPassphrase:
         raise PermissionDenied(
             "Restoring over this workspace needs someone who can open it as it is now: a "
@@ -318,6 +318,12 @@ def _require_live_access(
             "code. To look inside an older backup, restore it into a new, empty folder instead. "
             "Nothing was changed."
         ) from None
+    # the role that counts is today's: a manager demoted since the backup restores nothing
+    live_db = folder / files.DB_NAME
+    if live_db.is_file():
+        # an unreadable live database is the reason to restore: the backup's own check stands
+        with contextlib.suppress(BackupError):
+            _require_restore_role(live_db, live_key, username)
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

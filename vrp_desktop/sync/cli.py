@@ -253,6 +253,28 @@ def cmd_batch_inbox(args: argparse.Namespace) -> int:
     return _print_reports(reports, args.json)
 
 
+def cmd_batch_pending(args: argparse.Namespace) -> int:
+    """Records held back because what they refer to has not arrived (VRP side)."""
+    from vrp_desktop.sync import batch_import
+
+    with _cli().open_workspace(args) as ws:
+        waiting = batch_import.list_pending(ws, limit=args.limit)
+    if args.json:
+        print(json.dumps(waiting, default=str, indent=2))
+        return 0
+    if not waiting:
+        print("Nothing is waiting: every imported record has what it refers to.")
+        return 0
+    print(f"{len(waiting)} record(s) wait for a record from a batch not yet imported:")
+    for w in waiting:
+        print(
+            f"  {w['provider_code']}  {w['entity']} {w['record_id']} v{w['version']}  "
+            f"waits for {w['waiting_for']}  (since {clock.show(w['since'])})"
+        )
+    print("They are applied by themselves when the batch carrying what they wait for is imported.")
+    return 0
+
+
 def cmd_receipt_import(args: argparse.Namespace) -> int:
     from vrp_desktop.sync import receipts
 
@@ -385,6 +407,12 @@ def register(sub, workspace_args) -> None:
     q.add_argument("--json", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(handler=cmd_batch_inbox)
+
+    q = p.add_parser("pending", help="records waiting for one they refer to (VRP)")
+    workspace_args(q)
+    q.add_argument("--limit", type=int, default=1000, help="show at most this many")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_batch_pending)
 
     p = sub.add_parser("receipt", help="receipts from the VRP").add_subparsers(
         dest="sub", required=True
