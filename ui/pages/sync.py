@@ -8,6 +8,7 @@ are shown in the page's message bar (never a blocking box), so nothing interrupt
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from ui.forms.fields import CodeCombo
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
 from vrp_desktop import clock
+from vrp_desktop.intake import client as intake_client
 from vrp_desktop.services import interventions
 from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
 
@@ -218,6 +220,30 @@ class SyncPage(QWidget):
         send_layout.addWidget(self.quarantine)
         layout.addWidget(send)
 
+        # online: the VRP's intake, when it runs one
+        online = QGroupBox("Send over the internet (when your VRP runs an intake)", body)
+        online_form = QFormLayout(online)
+        self.intake_edit = QLineEdit(online)
+        self.intake_edit.setPlaceholderText("https://… the address your VRP sent")
+        self.intake_edit.setAccessibleName("VRP intake address")
+        address = QLabel("Intake &address", online)
+        address.setBuddy(self.intake_edit)
+        intake_row = QHBoxLayout()
+        intake_row.addWidget(self.intake_edit, 1)
+        self.intake_save = QPushButton("Save address", online)
+        self.intake_save.clicked.connect(self.save_intake)
+        intake_row.addWidget(self.intake_save)
+        online_form.addRow(address, intake_row)
+        send_row = QHBoxLayout()
+        self.online_label = QLabel(online)
+        self.online_label.setWordWrap(True)
+        self.send_now_button = QPushButton("Send &now", online)
+        self.send_now_button.clicked.connect(self.send_now)
+        send_row.addWidget(self.online_label, 1)
+        send_row.addWidget(self.send_now_button)
+        online_form.addRow(send_row)
+        layout.addWidget(online)
+
         # history and receipts
         history = QGroupBox("Sent batches", body)
         history_layout = QVBoxLayout(history)
@@ -245,12 +271,16 @@ class SyncPage(QWidget):
     def refresh(self) -> None:
         def load(ws):
             status = onboarding.status(ws)
-            return status, batch_build.preview(ws, limit=500), outbox.history(ws)
+            online = {
+                "url": intake_client.intake_url(ws),
+                "waiting": len(intake_client.unanswered(ws)),
+            }
+            return status, batch_build.preview(ws, limit=500), outbox.history(ws), online
 
         self.ctx.runner.submit(load, self.ctx.ws, on_done=self._show, on_error=self.message.fail)
 
     def _show(self, result) -> None:
-        self.status, self.preview, history = result
+        self.status, self.preview, history, online = result
         joined = self.status.get("joined")
         if joined:
             self.vrp_label.setText(
@@ -277,6 +307,7 @@ class SyncPage(QWidget):
         )
         self.build_button.setEnabled(bool(joined and folder and total))
         self.receipt_button.setEnabled(bool(joined))
+        self._show_online(bool(joined), online, total)
         items = self.preview.get("quarantine", [])
         _fill(
             self.quarantine,
@@ -301,6 +332,60 @@ class SyncPage(QWidget):
                 for b in history
             ],
         )
+
+    def _show_online(self, joined: bool, online: dict[str, Any], ready: int) -> None:
+        url = online["url"]
+        if not self.intake_edit.hasFocus():
+            self.intake_edit.setText(url or "")
+        if not joined:
+            text = "Join a VRP first."
+        elif not url:
+            text = (
+                "No intake address: batches go by the outbox folder. If your VRP runs an "
+                "intake, enter its address to send with one press when you are online."
+            )
+        else:
+            text = (
+                f"{ready} records ready; {online['waiting']} sent batches wait for the VRP's "
+                "receipt. Send now builds a batch of what is ready, uploads it and imports the "
+                "receipt. Offline, it stays in the outbox and goes next time."
+            )
+        self.online_label.setText(text)
+        self.intake_edit.setEnabled(joined)
+        self.intake_save.setEnabled(joined)
+        self.send_now_button.setEnabled(bool(joined and url and (ready or online["waiting"])))
+
+    def save_intake(self) -> None:
+        url = self.intake_edit.text().strip() or None
+        self.ctx.run_op(
+            intake_client.set_intake, url, changes=("batch",),
+            on_done=lambda saved: self.message.say(
+                f"'Send now' sends to {saved}." if saved else "Intake address cleared."
+            ),
+            on_error=self.message.fail,
+        )  # fmt: skip
+
+    def send_now(self):
+        cancel = threading.Event()
+
+        def done(results) -> None:
+            if not results:
+                self.message.say("Nothing to send: every batch has its receipt.")
+            else:
+                problem = any(r.outcome != "receipted" for r in results)
+                self.message.say(" ".join(r.message for r in results), problem=problem)
+            self.ctx.data_changed.emit("batch")
+
+        def failed(exc: BaseException) -> None:
+            self.message.fail(exc)
+            self.ctx.data_changed.emit("batch")
+
+        dialog = run_with_progress(
+            self, self.ctx.runner, "Sending to the VRP", intake_client.send_now, self.ctx.ws,
+            cancel=cancel, on_done=done, on_error=failed,
+        )  # fmt: skip
+        dialog.canceled.connect(cancel.set)
+        return dialog
 
     # -- actions ------------------------------------------------------------------------------
     def _choose_pack(self) -> None:

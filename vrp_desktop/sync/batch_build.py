@@ -318,7 +318,7 @@ def build_batch(
             conn = session.connection()
             total = _to_send(conn)
             if total == 0:
-                raise SyncError(
+                raise common.NothingToSend(
                     "There is nothing new to send: every record the VRP should have is already "
                     "sent, or waiting to be fixed."
                 )

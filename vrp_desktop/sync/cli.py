@@ -408,6 +408,9 @@ def register(sub, workspace_args) -> None:
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(handler=cmd_batch_inbox)
 
+    from vrp_desktop.intake.cli import register_batch_send
+
+    register_batch_send(p, workspace_args)
     q = p.add_parser("pending", help="records waiting for one they refer to (VRP)")
     workspace_args(q)
     q.add_argument("--limit", type=int, default=1000, help="show at most this many")

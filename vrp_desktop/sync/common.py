@@ -47,6 +47,10 @@ class SyncError(VrpError):
     """A batch, receipt, pack or key file is wrong, or sync is not set up; nothing changed."""
 
 
+class NothingToSend(SyncError):
+    """A batch was asked for but no record waits to go (not a failure for "Send now")."""
+
+
 def no_progress(_label: str, _done: int, _total: int) -> None:
     return None
 

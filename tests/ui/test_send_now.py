@@ -1,0 +1,55 @@
+"""'Send now' on the provider's Sync page, against a real ``vrp serve`` on 127.0.0.1 (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.conftest import PASSPHRASE
+from tests.intake.conftest import serve  # noqa: F401 - a real intake server process
+from tests.sync.conftest import pair  # noqa: F401 - a coordinator and a joined provider
+from tests.ui.conftest import wait_idle
+from ui.context import AppContext
+from ui.pages.sync import SyncPage
+from ui.worker import StoreRunner
+from vrp_desktop.sync import batch_import, outbox
+from vrp_desktop.workspace import Workspace
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+def test_send_now_uploads_and_imports_the_receipt(qtbot, pair, serve, tmp_path):  # noqa: F811
+    intake = serve(pair.coord)
+    ws = Workspace.open(pair.prov, "manager", PASSPHRASE)
+    runner = StoreRunner()
+    ctx = AppContext(ws, runner)
+    try:
+        page = SyncPage(ctx)
+        qtbot.addWidget(page)
+        page.resize(1366, 768)
+        page.show()
+        wait_idle(qtbot, ctx)
+        qtbot.waitUntil(lambda: "No intake address" in page.online_label.text())
+        assert not page.send_now_button.isEnabled()
+
+        page.intake_edit.setFocus()
+        qtbot.keyClicks(page.intake_edit, "http://vrp.example.org")  # not https: refused
+        page.intake_save.click()
+        qtbot.waitUntil(lambda: "https://" in page.message.text(), timeout=10000)
+
+        page.intake_edit.clear()
+        qtbot.keyClicks(page.intake_edit, intake.url)
+        page.intake_save.click()
+        qtbot.waitUntil(lambda: page.send_now_button.isEnabled(), timeout=10000)
+        page.grab().save(str(tmp_path / "sync-send-now.png"))
+
+        qtbot.mouseClick(page.send_now_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "the VRP imported it" in page.message.text(), timeout=60000)
+        wait_idle(qtbot, ctx)
+        assert [b["status"] for b in outbox.history(ws)] == ["receipted"]
+        qtbot.waitUntil(lambda: page.history.item(0, 3).text() == "receipted", timeout=10000)
+    finally:
+        runner.shutdown()
+        ws.close()
+    with pair.c() as c:
+        assert len(batch_import.list_batches(c)) == 1

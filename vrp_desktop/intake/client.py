@@ -1,0 +1,313 @@
+"""A provider's "Send now": build what waits, upload every unanswered batch, import receipts.
+
+The outbox stays the way batches leave: a batch is built into the outbox folder (or the
+workspace's own ``outgoing`` folder when none is set) exactly as for a USB stick, then uploaded
+from there. When the VRP cannot be reached the file simply stays and goes next time, by either
+path. Uploads resume where an interrupted one stopped (the upload is named by the file's
+SHA-256) and are retried with exponential back-off and jitter, honouring ``Retry-After``; a
+cancel stops between parts and leaves nothing half-imported anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import random
+import ssl
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from vrp_desktop import __version__
+from vrp_desktop.atomic import atomic_write_bytes
+from vrp_desktop.errors import VrpError
+from vrp_desktop.sync.common import Progress, SyncError, no_progress
+
+INTAKE_URL = "sync.intake_url"
+INTAKE_CA = "sync.intake_ca"
+CHUNK = 1 << 20
+RECEIPT_TYPE = "application/vnd.vrp.receipt"
+
+
+class Offline(SyncError):
+    """The VRP's intake could not be reached (or kept failing); the batch stays in the outbox."""
+
+
+class Cancelled(VrpError):
+    """The person pressed Cancel; what was uploaded so far resumes next time."""
+
+
+@dataclasses.dataclass
+class Sent:
+    """What happened to one batch file."""
+
+    file: str
+    batch_id: str
+    outcome: str  # "receipted", "kept" (offline: still in the outbox), "refused"
+    message: str
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def check_url(url: str) -> str:
+    """An intake address: https, or http to this machine only (a test or a local proxy)."""
+    parts = urlsplit(url.strip())
+    local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise SyncError(
+            f"{url!r} is not a web address. Give the intake address your VRP sent, e.g. "
+            "https://intake.example-vrp.org.uk."
+        )
+    if parts.scheme == "http" and not local:
+        raise SyncError(
+            "The intake address must start with https:// (only this computer may use http://)."
+        )
+    return url.strip().rstrip("/")
+
+
+def intake_url(ws) -> str | None:
+    return ws.setting(INTAKE_URL) or None
+
+
+def set_intake(ws, url: str | None, *, ca_file: Path | None = None) -> str | None:
+    """Remember (or with ``None`` forget) the VRP's intake address for "Send now"."""
+    from vrp_desktop.services import audit
+
+    ws.require("send_batch")
+    url = check_url(url) if url else None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise SyncError(f"There is no file {ca_file}. Give the certificate file your VRP sent.")
+    with ws.unit() as session:
+        ws.set_setting(session, INTAKE_URL, url or "")
+        ws.set_setting(session, INTAKE_CA, str(Path(ca_file).resolve()) if ca_file else "")
+        audit.append(session, ws.user.username, "sync.intake", "workspace", None)
+    return url
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, after: float | None = None) -> None:
+        super().__init__(why)
+        self.why, self.after = why, after
+
+
+def _answer_error(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error") or response.reason_phrase)
+    except ValueError:
+        return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _check(response: httpx.Response) -> httpx.Response:
+    if response.status_code == 429 or response.status_code >= 500:
+        after = response.headers.get("retry-after")
+        raise _Retry(_answer_error(response), float(after) if after and after.isdigit() else None)
+    return response
+
+
+class Uploader:
+    """Uploads one file at a time to one intake, with resume, retries and cancel."""
+
+    def __init__(
+        self,
+        url: str,
+        provider_code: str,
+        *,
+        verify: bool | ssl.SSLContext = True,
+        attempts: int = 6,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        timeout: float = 60.0,
+        cancel: threading.Event | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = check_url(url)
+        self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
+        self.cancel = cancel or threading.Event()
+        self.client = httpx.Client(
+            verify=verify,
+            timeout=timeout,
+            transport=transport,
+            headers={"X-VRP-Provider": provider_code, "User-Agent": f"vrp-desktop/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _sleep(self, attempt: int, after: float | None) -> None:
+        delay = after if after is not None else self.base_delay * (2**attempt)
+        delay = min(self.max_delay, delay) * (0.5 + random.random() / 2)
+        if self.cancel.wait(delay):
+            raise Cancelled("Sending was cancelled. What was sent so far resumes next time.")
+
+    def upload(self, path: Path, progress: Progress = no_progress) -> tuple[bytes, dict]:
+        """Send ``path`` and return the receipt's bytes and the import's counts."""
+        path = Path(path)
+        size, name = path.stat().st_size, _sha256(path)
+        last = "no answer"
+        for attempt in range(self.attempts):
+            if self.cancel.is_set():
+                raise Cancelled("Sending was cancelled. What was sent so far resumes next time.")
+            try:
+                return self._try(path, name, size, progress)
+            except httpx.ConnectError as exc:
+                if "CERTIFICATE" in str(exc).upper():
+                    raise SyncError(
+                        "The VRP intake's certificate is not one this computer trusts, so "
+                        f"{path.name} was not sent (it stays in the outbox). Check the address, "
+                        "or set the certificate file your VRP sent (vrp intake set --ca)."
+                    ) from None
+                last = "the VRP's intake did not answer"
+                if attempt + 1 < self.attempts:
+                    self._sleep(attempt, None)
+            except (httpx.TransportError, _Retry) as exc:
+                last = exc.why if isinstance(exc, _Retry) else "the VRP's intake did not answer"
+                if attempt + 1 < self.attempts:
+                    self._sleep(attempt, exc.after if isinstance(exc, _Retry) else None)
+        raise Offline(
+            f"Could not send {path.name} to the VRP ({last}). It stays in the outbox and goes "
+            "next time, or copy it to the VRP on a stick."
+        )
+
+    def _try(self, path: Path, name: str, size: int, progress: Progress) -> tuple[bytes, dict]:
+        where = f"{self.url}/v1/uploads/{name}"
+        state = _check(self.client.get(where)).json()
+        offset = int(state.get("offset", 0)) if not state.get("complete") else size
+        with path.open("rb") as handle:
+            while offset < size:
+                if self.cancel.is_set():
+                    raise Cancelled(
+                        "Sending was cancelled. What was sent so far resumes next time."
+                    )
+                handle.seek(offset)
+                part = handle.read(CHUNK)
+                response = _check(
+                    self.client.patch(
+                        where,
+                        content=part,
+                        headers={"Upload-Offset": str(offset), "Upload-Length": str(size)},
+                    )
+                )
+                if response.status_code == 409:
+                    offset = int(response.json().get("offset", 0))
+                    continue
+                if response.status_code != 200:
+                    raise SyncError(f"The VRP refused {path.name}: {_answer_error(response)}")
+                offset = int(response.json()["offset"])
+                progress("Sending to the VRP", offset, size)
+        response = _check(self.client.post(f"{where}/finish"))
+        if response.status_code == 404:
+            raise _Retry("the upload was lost on the way")
+        if response.status_code != 200 or response.headers.get("content-type") != RECEIPT_TYPE:
+            raise SyncError(f"The VRP refused {path.name}: {_answer_error(response)}")
+        try:
+            counts = json.loads(response.headers.get("x-vrp-counts", "{}"))
+        except ValueError:
+            counts = {}
+        return response.content, counts if isinstance(counts, dict) else {}
+
+
+def unanswered(ws) -> list[tuple[str, Path]]:
+    """Batches this workspace built that no receipt has answered yet, with their files."""
+    from sqlalchemy import select
+
+    from vrp_desktop.store.models import Batch
+
+    folder = _outgoing(ws)
+    with ws.read() as session:
+        rows = session.execute(
+            select(Batch.id, Batch.file_name)
+            .where(Batch.direction == "out", Batch.status == "sent")
+            .order_by(Batch.created_at)
+        ).all()
+    return [(batch_id, folder / name) for batch_id, name in rows if name]
+
+
+def _outgoing(ws) -> Path:
+    from vrp_desktop.sync import outbox
+
+    configured = outbox.outbox_folder(ws)
+    if configured is not None:
+        return configured
+    folder = Path(ws.folder) / "outgoing"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def send_now(
+    ws,
+    *,
+    url: str | None = None,
+    build: bool = True,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    uploader: Callable[..., Uploader] = Uploader,
+) -> list[Sent]:
+    """Build a batch of what waits (if anything), send every unanswered batch, import receipts."""
+    from vrp_desktop.sync import batch_build, common, receipts
+
+    common.require_joined(ws)
+    ws.require("send_batch")
+    report = progress or no_progress
+    target = check_url(url) if url else intake_url(ws)
+    if not target:
+        raise SyncError(
+            "No VRP intake address is set. Enter the one your VRP sent on the Sync page (or "
+            "vrp intake set), or copy the batch to the VRP through the outbox folder."
+        )
+    if build:
+        with contextlib.suppress(common.NothingToSend):
+            batch_build.build_batch(ws, outbox_folder=_outgoing(ws), progress=report)
+    ca = ws.setting(INTAKE_CA) or None
+    verify = ssl.create_default_context(cafile=ca) if ca else True
+    client = uploader(target, ws.setting(common.PROVIDER_CODE) or "", verify=verify, cancel=cancel)
+    results: list[Sent] = []
+    inbox = Path(ws.folder) / "receipts-in"
+    inbox.mkdir(mode=0o700, exist_ok=True)
+    try:
+        for batch_id, path in unanswered(ws):
+            if not path.is_file():
+                results.append(
+                    Sent(str(path), batch_id, "kept", f"{path.name} is not in the outbox folder "
+                         "(is the stick plugged in?); it was not sent now.")
+                )  # fmt: skip
+                continue
+            try:
+                receipt, counts = client.upload(path, report)
+            except Offline as exc:
+                results.append(Sent(str(path), batch_id, "kept", str(exc)))
+                break  # the VRP is out of reach: the rest wait too
+            except SyncError as exc:
+                results.append(Sent(str(path), batch_id, "refused", str(exc)))
+                continue
+            receipt_path = inbox / f"{path.stem}{common.RECEIPT_SUFFIX}"
+            atomic_write_bytes(receipt_path, receipt, mode=0o600)
+            try:
+                receipts.import_receipt(ws, receipt_path)
+            except SyncError as exc:
+                if "already imported" not in str(exc):
+                    raise
+            results.append(
+                Sent(str(path), batch_id, "receipted", _said(path.name, counts), dict(counts))
+            )
+    finally:
+        client.close()
+    return results
+
+
+def _said(name: str, counts: dict[str, int]) -> str:
+    return (
+        f"{name}: the VRP imported it and answered: {counts.get('accepted', 0)} accepted, "
+        f"{counts.get('rejected', 0)} rejected."
+    )
