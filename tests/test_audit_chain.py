@@ -121,3 +121,41 @@ def test_two_writers_cannot_fork_the_chain(workspace):
     assert len({e.prev_hash for e in events}) == len(events), "two events share a parent"
     with workspace.read() as s:
         assert audit.verify(s).ok
+
+
+def test_reasons_words_are_kept_beside_the_chain_and_erased_with_the_person(
+    workspace, capsys, monkeypatch
+):
+    from vrp_desktop.cli import main
+    from vrp_desktop.services import users
+
+    gone = participants.create_participant(workspace, {"first_name": "Ife", "last_name": "Ola"})
+    stays = participants.create_participant(workspace, {"first_name": "Kai", "last_name": "Lee"})
+    participants.update_participant(workspace, gone["id"], {"preferred_name": "I"}, reason=REASON)
+    participants.update_participant(
+        workspace, stays["id"], {"preferred_name": "K"}, reason="typo in the preferred name"
+    )
+    with workspace.read() as s:
+        about_gone = audit.events(s, entity_id=gone["id"])
+    assert [e["reason"] for e in about_gone if e["reason"]] == [REASON]  # readable by a manager
+
+    participants.erase_participant(
+        workspace, gone["id"], confirm=gone["reference"], reason="erasure request from " + REASON
+    )
+    with workspace.read() as s:
+        found = audit.events(s, limit=1000)
+        assert audit.verify(s).ok  # the chain never held the words, so nothing in it changed
+    words = json.dumps([e["reason"] for e in found])
+    assert "Amir" not in words  # neither the earlier reason nor the erasure's own survives
+    assert "typo in the preferred name" in words  # other people's reasons stay
+    erased = [e for e in found if e["entity_id"] == gone["id"] and e["reason"]]
+    assert erased and all(e["reason"] == "(erased)" for e in erased)
+
+    folder = workspace.folder
+    users.add_user(workspace, "wren", "a worker passphrase of words", role="worker")
+    workspace.close()
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    assert main(["audit", "log", str(folder), "--user", "manager", "--record", stays["id"]]) == 0
+    assert "reason: typo in the preferred name" in capsys.readouterr().out
+    monkeypatch.setenv("VRP_PASSPHRASE", "a worker passphrase of words")
+    assert main(["audit", "log", str(folder), "--user", "wren"]) == 4

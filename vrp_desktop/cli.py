@@ -317,6 +317,24 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 5
 
 
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    from vrp_desktop import clock
+    from vrp_desktop.services import audit
+
+    with _open(args) as ws:
+        ws.require("read_audit")
+        with ws.read() as session:
+            found = audit.events(session, entity_id=args.record, limit=args.limit)
+    if args.json:
+        _print_json(found)
+        return 0
+    for e in found:
+        what = f"{e['entity']} {e['entity_id']}" if e["entity_id"] else e["entity"]
+        line = f"{e['seq']:>6}  {clock.show(e['at'])}  {e['username']:<12} {e['action']:<24} {what}"
+        print(line + (f"\n        reason: {e['reason']}" if e["reason"] else ""))
+    return 0
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from vrp_desktop.services import users
 
@@ -508,6 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check the log reaches the head recorded in this backup file (repeatable)",
     )
     p.set_defaults(handler=cmd_audit_verify)
+    p = audit.add_parser("log", help="the newest events, with the reasons given (managers)")
+    _workspace_args(p)
+    p.add_argument("--record", help="only events about this record id")
+    p.add_argument("--limit", type=int, default=50, help="how many events (default 50)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_audit_log)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="sub", required=True)
     p = user.add_parser("add", help="add a user with their own passphrase")

@@ -14,7 +14,9 @@ ROLE_LABELS = {
 }
 
 _RECORD = {"record"}
-_MANAGE = _RECORD | {"manage_users", "backup", "erase", "send_batch", "export_return", "export_ids"}
+_MANAGE = _RECORD | {
+    "manage_users", "backup", "erase", "send_batch", "export_return", "export_ids", "read_audit",
+}  # fmt: skip
 
 PERMISSIONS: dict[str, set[str]] = {
     "worker": _RECORD,
@@ -31,6 +33,7 @@ _ACTION_WORDS = {
     "send_batch": "send batches",
     "export_return": "export returns",
     "export_ids": "export identifying fields",
+    "read_audit": "read the audit log",
     "coordinate": "run the coordinator's tasks",
 }
 

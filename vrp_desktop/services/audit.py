@@ -3,8 +3,9 @@
 Each event's hash covers its content and the previous event's hash, so editing or removing
 any event breaks the chain from there on. Identity fields are never written into events
 (only that they changed), so erasing a person never needs the chain rewritten; free-text
-reasons are treated the same way (the chain records that a reason was given, not its words,
-which may name someone).
+reasons are treated the same way: the chain records that a reason was given, and its words
+are kept beside it in ``audit_reason`` (one row per event), where erasing a person deletes the
+words of every event about them.
 
 Removing the *last* events leaves a shorter chain that still links up, so the head (sequence
 and hash of the newest event) is anchored outside the chain: in the ``audit_head`` setting,
@@ -24,13 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from vrp_desktop import clock
-from vrp_desktop.store.models import AuditEvent, Setting, utcnow
+from vrp_desktop.store.models import AuditEvent, AuditReason, Setting, utcnow
 
 GENESIS = "0" * 64
 #: the setting that holds the newest event's sequence and hash (``{"seq": n, "hash": h}``)
 HEAD_SETTING = "audit_head"
 #: what the chain keeps of a free-text reason
 REASON_GIVEN = "<given>"
+#: the longest reason kept (a sentence or two, never a document)
+MAX_REASON = 1000
 
 #: fields whose values must never reach the audit log
 REDACTED_FIELDS = frozenset(
@@ -90,8 +93,13 @@ def append(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
+    keep_words: bool = True,
 ) -> AuditEvent:
-    """Add the next event of the chain inside the caller's transaction."""
+    """Add the next event of the chain inside the caller's transaction.
+
+    A reason's words go beside the chain (``keep_words=False`` for a reason that is about a
+    person being erased, which must not outlive them).
+    """
     last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
     event = AuditEvent(
         at=utcnow(),
@@ -108,8 +116,49 @@ def append(
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
     session.add(event)
     session.flush()
+    if event.reason and keep_words:
+        session.add(AuditReason(event_seq=event.seq, text=reason.strip()[:MAX_REASON]))
     _set_head(session, Head(event.seq, event.hash))
     return event
+
+
+def forget_reasons(session: OrmSession, entity_ids: list[str]) -> int:
+    """Delete the words of every reason given on events about these records (erasure)."""
+    from sqlalchemy import delete
+
+    removed = 0
+    for start in range(0, len(entity_ids), 500):
+        chunk = entity_ids[start : start + 500]
+        seqs = select(AuditEvent.seq).where(AuditEvent.entity_id.in_(chunk))
+        result = session.execute(delete(AuditReason).where(AuditReason.event_seq.in_(seqs)))
+        removed += result.rowcount or 0
+    return removed
+
+
+def events(
+    session: OrmSession, *, entity_id: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The newest events (optionally about one record), with a reason's words where kept."""
+    query = (
+        select(AuditEvent, AuditReason.text)
+        .outerjoin(AuditReason, AuditReason.event_seq == AuditEvent.seq)
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit)
+    )
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    return [
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "username": e.username,
+            "action": e.action,
+            "entity": e.entity,
+            "entity_id": e.entity_id,
+            "reason": words if words is not None else ("(erased)" if e.reason else None),
+        }
+        for e, words in session.execute(query)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

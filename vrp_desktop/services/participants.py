@@ -221,6 +221,7 @@ def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> 
                 "Nothing was erased."
             )
         stones: list[Tombstone] = []
+        about = [p.id]
         for model, entity in (
             (Attendance, "attendance"),
             (OutcomeResponse, "outcome_response"),
@@ -232,6 +233,7 @@ def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> 
                         entity=entity, entity_id=row.id, version=row.version + 1, reason="erasure"
                     )
                 )
+                about.append(row.id)
                 session.delete(row)
         for name in (*IDENTITY_FIELDS, *SHAREABLE_FIELDS):
             setattr(p, name, None)
@@ -257,7 +259,9 @@ def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> 
             p.id,
             after={"records_removed": len(stones) - 1},
             reason=reason.strip(),
+            keep_words=False,  # a reason for erasing someone must not outlive them
         )
+        audit.forget_reasons(session, about)
 
 
 # -- finding people -------------------------------------------------------------------------

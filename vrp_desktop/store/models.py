@@ -337,6 +337,16 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditReason(Base):
+    """The words of an event's free-text reason, outside the chain so they can be erased."""
+
+    __tablename__ = "audit_reason"
+    event_seq: Mapped[int] = mapped_column(
+        Integer, ForeignKey("audit_event.seq", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+
+
 class Batch(Base):
     """A batch built here (provider) or imported here (coordinator)."""
 
