@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from tests.conftest import PASSPHRASE
 from tests.intake.conftest import serve  # noqa: F401 - a real intake server process
@@ -53,3 +56,33 @@ def test_send_now_uploads_and_imports_the_receipt(qtbot, pair, serve, tmp_path):
         ws.close()
     with pair.c() as c:
         assert len(batch_import.list_batches(c)) == 1
+
+
+def test_cancel_while_the_vrp_cannot_be_reached_keeps_the_batch(qtbot, pair, tmp_path):  # noqa: F811
+    from tests.intake.conftest import free_port
+    from vrp_desktop.intake import client
+
+    ws = Workspace.open(pair.prov, "manager", PASSPHRASE)
+    runner = StoreRunner()
+    ctx = AppContext(ws, runner)
+    try:
+        client.set_intake(ws, f"http://127.0.0.1:{free_port()}")  # nobody listens there
+        page = SyncPage(ctx)
+        qtbot.addWidget(page)
+        page.show()
+        wait_idle(qtbot, ctx)
+        qtbot.waitUntil(lambda: page.send_now_button.isEnabled(), timeout=10000)
+        page.send_now_button.click()
+        qtbot.waitUntil(lambda: page.send_dialog is not None, timeout=20000)
+        started = time.monotonic()
+        button = page.send_dialog.findChild(QPushButton)
+        assert button is not None and button.text() == "Cancel"
+        button.click()  # the person presses Cancel during the retries
+        qtbot.waitUntil(lambda: "cancelled" in page.message.text(), timeout=10000)
+        assert time.monotonic() - started < 5  # Cancel does not wait out the back-off
+        wait_idle(qtbot, ctx)
+        assert [b["status"] for b in outbox.history(ws)] == ["sent"]
+        assert len(list(pair.outbox.glob("*.vrpbatch"))) == 1  # still there for the stick
+    finally:
+        runner.shutdown()
+        ws.close()

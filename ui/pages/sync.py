@@ -34,7 +34,7 @@ from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.fields import CodeCombo
 from ui.progress import run_with_progress
-from ui.worker import Cancelled
+from ui.worker import Cancelled, StoreRunner
 from vrp_desktop import clock
 from vrp_desktop.intake import client as intake_client
 from vrp_desktop.services import interventions
@@ -133,6 +133,9 @@ class SyncPage(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        #: uploads run here, never on the store thread (a slow link must not hold the store)
+        self.network = StoreRunner(self)
+        self.send_dialog = None
         self.status: dict[str, Any] = {}
         self.preview: dict[str, Any] = {}
         self.last_built: dict[str, Any] | None = None
@@ -366,26 +369,40 @@ class SyncPage(QWidget):
         )  # fmt: skip
 
     def send_now(self):
+        """Build on the store thread, upload on a network thread, accept on the store thread:
+        a slow connection never holds the store (other pages keep loading)."""
         cancel = threading.Event()
 
-        def done(results) -> None:
-            if not results:
+        def uploaded(planned, items) -> None:
+            self.ctx.run_op(
+                intake_client.accept, planned, items, changes=("batch",),
+                on_done=done, on_error=failed,
+            )  # fmt: skip
+
+        def planned(plan) -> None:
+            if not plan.files:
                 self.message.say("Nothing to send: every batch has its receipt.")
-            else:
-                problem = any(r.outcome != "receipted" for r in results)
-                self.message.say(" ".join(r.message for r in results), problem=problem)
-            self.ctx.data_changed.emit("batch")
+                self.ctx.data_changed.emit("batch")
+                return
+            dialog = run_with_progress(
+                self, self.network, "Sending to the VRP", intake_client.upload_all, plan,
+                cancel=cancel, on_done=lambda items: uploaded(plan, items), on_error=failed,
+            )  # fmt: skip
+            dialog.canceled.connect(cancel.set)
+            self.send_dialog = dialog
+
+        def done(results) -> None:
+            problem = any(r.outcome != "receipted" for r in results)
+            self.message.say(" ".join(r.message for r in results), problem=problem)
 
         def failed(exc: BaseException) -> None:
             self.message.fail(exc)
             self.ctx.data_changed.emit("batch")
 
-        dialog = run_with_progress(
-            self, self.ctx.runner, "Sending to the VRP", intake_client.send_now, self.ctx.ws,
-            cancel=cancel, on_done=done, on_error=failed,
+        return run_with_progress(
+            self, self.ctx.runner, "Preparing the batch", intake_client.plan, self.ctx.ws,
+            on_done=planned, on_error=failed,
         )  # fmt: skip
-        dialog.canceled.connect(cancel.set)
-        return dialog
 
     # -- actions ------------------------------------------------------------------------------
     def _choose_pack(self) -> None:

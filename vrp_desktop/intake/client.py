@@ -245,6 +245,111 @@ def _outgoing(ws) -> Path:
     return folder
 
 
+@dataclasses.dataclass
+class Plan:
+    """What to send and where: read from the workspace, used without it (off the store thread)."""
+
+    url: str
+    ca_file: str | None
+    provider_code: str
+    files: list[tuple[str, Path]]  # batch id, batch file
+    receipt_folder: Path
+
+
+@dataclasses.dataclass
+class Uploaded:
+    """One file's upload: its receipt's bytes, or what happened instead."""
+
+    batch_id: str
+    file: Path
+    receipt: bytes | None = None
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    instead: Sent | None = None
+
+
+def plan(ws, *, url: str | None = None, build: bool = True, progress: Progress | None = None):
+    """Build a batch of what waits (if anything) and list every batch no receipt answered yet."""
+    from vrp_desktop.sync import batch_build, common
+
+    common.require_joined(ws)
+    ws.require("send_batch")
+    target = check_url(url) if url else intake_url(ws)
+    if not target:
+        raise SyncError(
+            "No VRP intake address is set. Enter the one your VRP sent on the Sync page (or "
+            "vrp intake set), or copy the batch to the VRP through the outbox folder."
+        )
+    if build:
+        with contextlib.suppress(common.NothingToSend):
+            batch_build.build_batch(ws, outbox_folder=_outgoing(ws), progress=progress)
+    folder = Path(ws.folder) / "receipts-in"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return Plan(
+        url=target,
+        ca_file=ws.setting(INTAKE_CA) or None,
+        provider_code=ws.setting(common.PROVIDER_CODE) or "",
+        files=unanswered(ws),
+        receipt_folder=folder,
+    )
+
+
+def upload_all(
+    plan: Plan,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    uploader: Callable[..., Uploader] = Uploader,
+) -> list[Uploaded]:
+    """Upload each planned file (network only: no workspace, so no store thread is held)."""
+    verify = ssl.create_default_context(cafile=plan.ca_file) if plan.ca_file else True
+    client = uploader(plan.url, plan.provider_code, verify=verify, cancel=cancel)
+    done: list[Uploaded] = []
+    try:
+        for batch_id, path in plan.files:
+            item = Uploaded(batch_id, path)
+            done.append(item)
+            if not path.is_file():
+                item.instead = Sent(
+                    str(path), batch_id, "kept", f"{path.name} is not in the outbox folder (is "
+                    "the stick plugged in?); it was not sent now."
+                )  # fmt: skip
+                continue
+            try:
+                item.receipt, item.counts = client.upload(path, progress or no_progress)
+            except Offline as exc:
+                item.instead = Sent(str(path), batch_id, "kept", str(exc))
+                break  # the VRP is out of reach: the rest wait too
+            except SyncError as exc:
+                item.instead = Sent(str(path), batch_id, "refused", str(exc))
+    finally:
+        client.close()
+    return done
+
+
+def accept(ws, plan: Plan, uploaded: list[Uploaded]) -> list[Sent]:
+    """Import the receipts that came back (one store unit each), and say what happened."""
+    from vrp_desktop.sync import common, receipts
+
+    results: list[Sent] = []
+    for item in uploaded:
+        if item.receipt is None:
+            if item.instead is not None:
+                results.append(item.instead)
+            continue
+        receipt_path = plan.receipt_folder / f"{item.file.stem}{common.RECEIPT_SUFFIX}"
+        atomic_write_bytes(receipt_path, item.receipt, mode=0o600)
+        try:
+            receipts.import_receipt(ws, receipt_path)
+        except SyncError as exc:
+            if "already imported" not in str(exc):
+                raise
+        results.append(
+            Sent(str(item.file), item.batch_id, "receipted", _said(item.file.name, item.counts),
+                 dict(item.counts))
+        )  # fmt: skip
+    return results
+
+
 def send_now(
     ws,
     *,
@@ -254,56 +359,11 @@ def send_now(
     cancel: threading.Event | None = None,
     uploader: Callable[..., Uploader] = Uploader,
 ) -> list[Sent]:
-    """Build a batch of what waits (if anything), send every unanswered batch, import receipts."""
-    from vrp_desktop.sync import batch_build, common, receipts
-
-    common.require_joined(ws)
-    ws.require("send_batch")
-    report = progress or no_progress
-    target = check_url(url) if url else intake_url(ws)
-    if not target:
-        raise SyncError(
-            "No VRP intake address is set. Enter the one your VRP sent on the Sync page (or "
-            "vrp intake set), or copy the batch to the VRP through the outbox folder."
-        )
-    if build:
-        with contextlib.suppress(common.NothingToSend):
-            batch_build.build_batch(ws, outbox_folder=_outgoing(ws), progress=report)
-    ca = ws.setting(INTAKE_CA) or None
-    verify = ssl.create_default_context(cafile=ca) if ca else True
-    client = uploader(target, ws.setting(common.PROVIDER_CODE) or "", verify=verify, cancel=cancel)
-    results: list[Sent] = []
-    inbox = Path(ws.folder) / "receipts-in"
-    inbox.mkdir(mode=0o700, exist_ok=True)
-    try:
-        for batch_id, path in unanswered(ws):
-            if not path.is_file():
-                results.append(
-                    Sent(str(path), batch_id, "kept", f"{path.name} is not in the outbox folder "
-                         "(is the stick plugged in?); it was not sent now.")
-                )  # fmt: skip
-                continue
-            try:
-                receipt, counts = client.upload(path, report)
-            except Offline as exc:
-                results.append(Sent(str(path), batch_id, "kept", str(exc)))
-                break  # the VRP is out of reach: the rest wait too
-            except SyncError as exc:
-                results.append(Sent(str(path), batch_id, "refused", str(exc)))
-                continue
-            receipt_path = inbox / f"{path.stem}{common.RECEIPT_SUFFIX}"
-            atomic_write_bytes(receipt_path, receipt, mode=0o600)
-            try:
-                receipts.import_receipt(ws, receipt_path)
-            except SyncError as exc:
-                if "already imported" not in str(exc):
-                    raise
-            results.append(
-                Sent(str(path), batch_id, "receipted", _said(path.name, counts), dict(counts))
-            )
-    finally:
-        client.close()
-    return results
+    """Build, upload and accept in one go (the command line; the window runs the three phases
+    on different threads so the store is never held while the network is slow)."""
+    planned = plan(ws, url=url, build=build, progress=progress)
+    uploaded = upload_all(planned, progress=progress, cancel=cancel, uploader=uploader)
+    return accept(ws, planned, uploaded)
 
 
 def _said(name: str, counts: dict[str, int]) -> str:
