@@ -7,7 +7,9 @@ Both use the real encrypted workspace from ``tests/conftest.py`` (user "manager"
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -47,6 +49,22 @@ def main_window(qtbot, workspace, app_settings):
     qtbot.waitExposed(window)
     yield window
     window.shutdown()
+
+
+@contextlib.contextmanager
+def opened_ctx(folder: Path, user: str) -> Iterator[AppContext]:
+    """An ``AppContext`` on the workspace in ``folder`` opened as ``user`` (the test passphrase),
+    with its own store runner; both are closed on leaving."""
+    from tests.conftest import PASSPHRASE
+    from vrp_desktop.workspace import Workspace
+
+    ws = Workspace.open(folder, user, PASSPHRASE)
+    runner = StoreRunner()
+    try:
+        yield AppContext(ws, runner)
+    finally:
+        runner.shutdown()
+        ws.close()
 
 
 def wait_idle(qtbot, ctx: AppContext, timeout: int = 5000) -> None:

@@ -115,20 +115,24 @@ def _save_button(dialog):
     return box.button(QDialogButtonBox.StandardButton.Save)
 
 
-def test_first_day_from_an_empty_folder_through_the_window(qtbot, tmp_path, app_settings):
-    folder = tmp_path / "eastside"
+def start_from_nothing(qtbot, folder, app_settings) -> tuple[MainWindow, StoreRunner]:
+    """The first run on an empty folder: the wizard, then the window it unlocks."""
     runner = StoreRunner()
     wizard = FirstRunWizard(folder, runner)
     qtbot.addWidget(wizard)
     wizard.show()
     run_wizard(qtbot, wizard)
-
     window = MainWindow(folder, runner=runner, settings=app_settings)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show_unlocked(wizard.workspace)
     window.show()
     qtbot.waitExposed(window)
+    return window, runner
+
+
+def test_first_day_from_an_empty_folder_through_the_window(qtbot, tmp_path, app_settings):
+    window, runner = start_from_nothing(qtbot, tmp_path / "eastside", app_settings)
     try:
         ctx = window.ctx
         window.navigate("participants", "")

@@ -20,10 +20,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.intake.conftest import ROOT, Intake
-from tests.ui.test_first_day import add_and_enrol, run_wizard, settle
-from ui.main_window import MainWindow
-from ui.wizard import FirstRunWizard
-from ui.worker import StoreRunner
+from tests.ui.test_first_day import add_and_enrol, settle, start_from_nothing
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -50,18 +47,7 @@ def test_first_batch_sent_online_from_nothing(qtbot, tmp_path, app_settings):
                "--out", str(pack))  # fmt: skip
     code = re.search(r"ONE-TIME CODE.*\n\s+(\S+)", said).group(1)
 
-    folder = tmp_path / "eastside"
-    runner = StoreRunner()
-    wizard = FirstRunWizard(folder, runner)
-    qtbot.addWidget(wizard)
-    wizard.show()
-    run_wizard(qtbot, wizard)
-    window = MainWindow(folder, runner=runner, settings=app_settings)
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show_unlocked(wizard.workspace)
-    window.show()
-    qtbot.waitExposed(window)
+    window, runner = start_from_nothing(qtbot, tmp_path / "eastside", app_settings)
     intake = None
     try:
         ctx = window.ctx

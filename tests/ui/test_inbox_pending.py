@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSPHRASE
 from tests.sync.conftest import pair  # noqa: F401 - the coordinator/provider pair fixture
 from tests.sync.resign import resign
-from tests.ui.conftest import wait_idle
-from ui.context import AppContext
+from tests.ui.conftest import opened_ctx, wait_idle
 from ui.pages.inbox import InboxPage
-from ui.worker import StoreRunner
 from vrp_desktop.sync import batch_build, batch_import
-from vrp_desktop.workspace import Workspace
 
 pytestmark = pytest.mark.gui
 
@@ -32,10 +28,8 @@ def test_waiting_records_are_listed_then_cleared(qtbot, pair, tmp_path):  # noqa
     early = resign(pair, built, without_interventions, tmp_path / "early.vrpbatch")
     late = resign(pair, built, only_interventions, tmp_path / "late.vrpbatch")
 
-    ws = Workspace.open(pair.coord, "coord", PASSPHRASE)
-    runner = StoreRunner()
-    ctx = AppContext(ws, runner)
-    try:
+    with opened_ctx(pair.coord, "coord") as ctx:
+        ws = ctx.ws
         page = InboxPage(ctx)
         qtbot.addWidget(page)
         page.resize(1366, 768)
@@ -60,6 +54,3 @@ def test_waiting_records_are_listed_then_cleared(qtbot, pair, tmp_path):  # noqa
         page.import_files([str(late)])
         qtbot.waitUntil(lambda: page.pending_table.rowCount() == 0, timeout=15000)
         assert "Nothing is waiting" in page.pending_note.text()
-    finally:
-        runner.shutdown()
-        ws.close()

@@ -8,30 +8,29 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from tests.conftest import PASSPHRASE
-from tests.intake.conftest import serve  # noqa: F401 - a real intake server process
+from tests.intake.conftest import free_port, serve  # noqa: F401 - a real intake server process
 from tests.sync.conftest import pair  # noqa: F401 - a coordinator and a joined provider
-from tests.ui.conftest import wait_idle
-from ui.context import AppContext
+from tests.ui.conftest import opened_ctx, wait_idle
 from ui.pages.sync import SyncPage
-from ui.worker import StoreRunner
+from vrp_desktop.intake import client
 from vrp_desktop.sync import batch_import, outbox
-from vrp_desktop.workspace import Workspace
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
+def _page(qtbot, ctx) -> SyncPage:
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1366, 768)
+    page.show()
+    wait_idle(qtbot, ctx)
+    return page
+
+
 def test_send_now_uploads_and_imports_the_receipt(qtbot, pair, serve, tmp_path):  # noqa: F811
     intake = serve(pair.coord)
-    ws = Workspace.open(pair.prov, "manager", PASSPHRASE)
-    runner = StoreRunner()
-    ctx = AppContext(ws, runner)
-    try:
-        page = SyncPage(ctx)
-        qtbot.addWidget(page)
-        page.resize(1366, 768)
-        page.show()
-        wait_idle(qtbot, ctx)
+    with opened_ctx(pair.prov, "manager") as ctx:
+        page = _page(qtbot, ctx)
         qtbot.waitUntil(lambda: "No intake address" in page.online_label.text())
         assert not page.send_now_button.isEnabled()
 
@@ -49,28 +48,16 @@ def test_send_now_uploads_and_imports_the_receipt(qtbot, pair, serve, tmp_path):
         qtbot.mouseClick(page.send_now_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "the VRP imported it" in page.message.text(), timeout=60000)
         wait_idle(qtbot, ctx)
-        assert [b["status"] for b in outbox.history(ws)] == ["receipted"]
+        assert [b["status"] for b in outbox.history(ctx.ws)] == ["receipted"]
         qtbot.waitUntil(lambda: page.history.item(0, 3).text() == "receipted", timeout=10000)
-    finally:
-        runner.shutdown()
-        ws.close()
     with pair.c() as c:
         assert len(batch_import.list_batches(c)) == 1
 
 
 def test_cancel_while_the_vrp_cannot_be_reached_keeps_the_batch(qtbot, pair, tmp_path):  # noqa: F811
-    from tests.intake.conftest import free_port
-    from vrp_desktop.intake import client
-
-    ws = Workspace.open(pair.prov, "manager", PASSPHRASE)
-    runner = StoreRunner()
-    ctx = AppContext(ws, runner)
-    try:
-        client.set_intake(ws, f"http://127.0.0.1:{free_port()}")  # nobody listens there
-        page = SyncPage(ctx)
-        qtbot.addWidget(page)
-        page.show()
-        wait_idle(qtbot, ctx)
+    with opened_ctx(pair.prov, "manager") as ctx:
+        client.set_intake(ctx.ws, f"http://127.0.0.1:{free_port()}")  # nobody listens there
+        page = _page(qtbot, ctx)
         qtbot.waitUntil(lambda: page.send_now_button.isEnabled(), timeout=10000)
         page.send_now_button.click()
         qtbot.waitUntil(lambda: page.send_dialog is not None, timeout=20000)
@@ -81,8 +68,5 @@ def test_cancel_while_the_vrp_cannot_be_reached_keeps_the_batch(qtbot, pair, tmp
         qtbot.waitUntil(lambda: "cancelled" in page.message.text(), timeout=10000)
         assert time.monotonic() - started < 5  # Cancel does not wait out the back-off
         wait_idle(qtbot, ctx)
-        assert [b["status"] for b in outbox.history(ws)] == ["sent"]
+        assert [b["status"] for b in outbox.history(ctx.ws)] == ["sent"]
         assert len(list(pair.outbox.glob("*.vrpbatch"))) == 1  # still there for the stick
-    finally:
-        runner.shutdown()
-        ws.close()

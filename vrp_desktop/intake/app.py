@@ -32,18 +32,12 @@ from vrp_desktop import __version__
 from vrp_desktop.errors import VrpError
 from vrp_desktop.intake.limits import RateLimiter
 from vrp_desktop.intake.uploads import UploadError, UploadStore, check_name
+from vrp_desktop.sync.common import file_sha256
 
 log = logging.getLogger("vrp.intake")
 RECEIPT_TYPE = "application/vnd.vrp.receipt"
 _PROVIDER = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
-
-def _sha256_file(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 def _event(**fields: Any) -> None:
@@ -67,7 +61,7 @@ class Importer:
         done = self.store.finished(upload_id)
         if done is not None:
             return {**done, "again": True}
-        batch = self.store.seal(upload_id, _sha256_file)
+        batch = self.store.seal(upload_id, file_sha256)
         try:
             report = batch_import.import_batch(self.ws, batch, receipt_folder=self.store.receipts)
         except VrpError:

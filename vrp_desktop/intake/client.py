@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import random
 import ssl
@@ -26,7 +25,7 @@ import httpx
 from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.errors import VrpError
-from vrp_desktop.sync.common import Progress, SyncError, no_progress
+from vrp_desktop.sync.common import Progress, SyncError, file_sha256, no_progress
 
 INTAKE_URL = "sync.intake_url"
 INTAKE_CA = "sync.intake_ca"
@@ -88,13 +87,6 @@ def set_intake(ws, url: str | None, *, ca_file: Path | None = None) -> str | Non
     return url
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
 
 class _Retry(Exception):
     def __init__(self, why: str, after: float | None = None) -> None:
@@ -154,7 +146,7 @@ class Uploader:
     def upload(self, path: Path, progress: Progress = no_progress) -> tuple[bytes, dict]:
         """Send ``path`` and return the receipt's bytes and the import's counts."""
         path = Path(path)
-        size, name = path.stat().st_size, _sha256(path)
+        size, name = path.stat().st_size, file_sha256(path)
         last = "no answer"
         for attempt in range(self.attempts):
             if self.cancel.is_set():

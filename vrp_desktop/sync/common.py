@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -49,6 +50,15 @@ class SyncError(VrpError):
 
 class NothingToSend(SyncError):
     """A batch was asked for but no record waits to go (not a failure for "Send now")."""
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (batch files can be large)."""
+    sha = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 def no_progress(_label: str, _done: int, _total: int) -> None:
