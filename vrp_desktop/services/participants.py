@@ -316,16 +316,22 @@ def list_participants(
     ``ix_participant_register_order`` and ``ix_participant_id_sort``), then only those rows are
     read: with 100k people, reading every matching encrypted row to sort it was the cost.
     """
-    page = (
-        _filtered(text, **filters)
-        .order_by(
-            func.lower(Participant.last_name), func.lower(Participant.first_name), Participant.id
+    letter = search.one_letter(text) if _only_text(filters) else None
+    if letter is not None:  # the costly case, read in order off the token index
+        page = search.one_letter_page(letter).offset(offset).limit(limit)
+    else:
+        page = (
+            _filtered(text, **filters)
+            .order_by(
+                func.lower(Participant.last_name),
+                func.lower(Participant.first_name),
+                Participant.id,
+            )
+            .offset(offset)
+            .limit(limit)
         )
-        .offset(offset)
-        .limit(limit)
-    )
     with ws.read() as session:
-        ids = list(session.scalars(page))
+        ids = [row[-1] for row in session.execute(page)]
         rows = {
             p.id: p for p in session.scalars(select(Participant).where(Participant.id.in_(ids)))
         }

@@ -1,12 +1,15 @@
 """Search-as-you-type over names, references and postcode districts.
 
 Tokens live in ``participant_search_token``; a typed word matches any token it prefixes, and
-every typed word must match (``jam sm`` finds James Smith).
+every typed word must match (``jam sm`` finds James Smith). One letter typed alone matches a
+fifth of the register or more; its page is read in order off an index of (first letter, sort
+keys) instead of ordering every match (``one_letter_page``).
 """
 
 from __future__ import annotations
 
 import re
+import string
 
 from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.orm import Session as OrmSession
@@ -24,6 +27,33 @@ def tokens(*values: str | None) -> set[str]:
     return words
 
 
+#: SQLite's built-in ``lower()`` folds ASCII letters only; the sort keys must equal it exactly,
+#: since a one-letter search's order has to be the register's ``lower(last), lower(first), id``
+_SQLITE_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def sqlite_lower(value: str | None) -> str | None:
+    """What SQLite's ``lower(value)`` returns (without ICU)."""
+    return None if value is None else value.translate(_SQLITE_LOWER)
+
+
+def token_rows(p: Participant) -> list[dict[str, str | None]]:
+    """The search-index rows for ``p`` (none once erased)."""
+    if p.erased_at is not None:
+        return []
+    last_key, first_key = sqlite_lower(p.last_name), sqlite_lower(p.first_name)
+    return [
+        {
+            "token": t[:100],
+            "participant_id": p.id,
+            "initial": t[0],
+            "last_key": last_key,
+            "first_key": first_key,
+        }
+        for t in participant_tokens(p)
+    ]
+
+
 def participant_tokens(p: Participant) -> set[str]:
     found = tokens(p.first_name, p.last_name, p.preferred_name, p.reference, p.postcode_district)
     if p.reference:
@@ -35,11 +65,7 @@ def reindex(session: OrmSession, p: Participant) -> None:
     session.execute(
         delete(ParticipantSearchToken).where(ParticipantSearchToken.participant_id == p.id)
     )
-    if p.erased_at is None:
-        session.add_all(
-            ParticipantSearchToken(token=t[:100], participant_id=p.id)
-            for t in participant_tokens(p)
-        )
+    session.add_all(ParticipantSearchToken(**row) for row in token_rows(p))
 
 
 def _next_prefix(prefix: str) -> str:
@@ -63,3 +89,27 @@ def matching_ids(text: str) -> Select | None:
     assert query is not None
     # one word can prefix several of a person's tokens ("b" in Baker and B5): count them once
     return query.distinct() if len(words) == 1 else query
+
+
+def one_letter(text: str) -> str | None:
+    """The letter when ``text`` is one word of one letter (the costly search), else None."""
+    words = tokens(text)
+    if len(words) == 1:
+        (word,) = words
+        if len(word) == 1:
+            return word
+    return None
+
+
+def one_letter_page(letter: str) -> Select:
+    """Ids of the people with a word starting with ``letter``, in register order (last name,
+    first name, id, as SQLite's ``lower()`` folds them), read off
+    ``ix_participant_search_token_initial_order`` alone: add ``.offset()``/``.limit()``.
+    Erased people have no tokens, so none is listed."""
+    T = ParticipantSearchToken
+    return (
+        select(T.last_key, T.first_key, T.participant_id)
+        .where(T.initial == letter)
+        .distinct()  # "m" can start two of a person's words: list them once
+        .order_by(T.last_key, T.first_key, T.participant_id)
+    )

@@ -214,6 +214,21 @@ class ParticipantSearchToken(Base):
     participant_id: Mapped[str] = mapped_column(
         ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    #: the token's first letter and its person's register order (SQLite ``lower()`` of the
+    #: names): a one-letter search reads its page in order off one index (``search.py``)
+    initial: Mapped[str | None] = mapped_column(String(1))
+    last_key: Mapped[str | None] = mapped_column(String(100))
+    first_key: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index(
+            "ix_participant_search_token_initial_order",
+            "initial",
+            "last_key",
+            "first_key",
+            "participant_id",
+        ),
+    )
 
 
 class Enrolment(Syncable, Base):

@@ -1,0 +1,48 @@
+"""Search by one letter at 100k people: each token carries its first letter and its person's
+register sort keys, indexed together, so the first page of "m" is read in order off one index.
+
+Revision ID: 0018_search_initial_order
+Revises: 0011_import_pending
+Create Date: 2026-11-28
+
+A one-letter prefix matches a fifth of the register (every reference or postcode district when
+they share a letter): ordering every match by name took 0.2-1 s on a 100k-person demo; read off
+``ix_participant_search_token_initial_order`` the page takes under a millisecond. The keys are
+SQLite's ``lower()`` of the names, exactly what the register's own order uses.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018_search_initial_order"
+down_revision = "0011_import_pending"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("participant_search_token", sa.Column("initial", sa.String(length=1)))
+    op.add_column("participant_search_token", sa.Column("last_key", sa.String(length=100)))
+    op.add_column("participant_search_token", sa.Column("first_key", sa.String(length=100)))
+    op.execute(
+        "UPDATE participant_search_token SET initial = substr(token, 1, 1), "
+        "last_key = (SELECT lower(p.last_name) FROM participant p WHERE p.id = participant_id), "
+        "first_key = (SELECT lower(p.first_name) FROM participant p WHERE p.id = participant_id)"
+    )
+    op.create_index(
+        "ix_participant_search_token_initial_order",
+        "participant_search_token",
+        ["initial", "last_key", "first_key", "participant_id"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        "ix_participant_search_token_initial_order", table_name="participant_search_token"
+    )
+    with op.batch_alter_table("participant_search_token") as batch:
+        batch.drop_column("first_key")
+        batch.drop_column("last_key")
+        batch.drop_column("initial")
