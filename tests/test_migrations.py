@@ -74,7 +74,7 @@ def test_database_built_by_the_first_migration_is_upgraded_on_open(tmp_path):
         found = participants.list_participants(ws, "marc oka")
         assert [row["reference"] for row in found] == ["YP-OLD001"]
         assert participants.list_participants(ws, "yp-old001")[0]["first_name"] == "Marcus"
-        # 0018 filled in the one-letter index for people indexed before it existed
+        # 0018 filled in the prefix index for people indexed before it existed
         for letter in ("m", "O", "y"):
             assert [r["first_name"] for r in participants.list_participants(ws, letter)] == [
                 "Marcus"

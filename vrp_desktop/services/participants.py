@@ -316,9 +316,9 @@ def list_participants(
     ``ix_participant_register_order`` and ``ix_participant_id_sort``), then only those rows are
     read: with 100k people, reading every matching encrypted row to sort it was the cost.
     """
-    letter = search.one_letter(text) if _only_text(filters) else None
-    if letter is not None:  # the costly case, read in order off the token index
-        page = search.one_letter_page(letter).offset(offset).limit(limit)
+    short = search.short_prefix(text) if _only_text(filters) else None
+    if short is not None:  # the costly case, read in order off the token index
+        page = search.short_prefix_page(short).offset(offset).limit(limit)
     else:
         page = (
             _filtered(text, **filters)

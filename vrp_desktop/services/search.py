@@ -1,9 +1,9 @@
 """Search-as-you-type over names, references and postcode districts.
 
 Tokens live in ``participant_search_token``; a typed word matches any token it prefixes, and
-every typed word must match (``jam sm`` finds James Smith). One letter typed alone matches a
-fifth of the register or more; its page is read in order off an index of (first letter, sort
-keys) instead of ordering every match (``one_letter_page``).
+every typed word must match (``jam sm`` finds James Smith). One or two letters typed alone
+match thousands of people; their page is read in order off an index of (first letters, sort
+keys) instead of ordering every match (``short_prefix_page``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def token_rows(p: Participant) -> list[dict[str, str | None]]:
         {
             "token": t[:100],
             "participant_id": p.id,
-            "initial": t[0],
+            "prefix1": t[:1],
+            "prefix2": t[:2],
             "last_key": last_key,
             "first_key": first_key,
         }
@@ -91,25 +92,30 @@ def matching_ids(text: str) -> Select | None:
     return query.distinct() if len(words) == 1 else query
 
 
-def one_letter(text: str) -> str | None:
-    """The letter when ``text`` is one word of one letter (the costly search), else None."""
+#: typed words this short match thousands of people: their page is read off a prefix index
+SHORT_PREFIX = 2
+
+
+def short_prefix(text: str) -> str | None:
+    """The word when ``text`` is one word of one or two letters (the costly searches)."""
     words = tokens(text)
     if len(words) == 1:
         (word,) = words
-        if len(word) == 1:
+        if len(word) <= SHORT_PREFIX:
             return word
     return None
 
 
-def one_letter_page(letter: str) -> Select:
-    """Ids of the people with a word starting with ``letter``, in register order (last name,
-    first name, id, as SQLite's ``lower()`` folds them), read off
-    ``ix_participant_search_token_initial_order`` alone: add ``.offset()``/``.limit()``.
+def short_prefix_page(word: str) -> Select:
+    """Ids of the people with a word starting with ``word`` (one or two letters), in register
+    order (last name, first name, id, as SQLite's ``lower()`` folds them), read off the
+    ``ix_participant_search_token_prefix1``/``2`` index alone: add ``.offset()``/``.limit()``.
     Erased people have no tokens, so none is listed."""
     T = ParticipantSearchToken
+    column = T.prefix1 if len(word) == 1 else T.prefix2
     return (
         select(T.last_key, T.first_key, T.participant_id)
-        .where(T.initial == letter)
+        .where(column == word)
         .distinct()  # "m" can start two of a person's words: list them once
         .order_by(T.last_key, T.first_key, T.participant_id)
     )

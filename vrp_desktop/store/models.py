@@ -214,20 +214,23 @@ class ParticipantSearchToken(Base):
     participant_id: Mapped[str] = mapped_column(
         ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    #: the token's first letter and its person's register order (SQLite ``lower()`` of the
-    #: names): a one-letter search reads its page in order off one index (``search.py``)
-    initial: Mapped[str | None] = mapped_column(String(1))
+    #: the token's first one and two letters and its person's register order (SQLite
+    #: ``lower()`` of the names): a one- or two-letter search reads its page in order off one
+    #: index (``search.short_prefix_page``)
+    prefix1: Mapped[str | None] = mapped_column(String(1))
+    prefix2: Mapped[str | None] = mapped_column(String(2))
     last_key: Mapped[str | None] = mapped_column(String(100))
     first_key: Mapped[str | None] = mapped_column(String(100))
 
-    __table_args__ = (
+    __table_args__ = tuple(
         Index(
-            "ix_participant_search_token_initial_order",
-            "initial",
+            f"ix_participant_search_token_{column}",
+            column,
             "last_key",
             "first_key",
             "participant_id",
-        ),
+        )
+        for column in ("prefix1", "prefix2")
     )
 
 
