@@ -63,7 +63,7 @@ def test_short_prefix_pages_are_the_register_order(workspace):
     _people(workspace)
     for letter in ("m", "M", "o", "z", "é", "æ", "l", "q", "ma", "Mc", "ær", "zz"):
         expected = _register_order(workspace, letter.casefold())
-        assert search.short_prefix(letter) == letter.casefold()
+        assert search.single_word(letter) == letter.casefold()
         listed = [r["id"] for r in participants.list_participants(workspace, letter)]
         assert listed == expected, letter
         paged = [
@@ -73,6 +73,21 @@ def test_short_prefix_pages_are_the_register_order(workspace):
         ]
         assert paged == expected, letter
     assert len(participants.list_participants(workspace, "m")) == len(NAMES)  # each once
+
+
+def test_longer_words_matching_many_walk_the_prefix_index_in_the_same_order(workspace, monkeypatch):
+    _people(workspace)
+    monkeypatch.setattr(search, "SPARSE", 1)  # as if "mar" matched thousands
+    for word in ("mar", "mcd", "m1", "m1a", "mens", "nowak", "yp"):
+        expected = _register_order(workspace, word)
+        with workspace.read() as session:
+            assert (search.ordered_page(session, word) is None) == (len(expected) <= 1)
+        paged = [
+            r["id"]
+            for offset in range(0, len(expected) + 2, 2)
+            for r in participants.list_participants(workspace, word, offset=offset, limit=2)
+        ]
+        assert paged == expected, word
 
 
 def test_renamed_and_erased_people_move_and_leave(workspace):

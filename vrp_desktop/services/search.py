@@ -3,7 +3,7 @@
 Tokens live in ``participant_search_token``; a typed word matches any token it prefixes, and
 every typed word must match (``jam sm`` finds James Smith). One or two letters typed alone
 match thousands of people; their page is read in order off an index of (first letters, sort
-keys) instead of ordering every match (``short_prefix_page``).
+keys) instead of ordering every match (``ordered_page``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 
-from sqlalchemy import Select, and_, delete, select
+from sqlalchemy import Select, and_, delete, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from vrp_desktop.store.models import Participant, ParticipantSearchToken
@@ -92,30 +92,40 @@ def matching_ids(text: str) -> Select | None:
     return query.distinct() if len(words) == 1 else query
 
 
-#: typed words this short match thousands of people: their page is read off a prefix index
-SHORT_PREFIX = 2
+#: a word of three letters or more matching more people than this is read off the prefix2
+#: index in order; fewer are looked up by id and sorted (cheaper for a handful)
+SPARSE = 500
 
 
-def short_prefix(text: str) -> str | None:
-    """The word when ``text`` is one word of one or two letters (the costly searches)."""
+def single_word(text: str) -> str | None:
+    """The word when ``text`` is one word, else None."""
     words = tokens(text)
-    if len(words) == 1:
-        (word,) = words
-        if len(word) <= SHORT_PREFIX:
-            return word
-    return None
+    return next(iter(words)) if len(words) == 1 else None
 
 
-def short_prefix_page(word: str) -> Select:
-    """Ids of the people with a word starting with ``word`` (one or two letters), in register
-    order (last name, first name, id, as SQLite's ``lower()`` folds them), read off the
-    ``ix_participant_search_token_prefix1``/``2`` index alone: add ``.offset()``/``.limit()``.
-    Erased people have no tokens, so none is listed."""
+def ordered_page(session: OrmSession, word: str) -> Select | None:
+    """Ids of the people with a word starting with ``word``, in register order (last name,
+    first name, id, as SQLite's ``lower()`` folds them), read in that order off a prefix index
+    of the tokens (add ``.offset()``/``.limit()``); None when few people match, who are then
+    best looked up by id and sorted (``matching_ids``).
+
+    One letter reads ``ix_participant_search_token_prefix1``, two ``_prefix2``; a longer word
+    walks its first two letters' part of ``_prefix2`` (which holds the token) keeping only its
+    own. Erased people have no tokens, so none is listed."""
     T = ParticipantSearchToken
-    column = T.prefix1 if len(word) == 1 else T.prefix2
+    if len(word) == 1:
+        where = T.prefix1 == word
+    elif len(word) == 2:
+        where = T.prefix2 == word
+    else:
+        ids = select(T.participant_id).where(T.token >= word, T.token < _next_prefix(word))
+        found = select(func.count()).select_from(ids.distinct().limit(SPARSE + 1).subquery())
+        if (session.scalar(found) or 0) <= SPARSE:
+            return None
+        where = and_(T.prefix2 == word[:2], T.token >= word, T.token < _next_prefix(word))
     return (
         select(T.last_key, T.first_key, T.participant_id)
-        .where(column == word)
+        .where(where)
         .distinct()  # "m" can start two of a person's words: list them once
         .order_by(T.last_key, T.first_key, T.participant_id)
     )

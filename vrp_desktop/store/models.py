@@ -216,21 +216,29 @@ class ParticipantSearchToken(Base):
     )
     #: the token's first one and two letters and its person's register order (SQLite
     #: ``lower()`` of the names): a one- or two-letter search reads its page in order off one
-    #: index (``search.short_prefix_page``)
+    #: index (``search.ordered_page``)
     prefix1: Mapped[str | None] = mapped_column(String(1))
     prefix2: Mapped[str | None] = mapped_column(String(2))
     last_key: Mapped[str | None] = mapped_column(String(100))
     first_key: Mapped[str | None] = mapped_column(String(100))
 
-    __table_args__ = tuple(
+    __table_args__ = (
         Index(
-            f"ix_participant_search_token_{column}",
-            column,
+            "ix_participant_search_token_prefix1",
+            "prefix1",
             "last_key",
             "first_key",
             "participant_id",
-        )
-        for column in ("prefix1", "prefix2")
+        ),
+        # with the token, so a longer word walks its first two letters' part in order
+        Index(
+            "ix_participant_search_token_prefix2",
+            "prefix2",
+            "last_key",
+            "first_key",
+            "participant_id",
+            "token",
+        ),
     )
 
 
