@@ -17,6 +17,9 @@ database after a user is removed seals a new master key to the remaining slots' 
 removed user, who may have kept the old master key and an old copy of this file, learns nothing
 about the new one. Version 1 slots (the master key wrapped directly) still open, and are
 re-made as version 2 slots at their next unlock, as are slots weaker than ``kdf``'s floor.
+
+``cryptography`` is imported where a key is wrapped or opened, not at module level: the unlock
+screen reads the user names from this file before it shows, and must not wait for OpenSSL.
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# ``cryptography`` is imported where a key is wrapped or opened, not here: the unlock screen
-# reads the user names from this file before it shows, and must not wait ~0.1 s for OpenSSL.
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.crypto import kdf, strength
 from vrp_desktop.crypto.kdf import KdfParams
