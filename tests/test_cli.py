@@ -237,7 +237,22 @@ def test_measure_score_with_an_unknown_id_lists_the_ids(capsys):
 
 # -- issue 9: the vrp command loads only what a command uses -----------------------------------
 
-HEAVY = ("sqlalchemy", "alembic", "openpyxl", "pydantic", "cryptography", "pyrage", "argon2")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "openpyxl",
+    "pydantic",
+    "cryptography",
+    "pyrage",
+    "argon2",
+    "scipy",
+    "numpy",
+    "PySide6",
+    "keyring",
+    "httpx",
+)
+#: what opening a workspace that is already current must not load (Alembic only migrates)
+NOT_FOR_INFO = {"alembic", "openpyxl", "pydantic", "python_calamine", "scipy", "numpy", "PySide6"}
 
 
 def _loaded_after(argv: list[str], env: dict[str, str] | None = None) -> set[str]:
@@ -298,7 +313,17 @@ def test_info_loads_no_validation_engine_or_excel(tmp_path):
     )
     loaded = _loaded_after(["info", str(folder)], env)
     assert "sqlalchemy" in loaded  # it did open the workspace
-    assert not loaded & {"openpyxl", "pydantic", "python_calamine"}
+    assert not loaded & NOT_FOR_INFO, sorted(loaded & NOT_FOR_INFO)
+
+
+def test_every_command_help_loads_no_heavy_library():
+    from vrp_desktop.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+    for name in commands:
+        loaded = _loaded_after([name, "--help"])
+        assert not loaded & set(HEAVY), (name, sorted(loaded & set(HEAVY)))
 
 
 def test_version_is_the_installed_metadata_version():

@@ -74,6 +74,12 @@ def test_database_built_by_the_first_migration_is_upgraded_on_open(tmp_path):
         found = participants.list_participants(ws, "marc oka")
         assert [row["reference"] for row in found] == ["YP-OLD001"]
         assert participants.list_participants(ws, "yp-old001")[0]["first_name"] == "Marcus"
+        # 0018 filled in the prefix index for people indexed before it existed
+        for letter in ("m", "O", "y"):
+            assert [r["first_name"] for r in participants.list_participants(ws, letter)] == [
+                "Marcus"
+            ]
+        assert participants.list_participants(ws, "x") == []
 
     backups = list(files.backups_dir(folder).glob("pre-migration-*.vrpbackup"))
     assert len(backups) == 1
@@ -210,3 +216,34 @@ def test_a_failing_migration_is_backed_up_once_not_on_every_attempt(tmp_path, mo
     with Workspace.open(folder, "manager", PASSPHRASE) as ws:
         assert migrate.current_revision(ws.engine) == migrate.head_revision()
     assert len(list(files.backups_dir(folder).glob("pre-migration-*"))) == 1
+
+
+def test_revisions_read_without_alembic_agree_with_alembic(workspace):
+    """Opening a current workspace reads the revisions off the scripts (no Alembic import):
+    that reading must name the same head, the same revisions and the same store revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate._config())
+    assert migrate.head_revision() == scripts.get_current_head()
+    assert migrate.known_revisions() == {s.revision for s in scripts.walk_revisions()}
+    with workspace.engine.connect() as conn:
+        assert migrate.current_revision(workspace.engine) == (
+            MigrationContext.configure(conn).get_current_revision()
+        )
+
+
+def test_two_heads_are_refused_as_alembic_would(tmp_path):
+    import shutil
+
+    import pytest
+    from alembic.util import CommandError
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate._SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9998_other.py").write_text(
+        'revision = "9998_other"\ndown_revision = "0001_baseline"\ndef upgrade():\n    pass\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError):
+        migrate.head_revision(scripts)

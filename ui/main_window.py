@@ -153,14 +153,14 @@ class MainWindow(QMainWindow):
         self.nav.setAccessibleName("Pages")
         self.nav.setFixedWidth(190)
         self.nav.setIconSize(self.nav.iconSize().expandedTo(self.nav.iconSize() * 1.25))
-        for index, (name, label, icon_name) in enumerate(NAVIGATION, start=1):
-            item = QListWidgetItem(icons.icon(icon_name), label)
+        for index, (name, label, _icon) in enumerate(NAVIGATION, start=1):
+            item = QListWidgetItem(label)  # icons drawn at unlock: the unlock screen shows first
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(f"{label} (Ctrl+{index})")
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self._nav_row_changed)
 
-        self.lock_button = QPushButton(icons.icon("lock"), "Lock  (Ctrl+L)", area)
+        self.lock_button = QPushButton("Lock  (Ctrl+L)", area)
         self.lock_button.setObjectName("lock")
         self.lock_button.setToolTip("Lock now: your work stays as it is until you unlock")
         self.lock_button.clicked.connect(self.lock)
@@ -179,6 +179,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.main_area = area
         return area
+
+    def _draw_navigation_icons(self) -> None:
+        """Draw the side bar's icons (in the current theme's colours; cached after the first
+        time). Not done while building: rendering ~100 SVG pixmaps delayed the unlock screen."""
+        for row, (_name, _label, icon_name) in enumerate(NAVIGATION):
+            self.nav.item(row).setIcon(icons.icon(icon_name))
+        self.lock_button.setIcon(icons.icon("lock"))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -260,6 +267,7 @@ class MainWindow(QMainWindow):
         else:
             self.ctx.ws = ws
         self._last_username = ws.user.username
+        self._draw_navigation_icons()
         self.screens.setCurrentIndex(1)
         self.statusBar().show()
         # the status bar's two quick reads go first: the page's own read queues behind them

@@ -96,6 +96,10 @@ def open_with_recovery(folder: Path, code: str, username: str, new_passphrase: s
     return ws
 
 
+#: the keychain is checked once the screen has painted, or after this long if it never does
+PROBE_AT_LATEST_MS = 300
+
+
 class UnlockScreen(QWidget):
     """Emits ``unlocked(Workspace)`` once a person is in."""
 
@@ -111,6 +115,8 @@ class UnlockScreen(QWidget):
         self._delay_timer.setInterval(1000)
         self._delay_timer.timeout.connect(self._tick)
         self._remaining = 0
+        self._painted = False
+        self._probe_pending = False
 
         card = QFrame(self)
         card.setProperty("role", "card")
@@ -232,6 +238,24 @@ class UnlockScreen(QWidget):
         self.remember.setEnabled(False)
         self.remember_reason.setText("Checking for a system keychain…")
         self.remember_reason.show()
+        self._probe_pending = True
+        if self._painted:
+            self._probe_keychain()
+        else:  # loading keyring (~0.3 s of imports) would hold the GIL while the screen builds
+            QTimer.singleShot(PROBE_AT_LATEST_MS, self._probe_keychain)
+        self._update_button()
+        self.passphrase.setFocus()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self._probe_keychain)  # once this first frame is on screen
+
+    def _probe_keychain(self) -> None:
+        if not self._probe_pending:
+            return
+        self._probe_pending = False
         self.runner.submit(
             _keychain_availability,
             on_done=self._keychain_checked,
@@ -239,8 +263,6 @@ class UnlockScreen(QWidget):
                 (False, "The system keychain could not be checked; sign in with your passphrase.")
             ),
         )
-        self._update_button()
-        self.passphrase.setFocus()
 
     def _keychain_checked(self, answer: tuple[bool, str]) -> None:
         usable, reason = answer

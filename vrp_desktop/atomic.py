@@ -19,7 +19,9 @@ def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
     secret written over an old world-readable file must not inherit its mode. The temporary
     file is created 0600 in the destination folder and removed on failure.
     """
-    path = Path(path)
+    # absolute: mkstemp answers an absolute name, and the stale-file sweep below must know its
+    # own temporary file when ``path`` is relative (it deleted it: "vrp backup WS out.vrpbackup")
+    path = Path(path).absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)

@@ -37,11 +37,20 @@ class PagedTableModel(QAbstractTableModel):
     counted = Signal()
 
     def __init__(
-        self, ctx, parent=None, *, page_size: int = PAGE_SIZE, asynchronous: bool = True
+        self,
+        ctx,
+        parent=None,
+        *,
+        page_size: int = PAGE_SIZE,
+        first_page_size: int | None = None,
+        asynchronous: bool = True,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.page_size = page_size
+        #: a new query's first page: what the view shows, so it paints without waiting for
+        #: rows nobody sees yet (the rest follow in ``page_size`` pages as the view scrolls)
+        self.first_page_size = first_page_size or page_size
         self.asynchronous = asynchronous
         self._rows: list[dict[str, Any]] = []
         self._total = 0
@@ -90,7 +99,7 @@ class PagedTableModel(QAbstractTableModel):
         self._generation += 1
         generation = self._generation
         self._pending = False
-        page_fn, page_args, page_kwargs = self._page_call(0, self.page_size)
+        page_fn, page_args, page_kwargs = self._page_call(0, self.first_page_size)
         if not self.asynchronous:  # model tests and tools: read here, on this thread
             self._show_first(page_fn(self.ctx.ws, *page_args, **page_kwargs))
             if self._counting:
@@ -132,7 +141,7 @@ class PagedTableModel(QAbstractTableModel):
         return fn(ws, *args, **kwargs)
 
     def _show_first(self, rows: list[dict[str, Any]]) -> None:
-        full = len(rows) >= self.page_size
+        full = len(rows) >= self.first_page_size
         self.beginResetModel()
         self._rows, self._total = rows, len(rows)
         self._capped = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui.models.paging import PagedTableModel, RecordIdRole, RowRole, SortRole
+from ui.models.paging import PAGE_SIZE, PagedTableModel, RecordIdRole, RowRole, SortRole
 from vrp_desktop import codes
 from vrp_desktop.services import participants
 
@@ -18,6 +18,8 @@ COL_CONSENT = 4
 COL_STATE = 5
 
 COUNT_CAP = 1000
+#: rows in a new query's first page (more than a maximised window shows)
+FIRST_PAGE = 60
 
 STATE_LABELS = {"draft": "Needs attention", "valid": "Ready to send"}
 
@@ -26,6 +28,8 @@ class ParticipantsModel(PagedTableModel):
     HEADERS = ("Name", "Reference", "Age band", "Postcode district", "Consent", "Status")
 
     def __init__(self, ctx, parent=None, **kwargs: Any) -> None:
+        # a search paints the rows a window shows (~25-45) at once; the rest follow on scroll
+        kwargs.setdefault("first_page_size", min(FIRST_PAGE, kwargs.get("page_size", PAGE_SIZE)))
         super().__init__(ctx, parent, **kwargs)
         self.text = ""
         self.filters: dict[str, Any] = {}

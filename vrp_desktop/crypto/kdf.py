@@ -12,8 +12,6 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 
-from argon2.low_level import Type, hash_secret_raw
-
 ALGORITHM = "argon2id"
 KEY_BYTES = 32
 SALT_BYTES = 16
@@ -120,6 +118,8 @@ def normalise_passphrase(passphrase: str) -> str:
 
 def derive(passphrase: str, params: KdfParams) -> bytes:
     """The 32-byte wrapping key for ``passphrase`` under ``params``."""
+    from argon2.low_level import Type, hash_secret_raw  # here, not at start-up: ~25 ms
+
     secret = normalise_passphrase(passphrase).encode("utf-8")
     return hash_secret_raw(
         secret=secret,

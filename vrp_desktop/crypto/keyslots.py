@@ -17,6 +17,9 @@ database after a user is removed seals a new master key to the remaining slots' 
 removed user, who may have kept the old master key and an old copy of this file, learns nothing
 about the new one. Version 1 slots (the master key wrapped directly) still open, and are
 re-made as version 2 slots at their next unlock, as are slots weaker than ``kdf``'s floor.
+
+``cryptography`` is imported where a key is wrapped or opened, not at module level: the unlock
+screen reads the user names from this file before it shows, and must not wait for OpenSSL.
 """
 
 from __future__ import annotations
@@ -34,12 +37,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.crypto import kdf, strength
@@ -348,6 +345,8 @@ class KeySlotFile:
     def write_pending(self, path: Path, new_key: bytes, previous_key: bytes) -> None:
         """Save this (re-keyed) file to ``path`` with the key it replaces, sealed under the new
         one, so an interrupted re-key can be finished from it (``load_pending``)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._require_own_key(new_key)
         data = self._to_json()
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -361,6 +360,9 @@ class KeySlotFile:
     def previous_key(pending_bytes: bytes, new_key: bytes, path: Path) -> bytes:
         """The key a pending re-key replaces, opened with the new key (``pending_bytes`` are the
         pending file as read before it was unlocked: an unlock may rewrite the file)."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             raw = json.loads(pending_bytes)["previous_key"]
             nonce = _unb64(raw["nonce"], "previous key nonce", NONCE_BYTES)
@@ -440,6 +442,10 @@ class KeySlotFile:
         *,
         slot_id: str | None,
     ) -> KeySlot:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         params = kdf.with_new_salt(params)
         slot_id = slot_id or uuid7()
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -469,6 +475,9 @@ class KeySlotFile:
 
     def _unwrap(self, slot: KeySlot, secret: str) -> bytes | None:
         """The master key from one slot, or None when the secret (or the slot) is wrong."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         wrapping_key = kdf.derive(secret, slot.kdf)
         version = LEGACY_VERSION if slot.legacy else VERSION
         aad = self._aad(slot.id, slot.kind, slot.username, version)
@@ -634,6 +643,9 @@ _PREVIOUS_AAD = b"vrp-desktop previous master key"
 
 
 def _seal_key(shared: bytes, ephemeral: bytes, public_key: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(
         algorithm=hashes.SHA256(),
         length=32,
@@ -644,6 +656,10 @@ def _seal_key(shared: bytes, ephemeral: bytes, public_key: bytes) -> bytes:
 
 def _seal(public_key: bytes, master_key: bytes, aad: bytes) -> bytes:
     """``master_key`` sealed to ``public_key``: ephemeral public key, nonce, ciphertext."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -655,6 +671,9 @@ def _seal(public_key: bytes, master_key: bytes, aad: bytes) -> bytes:
 
 
 def _unseal(private_bytes: bytes, public_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     private = X25519PrivateKey.from_private_bytes(private_bytes)
     ephemeral_public = sealed[:_PUBLIC_BYTES]
     nonce = sealed[_PUBLIC_BYTES : _PUBLIC_BYTES + NONCE_BYTES]

@@ -91,9 +91,9 @@ def bulk_insert(
             people[row["id"]] = row
         _write(session, Participant, participants, chunk, report, "participants")
         tokens = [
-            {"token": t[:100], "participant_id": row["id"]}
+            token
             for row in participants
-            for t in search.participant_tokens(Participant(**_columns(Participant, row)))
+            for token in search.token_rows(Participant(**_columns(Participant, row)))
         ]
         _write(session, ParticipantSearchToken, tokens, chunk * 4, report, "search index")
 

@@ -214,6 +214,32 @@ class ParticipantSearchToken(Base):
     participant_id: Mapped[str] = mapped_column(
         ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    #: the token's first one and two letters and its person's register order (SQLite
+    #: ``lower()`` of the names): a one- or two-letter search reads its page in order off one
+    #: index (``search.ordered_page``)
+    prefix1: Mapped[str | None] = mapped_column(String(1))
+    prefix2: Mapped[str | None] = mapped_column(String(2))
+    last_key: Mapped[str | None] = mapped_column(String(100))
+    first_key: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index(
+            "ix_participant_search_token_prefix1",
+            "prefix1",
+            "last_key",
+            "first_key",
+            "participant_id",
+        ),
+        # with the token, so a longer word walks its first two letters' part in order
+        Index(
+            "ix_participant_search_token_prefix2",
+            "prefix2",
+            "last_key",
+            "first_key",
+            "participant_id",
+            "token",
+        ),
+    )
 
 
 class Enrolment(Syncable, Base):
