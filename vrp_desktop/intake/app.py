@@ -39,7 +39,6 @@ RECEIPT_TYPE = "application/vnd.vrp.receipt"
 _PROVIDER = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
-
 def _event(**fields: Any) -> None:
     log.info(json.dumps({"at": round(time.time(), 3), **fields}, sort_keys=True))
 

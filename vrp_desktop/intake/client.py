@@ -87,7 +87,6 @@ def set_intake(ws, url: str | None, *, ca_file: Path | None = None) -> str | Non
     return url
 
 
-
 class _Retry(Exception):
     def __init__(self, why: str, after: float | None = None) -> None:
         super().__init__(why)
