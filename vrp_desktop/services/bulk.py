@@ -66,11 +66,15 @@ def bulk_insert(
     sessions: Sequence[dict[str, Any]] = (),
     attendances: Sequence[dict[str, Any]] = (),
     responses: Sequence[dict[str, Any]] = (),
+    updates: Callable[[Any], dict[str, int]] | None = None,
     action: str = "bulk.insert",
     progress: Progress | None = None,
     chunk: int = 5000,
 ) -> dict[str, int]:
-    """Validate and insert the given rows (each a dict of column values with an ``id``)."""
+    """Validate and insert the given rows (each a dict of column values with an ``id``).
+
+    ``updates``: changes to records already there, made first in the same transaction (it
+    takes the session and returns counts for the audit event)."""
     ws.require("record")
     on, at = today(), now()
     report = progress or (lambda *_: None)
@@ -81,6 +85,7 @@ def bulk_insert(
             iid: fw_service.get(session, i.framework_id, i.framework_version)
             for iid, i in interventions.items()
         }
+        changed = updates(session) if updates is not None else {}
         people: dict[str, dict[str, Any]] = {}
         for row in participants:
             row.setdefault("consent_status", "not_asked")
@@ -171,6 +176,7 @@ def bulk_insert(
             "sessions": len(sessions),
             "attendances": len(attendances),
             "responses": len(responses),
+            **changed,
         }
         audit.append(session, ws.user.username, action, "workspace", None, after=counts)
     return counts

@@ -4,6 +4,7 @@ of instructions. The importer reads the same column definitions, so they cannot 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,6 +16,7 @@ from vrp_desktop import __version__, codes
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.frameworks.models import Framework
+from vrp_desktop.spreadsheets.codelists import FRAMEWORK_LISTS, ethnicity_label, norm
 
 SHEET = "Register"
 LISTS = "Lists"
@@ -63,7 +65,7 @@ COLUMNS: tuple[Column, ...] = (
         help="the intervention's name as it appears in VRP Desktop",
     ),
     Column("referral_source", "Referral source", True, "code", "referral", width=28),
-    Column("referral_date", "Referral date", kind="date", width=14),
+    Column("referral_date", "Referral date", True, "date", width=14),
     Column("start_date", "Start date", True, "date", width=14),
     Column("end_date", "End date", kind="date", width=14, help="when they left, if they have"),
     Column(
@@ -74,40 +76,58 @@ COLUMNS: tuple[Column, ...] = (
         width=24,
         help="needed with an end date",
     ),
+    Column(
+        "exit_detail",
+        "Exit detail",
+        width=28,
+        help="a few words when the exit reason is Other (no names or personal details)",
+    ),
+    Column(
+        "reference",
+        "Reference",
+        width=14,
+        help="the young person's VRP Desktop reference, to update someone already there "
+        "(or leave blank: name and date of birth find them)",
+    ),
+)
+
+#: columns a row for someone already in the workspace may leave blank (blank = keep)
+PERSON_KEYS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "postcode",
+    "consent_status",
+    "consent_date",
+    "phone",
+    "email",
 )
 
 
-def ethnicity_label(code: str) -> str:
-    """What the drop-down shows: the ONS group and the category, e.g. "White: Irish"."""
-    group = codes.ethnic_group(code)
-    if group == "not_stated":
-        return "Not stated"
-    short = {
-        "asian": "Asian",
-        "black": "Black",
-        "mixed": "Mixed",
-        "white": "White",
-        "other": "Other",
-    }[group]
-    return f"{short}: {codes.ETHNICITIES[code]}"
-
-
-def code_lists(frameworks: list[Framework]) -> dict[str, dict[str, str]]:
-    """code -> label for each list the template offers; frameworks' lists are merged."""
-    referral: dict[str, str] = {}
-    exits: dict[str, str] = {}
-    for framework in frameworks:
-        for entry in framework.referral_sources:
-            referral.setdefault(entry.code, entry.label)
-        for entry in framework.exit_reasons:
-            exits.setdefault(entry.code, entry.label)
-    return {
-        "gender": dict(codes.GENDERS),
-        "ethnicity": {code: ethnicity_label(code) for code in codes.ETHNICITIES},
-        "consent": dict(codes.CONSENT_STATUSES),
-        "referral": referral,
-        "exit": exits,
+def code_lists(
+    frameworks: list[Framework], interventions: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """The labels each drop-down offers: every label the frameworks use, each once."""
+    lists: dict[str, list[str]] = {
+        "gender": list(codes.GENDERS.values()),
+        "ethnicity": [ethnicity_label(code) for code in codes.ETHNICITIES],
+        "consent": list(codes.CONSENT_STATUSES.values()),
+        "referral": [],
+        "exit": [],
     }
+    for name, attribute in FRAMEWORK_LISTS.items():
+        seen: set[str] = set()
+        for framework in frameworks:
+            for entry in getattr(framework, attribute):
+                if norm(entry.label) not in seen:
+                    seen.add(norm(entry.label))
+                    lists[name].append(entry.label)
+    if interventions:
+        lists["intervention"] = sorted(interventions, key=str.casefold)
+    return lists
 
 
 def _frameworks(framework_id: str | None) -> list[Framework]:
@@ -123,9 +143,10 @@ def _frameworks(framework_id: str | None) -> list[Framework]:
     return found
 
 
-def build_template(framework_id: str | None = None) -> Workbook:
+def build_template(framework_id: str | None = None, interventions: Sequence[str] = ()) -> Workbook:
+    """The template; ``interventions`` (the workspace's names) fill the Intervention list."""
     frameworks = _frameworks(framework_id)
-    lists = code_lists(frameworks)
+    lists = code_lists(frameworks, interventions)
     wb = Workbook()
     register = wb.active
     register.title = SHEET
@@ -147,7 +168,7 @@ def build_template(framework_id: str | None = None) -> Workbook:
     names = list(lists)
     for j, name in enumerate(names, start=1):
         sheet.cell(1, j, name)
-        for i, label in enumerate(lists[name].values(), start=2):
+        for i, label in enumerate(lists[name], start=2):
             sheet.cell(i, j, label)
     meta_col = len(names) + 2
     sheet.cell(1, meta_col, "framework")
@@ -156,11 +177,12 @@ def build_template(framework_id: str | None = None) -> Workbook:
     sheet.cell(2, meta_col + 1, 1)
 
     for j, col in enumerate(COLUMNS, start=1):
-        if col.kind != "code":
+        list_name = col.codes or ("intervention" if col.key == "intervention" else None)
+        if list_name not in lists:
             continue
-        k = names.index(col.codes) + 1
+        k = names.index(list_name) + 1
         letter = get_column_letter(k)
-        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[col.codes]) + 1}"
+        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[list_name]) + 1}"
         validation = DataValidation(
             type="list",
             formula1=formula,
@@ -188,15 +210,27 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
         ("", None),
         (
             "1. Fill in the Register sheet: one row per young person and intervention. Columns "
-            "marked * are required.",
+            "marked * are required for someone new.",
             None,
         ),
         (
-            "2. Pick gender, ethnicity, consent, referral source and exit reason from the "
-            "drop-down lists (typing the same words in any capitals also works).",
+            "2. Pick the intervention, gender, ethnicity, consent, referral source and exit "
+            "reason from the drop-down lists (the words of any framework's list, in any "
+            "capitals, also work; a choice the intervention's framework does not allow is "
+            "reported).",
             None,
         ),
-        ("3. Dates: real dates or text as dd/mm/yyyy (e.g. 04/03/2011).", None),
+        (
+            "   Someone already in VRP Desktop (found by Reference, or by name and date of "
+            "birth) is updated: blank cells keep what is there, filled cells replace it. The "
+            "check lists every change before anything is imported.",
+            None,
+        ),
+        (
+            "3. Dates: real dates or text as dd/mm/yyyy (e.g. 04/03/2011). You may also "
+            "import the same columns from a .csv, .ods or .xls file.",
+            None,
+        ),
         (
             "4. Check first: vrp import xlsx WORKSPACE FILE.xlsx --dry-run. Every row with a "
             "problem is listed with its reason, and a copy of the sheet with an Errors column is "
@@ -238,11 +272,13 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
     sheet.column_dimensions["B"].width = 90
 
 
-def write_template(path: Path, framework_id: str | None = None) -> Path:
+def write_template(
+    path: Path, framework_id: str | None = None, interventions: Sequence[str] = ()
+) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    wb = build_template(framework_id)
+    wb = build_template(framework_id, interventions)
     with atomic_open(path, 0o644) as handle:
         wb.save(handle)
     return path
