@@ -113,6 +113,11 @@ class CodeMatcher:
         if code is not None:
             return code, None
         choices = "; ".join(e.label for e in getattr(framework, FRAMEWORK_LISTS[name]))
+        # another framework's word for a code this one allows (the template's merged list
+        # offers "Self-referral" for an intervention whose framework says "... or walk-in")
+        allowed = set(own.values()) & self.anywhere[name].get(key, set())
+        if len(allowed) == 1:
+            return allowed.pop(), None
         if key in self.anywhere[name]:
             return None, (
                 f"{header} '{value}' is on the list, but is not allowed for {where} "

@@ -83,13 +83,24 @@ class Plan:
     warnings: int = 0
 
 
-def _shown(field: str, value: Any) -> str:
+def _shown(field: str, value: Any, framework=None) -> str:
+    """A value as the preview shows it: labels, not codes; identity fields only as changed."""
     if value is None or value == "":
         return "(blank)"
     if field in _IDENTITY:
         return "(changed)"
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
+    fixed = {
+        "gender": codes.GENDERS,
+        "ethnicity": codes.ETHNICITIES,
+        "consent_status": codes.CONSENT_STATUSES,
+    }
+    if field in fixed:
+        return fixed[field].get(value, str(value))
+    if framework is not None and field in ("referral_source", "exit_reason"):
+        plural = "referral_sources" if field == "referral_source" else "exit_reasons"
+        return framework.code_map(plural).get(value, str(value))
     return str(value)
 
 
@@ -306,8 +317,9 @@ class RegisterChecker:
             elif plan.enrolment_update:
                 parts.append("update enrolment")
                 before = self._enrolment(eid)
+                fw = self.frameworks.get(intervention.id)
                 change.fields += [
-                    (header(f), _shown(f, before.get(f)), _shown(f, v))
+                    (header(f), _shown(f, before.get(f), fw), _shown(f, v, fw))
                     for f, v in enrolment_changes.items()
                 ]
             if parts:
