@@ -176,4 +176,3 @@ def test_a_table_longer_than_a_sheet_continues_on_the_next_and_the_cover_says_so
     from vrp_desktop.returns import xlsxstream
 
     assert xlsxstream.MAX_ROWS == 1_048_576
-

@@ -194,3 +194,122 @@ def test_template_is_true_to_the_importer(workspace, tmp_path):
     # an empty template with only its header is read as having no rows, not as an error
     result = import_xlsx(workspace, path, dry_run=True)
     assert result.rows_read == 0 and result.bad == []
+
+
+def _sheet_rows(sheet, header: list[str], rows: list[dict]) -> None:
+    heads = [c.value.removesuffix(" *") for c in sheet[1]]
+    for i, row in enumerate(rows, start=2):
+        for key, value in row.items():
+            sheet.cell(i, heads.index(key) + 1, value)
+    assert all(k in heads for k in header)
+
+
+def test_sessions_registers_and_questionnaires_in_one_workbook(workspace, tmp_path):
+    from vrp_desktop.spreadsheets.template import build_template
+
+    earlier = import_xlsx(workspace, filled_template(tmp_path / "a.xlsx", [person(2)]))
+    assert earlier.imported["participants"] == 1
+    with workspace.engine.connect() as conn:
+        ref = conn.execute(text("SELECT reference FROM participant")).scalar()
+    p0, p1 = person(0), person(1, **{"Start date": dt.date(2026, 1, 14)})
+    wb = build_template()
+    _sheet_rows(wb["Register"], [], [p0, p1])
+    who0 = {k: p0[k] for k in ("First name", "Last name", "Date of birth")}
+    who1 = {k: p1[k] for k in ("First name", "Last name", "Date of birth")}
+    group = {
+        "Intervention": "Trusted Mentors",
+        "Start time": "18:00",
+        "Duration (minutes)": 60,
+        "Session type": "Group",
+        "Mode": "in person",
+        "Location type": "Community centre",
+        "Activities": "Goal setting",
+    }
+    _sheet_rows(
+        wb["Sessions"],
+        ["Session", "Date"],
+        [
+            {
+                "Session": "S1",
+                "Date": dt.date(2026, 1, 15),
+                "Activities": "Goal setting; conflict resolution",
+                **group,
+            },
+            {"Session": "S2", "Date": "12/01/2026", **group, "Start time": dt.time(17, 30)},
+            {"Session": "S3", "Date": dt.date(2026, 1, 16), **group, "Duration (minutes)": "a lot"},
+            {"Session": "S4", "Date": dt.date(2026, 1, 12), **group, "Start time": "19:00"},
+        ],
+    )
+    _sheet_rows(
+        wb["Attendance"],
+        ["Session"],
+        [
+            {"Session": "s1", **who0, "Attendance": "Attended"},
+            {"Session": "S1", **who1, "Attendance": "absent"},
+            {"Session": "S1", "Reference": ref, "Attendance": "Arrived late"},
+            {"Session": "S2", **who0, "Attendance": "Attended"},
+            {"Session": "S3", **who0, "Attendance": "Attended"},  # its session is refused
+            {"Session": "S4", **who1, "Attendance": "Attended"},  # before they started
+            {"Session": "S9", **who0, "Attendance": "Attended"},  # no such session
+        ],
+    )
+    sdq = {f"Q{n}": n % 3 for n in range(1, 26)}
+    _sheet_rows(
+        wb["Questionnaires"],
+        ["Questionnaire"],
+        [
+            {**who0, "Intervention": "Trusted Mentors", "Timepoint": "Baseline",
+             "Questionnaire": "Strengths and Difficulties Questionnaire (self-report, 11-17)",
+             "Completed on": dt.date(2026, 1, 12), **sdq},
+            {**who1, "Intervention": "Trusted Mentors", "Timepoint": "baseline",
+             "Questionnaire": "sdq_s11_17", "Completed on": dt.date(2026, 1, 15),
+             **sdq, "Q3": "Strongly agree"},
+            {**who1, "Intervention": "Trusted Mentors", "Timepoint": "Review",
+             "Questionnaire": "SWEMWBS", "Completed on": dt.date(2026, 1, 15),
+             **{f"Q{n}": 3 for n in range(1, 8)}},
+        ],
+    )  # fmt: skip
+    path = tmp_path / "all.xlsx"
+    wb.save(path)
+    before, raw = snapshot(workspace), path.read_bytes()
+    check = import_xlsx(workspace, path, dry_run=True)
+    assert snapshot(workspace) == before and path.read_bytes() == raw
+    bad = {(b.kind, b.row): " ".join(b.reasons) for b in check.bad}
+    assert sorted(bad) == [
+        ("Attendance", 6),
+        ("Attendance", 7),
+        ("Attendance", 8),
+        ("Questionnaires", 3),
+        ("Questionnaires", 4),
+        ("Sessions", 4),
+        ("Sessions", 5),
+    ], (bad, [c.message() for c in check.changes])
+    assert "Duration (minutes) is not a number" in bad[("Sessions", 4)]
+    assert "enrolled" in bad[("Sessions", 5)]
+    assert "Sessions row 4" in bad[("Attendance", 6)]
+    assert "not on the Sessions sheet" in bad[("Attendance", 8)]
+    assert "Q3 'Strongly agree' is not one of the answers" in bad[("Questionnaires", 3)]
+    assert "is collected at: baseline, exit" in bad[("Questionnaires", 4)]
+    assert check.count("new") == 5  # two people, two sessions, one questionnaire
+    done = import_xlsx(workspace, path)
+    assert {k: done.imported[k] for k in ("participants", "enrolments", "sessions")} == {
+        "participants": 2,
+        "enrolments": 2,
+        "sessions": 2,
+    }
+    assert done.imported["attendances"] == 4 and done.imported["responses"] == 1
+    with workspace.engine.connect() as conn:
+        states = conn.execute(text("SELECT sync_state, findings FROM session")).all()
+        late = conn.execute(
+            text(
+                "SELECT a.status FROM attendance a JOIN participant p ON p.id = a.participant_id"
+                " WHERE p.reference = :r"
+            ),
+            {"r": ref},
+        ).scalar()
+        scored = conn.execute(text("SELECT scores, sync_state FROM outcome_response")).one()
+    assert late == "late"
+    assert all(state == "valid" for state, _ in states), states
+    assert scored.sync_state == "valid" and scored.scores != "{}"
+    again = import_xlsx(workspace, path, dry_run=True)
+    assert again.count("new") == 0 and again.count("unchanged") == 5

@@ -16,7 +16,12 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import Framework
 
 #: list name -> the framework attribute that holds its entries
-FRAMEWORK_LISTS = {"referral": "referral_sources", "exit": "exit_reasons"}
+FRAMEWORK_LISTS = {
+    "referral": "referral_sources",
+    "exit": "exit_reasons",
+    "location": "location_types",
+    "activity": "activities",
+}
 _LIST_CHOICES_SHOWN = 10
 
 
@@ -51,7 +56,17 @@ def _fixed_lists() -> dict[str, dict[str, list[str]]]:
         | {"attended": ["Attended", "Present", "Yes", "Y"], "absent": ["Absent", "No", "N"]},
         "session_status": {c: [label] for c, label in codes.SESSION_STATUSES.items()},
         "timepoint": {c: [label] for c, label in codes.TIMEPOINTS.items()},
+        "session_type": {c: [label] for c, label in codes.SESSION_TYPES.items()}
+        | {"one_to_one": ["One-to-one", "1:1", "1-1", "One to one"]},
+        "mode": {c: [label] for c, label in codes.MODES.items()},
+        "measure": _measures(),
     }
+
+
+def _measures() -> dict[str, list[str]]:
+    from vrp_desktop.services import frameworks as fw_service
+
+    return {m.id: [m.name] for m in fw_service.builtin_catalog().measures()}
 
 
 class CodeMatcher:

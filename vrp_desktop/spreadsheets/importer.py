@@ -19,6 +19,7 @@ from typing import Any
 
 from vrp_desktop.services import bulk
 from vrp_desktop.spreadsheets import cells, template
+from vrp_desktop.spreadsheets.activity import ActivityChecker
 from vrp_desktop.spreadsheets.codelists import norm
 from vrp_desktop.spreadsheets.reader import SpreadsheetError, open_reader
 from vrp_desktop.spreadsheets.register import Change, Plan, RegisterChecker, apply_updates
@@ -37,9 +38,12 @@ _norm = norm
 class BadRow:
     row: int
     reasons: list[str]
+    #: "" for the register; "Sessions", "Attendance" or "Questionnaires" for the others
+    kind: str = ""
 
     def message(self) -> str:
-        return f"Row {self.row}: " + "; ".join(self.reasons)
+        where = f"{self.kind} row" if self.kind else "Row"
+        return f"{where} {self.row}: " + "; ".join(self.reasons)
 
 
 @dataclasses.dataclass
@@ -62,6 +66,8 @@ class ImportReport:
     changes: list[Change] = dataclasses.field(default_factory=list)
     #: "day/month/year" or "month/day/year": how text dates were read
     date_order: str = "day/month/year"
+    #: the other sheets read: kind ("Sessions", ...) -> sheet name
+    other_sheets: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -78,13 +84,47 @@ class ImportReport:
         )
 
 
-def _find_sheet(reader) -> tuple[str, int, dict[int, Column], list[str], list[Any]]:
+#: how the other sheets are recognised when renamed: headings they must have
+_KEYS = {
+    "Sessions": {"session", "date", "session_type"},
+    "Attendance": {"session", "status"},
+    "Questionnaires": {"measure", "timepoint"},
+}
+
+
+def _mapping(values: list[Any], columns) -> tuple[dict[int, Column], list[str]]:
+    by_header = {norm(c.header): c for c in columns} | {norm(c.key): c for c in columns}
+    mapping: dict[int, Column] = {}
+    ignored = []
+    for j, value in enumerate(values):
+        col = by_header.get(norm(value)) if value is not None else None
+        if col is not None and col not in mapping.values():
+            mapping[j] = col
+        elif value is not None and norm(value):
+            ignored.append(str(value).strip())
+    return mapping, ignored
+
+
+def _find_other(reader, kind: str, names: list[str]):
+    """The sheet of one other kind (by name, else by its headings) as for ``_find_sheet``."""
+    columns = template.SHEETS[kind]
+    keys = _KEYS[kind]
+    named = [n for n in names if norm(n) in (norm(kind), norm(kind.rstrip("s")))]
+    for name in named + [n for n in names if n not in named]:
+        for number, values in _head(reader.rows(name)):
+            mapping, ignored = _mapping(values, columns)
+            if keys <= {c.key for c in mapping.values()}:
+                return name, number, mapping, ignored, values
+    return None
+
+
+def _find_sheet(reader, exclude=()) -> tuple[str, int, dict[int, Column], list[str], list[Any]]:
     """The register sheet (by name, or the first whose header we recognise), its header row,
     which column holds which field, and the header cells we ignore."""
     by_header = {norm(c.header): c for c in COLUMNS} | {norm(c.key): c for c in COLUMNS}
     names = reader.sheet_names()
     ordered = sorted(
-        (n for n in names if n not in (template.LISTS, "Instructions")),
+        (n for n in names if n not in (template.LISTS, "Instructions", *exclude)),
         key=lambda n: n != template.SHEET,
     )
     best = None
@@ -144,25 +184,44 @@ def import_xlsx(
     ws.require("record")
     path = Path(path)
     report = progress or (lambda *_: None)
+    others: dict[str, tuple] = {}
     with open_reader(path, engine) as reader:
-        sheet, header_row, mapping, ignored, header_values = _find_sheet(reader)
+        names = [n for n in reader.sheet_names() if n not in (template.LISTS, "Instructions")]
+        for kind in ("Sessions", "Attendance", "Questionnaires"):
+            found = _find_other(reader, kind, [n for n in names if n not in _used(others)])
+            if found is not None:
+                rows = [(k, v) for k, v in reader.rows(found[0]) if k > found[1]]
+                if any(_filled(v, found[2]) for _, v in rows):
+                    others[kind] = (*found, rows)
+        try:
+            sheet, header_row, mapping, ignored, header_values = _find_sheet(
+                reader, exclude=_used(others)
+            )
+        except SpreadsheetError:
+            if not others:
+                raise
+            sheet, header_row, mapping, ignored, header_values = "", 0, {}, [], []
         framework_hint = _template_framework(reader)
-        rows = [(number, values) for number, values in reader.rows(sheet) if number > header_row]
+        rows = (
+            [(number, values) for number, values in reader.rows(sheet) if number > header_row]
+            if sheet
+            else []
+        )
         engine_name = reader.engine
     date_columns = [j for j, col in mapping.items() if col.kind == "date"]
-    month_first = cells.detect_month_first(
-        values[j] for _, values in rows for j in date_columns if j < len(values)
-    )
+    texts = [values[j] for _, values in rows for j in date_columns if j < len(values)]
+    for _, _, omap, _, _, orows in others.values():
+        dates = [j for j, col in omap.items() if col.kind == "date"]
+        texts += [values[j] for _, values in orows for j in dates if j < len(values)]
+    month_first = cells.detect_month_first(texts)
     checker = RegisterChecker(ws, framework_hint, month_first=month_first)
     plans: list[Plan] = []
     bad: list[BadRow] = []
     read = 0
     try:
         for k, (number, values) in enumerate(rows):
-            cells_by_key = {
-                col.key: values[j] if j < len(values) else None for j, col in mapping.items()
-            }
-            if all(_text(v) is None for v in cells_by_key.values()):
+            cells_by_key = _cells(values, mapping)
+            if not _filled(values, mapping):
                 continue  # blank rows (and rows with only unrecognised columns) are skipped
             read += 1
             outcome = checker.check(number, cells_by_key)
@@ -172,12 +231,14 @@ def import_xlsx(
                 plans.append(outcome)
             if k % 1000 == 0:
                 report("Checking rows", k, len(rows))
+        if others:
+            read += _check_others(checker, plans, others, bad)
     finally:
         checker.close()
     report("Checking rows", len(rows), len(rows))
     result = ImportReport(
         file=path.name,
-        sheet=sheet,
+        sheet=sheet or next(iter(others.values()))[0],
         engine=engine_name,
         header_row=header_row,
         rows_read=read,
@@ -189,26 +250,83 @@ def import_xlsx(
         existing_people=checker.existing_used,
         changes=[p.change for p in plans],
         date_order="month/day/year" if month_first else "day/month/year",
+        other_sheets={kind: found[0] for kind, found in others.items()},
     )
     if bad:
         target = Path(errors_out) if errors_out else path.with_name(f"{path.stem}.errors.xlsx")
-        used = set(mapping)
-        result.errors_copy = _write_errors_copy(
-            target, sheet, header_values, header_row, rows, {b.row: b for b in bad}, used
-        )
+        tables = []
+        if sheet:
+            tables.append((sheet, "", header_values, rows, mapping))
+        for kind, (name, _, omap, _, values, orows) in others.items():
+            tables.append((name, kind, values, orows, omap))
+        result.errors_copy = _write_errors_copy(target, tables, bad)
     people = [p.new_person for p in plans if p.new_person]
     enrolments = [p.new_enrolment for p in plans if p.new_enrolment]
     updates = [p for p in plans if p.person_update or p.enrolment_update]
-    if not dry_run and (people or enrolments or updates):
+    sessions = [p.session for p in plans if p.session]
+    attendances = [a for p in plans for a in p.attendances]
+    responses = [p.response for p in plans if p.response]
+    if not dry_run and (people or enrolments or updates or sessions or responses):
         result.imported = bulk.bulk_insert(
             ws,
             participants=people,
             enrolments=enrolments,
+            sessions=sessions,
+            attendances=attendances,
+            responses=responses,
             updates=apply_updates(ws, updates) if updates else None,
             action="spreadsheet.import",
             progress=progress,
         )
     return result
+
+
+def _used(others: dict[str, tuple]) -> tuple[str, ...]:
+    return tuple(found[0] for found in others.values())
+
+
+def _cells(values: list[Any], mapping: dict[int, Column]) -> dict[str, Any]:
+    return {col.key: values[j] if j < len(values) else None for j, col in mapping.items()}
+
+
+def _filled(values: list[Any], mapping: dict[int, Column]) -> bool:
+    return any(_text(values[j]) is not None for j in mapping if j < len(values))
+
+
+def _check_others(checker: RegisterChecker, plans: list[Plan], others, bad: list[BadRow]) -> int:
+    """Sessions (with their registers) and questionnaires, after the register's rows."""
+    activity = ActivityChecker(checker, plans)
+    read = 0
+
+    def each(kind):
+        nonlocal read
+        if kind not in others:
+            return
+        _, _, mapping, _, _, rows = others[kind]
+        for number, values in rows:
+            if _filled(values, mapping):
+                read += 1
+                yield number, _cells(values, mapping), list(mapping.values())
+
+    for number, raw, columns in each("Sessions"):
+        problems = activity.session_row(number, raw, columns)
+        if problems:
+            bad.append(BadRow(number, problems, "Sessions"))
+    for number, raw, columns in each("Attendance"):
+        problems = activity.attendance_row(number, raw, columns)
+        if problems:
+            bad.append(BadRow(number, problems, "Attendance"))
+    session_plans, bad_sessions, bad_lines = activity.finish_sessions()
+    plans += session_plans
+    bad += [BadRow(n, r, "Sessions") for n, r in bad_sessions.items()]
+    bad += [BadRow(n, r, "Attendance") for n, r in bad_lines.items()]
+    for number, raw, columns in each("Questionnaires"):
+        outcome = activity.response_row(number, raw, columns)
+        if isinstance(outcome, list):
+            bad.append(BadRow(number, outcome, "Questionnaires"))
+        else:
+            plans.append(outcome)
+    return read
 
 
 def _template_framework(reader) -> str | None:
@@ -223,28 +341,27 @@ def _template_framework(reader) -> str | None:
     return _text(values[j]) if j < len(values) else None
 
 
-def _write_errors_copy(
-    target, sheet, header_values, header_row, rows, bad_by_row, used: set[int]
-) -> Path:
-    """A copy of the sheet with an Errors column, for fixing the rows and importing again
+def _write_errors_copy(target: Path, tables, bad: list[BadRow]) -> Path:
+    """A copy of each sheet with an Errors column, for fixing the rows and importing again
     (blank rows left out, so they cannot come back as errors)."""
     from vrp_desktop.returns.export import write_rows
 
-    width = max([len(header_values), *(len(v) for _, v in rows)]) if rows else len(header_values)
-    header = [(_text(v) or "") for v in header_values] + [""] * (width - len(header_values))
+    sheets = []
+    for name, kind, header_values, rows, mapping in tables:
+        by_row = {b.row: b for b in bad if b.kind == kind}
+        width = max([len(header_values), *(len(v) for _, v in rows)])
+        header = [(_text(v) or "") for v in header_values] + [""] * (width - len(header_values))
 
-    def body():
-        for number, values in rows:
-            if all(_text(v) is None for j, v in enumerate(values) if j in used):
-                continue
-            padded = list(values) + [None] * (width - len(values))
-            problem = bad_by_row.get(number)
-            yield [problem.message() if problem else None, number, *padded]
+        def body(rows=rows, mapping=mapping, by_row=by_row, width=width):
+            for number, values in rows:
+                if not _filled(values, mapping):
+                    continue
+                padded = list(values) + [None] * (width - len(values))
+                problem = by_row.get(number)
+                yield [problem.message() if problem else None, number, *padded]
 
+        title = f"{name[:20]} errors"
+        sheets.append((title, ["Errors", "Row", *header], body(), len(rows)))
     target = target if target.suffix.lower() == ".xlsx" else target.with_suffix(".xlsx")
-    write_rows(
-        target,
-        [(f"{sheet[:20]} errors", ["Errors", "Row", *header], body(), len(rows))],
-        title="Rows that could not be imported",
-    )
+    write_rows(target, sheets, title="Rows that could not be imported")
     return target

@@ -81,6 +81,9 @@ class Plan:
     new_enrolment: dict[str, Any] | None = None
     enrolment_update: tuple[str, dict[str, Any]] | None = None
     warnings: int = 0
+    session: dict[str, Any] | None = None
+    attendances: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    response: dict[str, Any] | None = None
 
 
 def _shown(field: str, value: Any, framework=None) -> str:

@@ -91,6 +91,56 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+_WHO = (
+    Column("reference", "Reference", width=14, help="their VRP Desktop reference, or:"),
+    Column("first_name", "First name", width=16, help="with last name and date of birth"),
+    Column("last_name", "Last name", width=16),
+    Column("date_of_birth", "Date of birth", kind="date", width=14),
+)
+#: the Sessions sheet: one row per session; "Session" is the row's own label, used by the
+#: Attendance sheet to put people on its register
+SESSION_COLUMNS: tuple[Column, ...] = (
+    Column("session", "Session", True, width=10, help="your label for it, e.g. S1 (unique)"),
+    Column("intervention", "Intervention", True, width=28),
+    Column("date", "Date", True, "date", width=14),
+    Column("start_time", "Start time", True, width=10, help="hh:mm, e.g. 18:30"),
+    Column("duration_minutes", "Duration (minutes)", True, width=12),
+    Column("session_type", "Session type", True, "code", "session_type", width=14),
+    Column("mode", "Mode", True, "code", "mode", width=12),
+    Column("location_type", "Location type", True, "code", "location", width=24),
+    Column("activities", "Activities", width=28, help="from the framework's list; several: a; b"),
+    Column(
+        "status", "Status", kind="code", codes="session_status", width=12, help="blank: Delivered"
+    ),
+    Column("notes", "Notes", width=28, help="why, when cancelled (no names)"),
+)
+#: the Attendance sheet: one row per person on a session's register
+ATTENDANCE_COLUMNS: tuple[Column, ...] = (
+    Column("session", "Session", True, width=10, help="the label on the Sessions sheet"),
+    *_WHO,
+    Column("status", "Attendance", True, "code", "attendance", width=14),
+)
+QUESTIONS = 25
+#: the Questionnaires sheet: one row per completed questionnaire, answers in Q1, Q2...
+RESPONSE_COLUMNS: tuple[Column, ...] = (
+    *_WHO,
+    Column("intervention", "Intervention", True, width=28),
+    Column("measure", "Questionnaire", True, "code", "measure", width=30),
+    Column("timepoint", "Timepoint", True, "code", "timepoint", width=12),
+    Column("completed_on", "Completed on", True, "date", width=14),
+    *(
+        Column(f"q{n}", f"Q{n}", width=5, help="the answer's number or words")
+        for n in range(1, QUESTIONS + 1)
+    ),
+)
+#: sheet name -> its columns, for every kind of row the importer reads
+SHEETS = {
+    "Register": None,  # COLUMNS, below
+    "Sessions": SESSION_COLUMNS,
+    "Attendance": ATTENDANCE_COLUMNS,
+    "Questionnaires": RESPONSE_COLUMNS,
+}
+
 #: columns a row for someone already in the workspace may leave blank (blank = keep)
 PERSON_KEYS = (
     "first_name",
@@ -120,11 +170,23 @@ def code_lists(
     }
     for name, attribute in FRAMEWORK_LISTS.items():
         seen: set[str] = set()
+        lists[name] = []
         for framework in frameworks:
             for entry in getattr(framework, attribute):
                 if norm(entry.label) not in seen:
                     seen.add(norm(entry.label))
                     lists[name].append(entry.label)
+    types = {t for f in frameworks for t in f.session_types}
+    modes = {m for f in frameworks for m in f.modes}
+    lists["session_type"] = [v for k, v in codes.SESSION_TYPES.items() if k in types]
+    lists["mode"] = [v for k, v in codes.MODES.items() if k in modes]
+    lists["session_status"] = list(codes.SESSION_STATUSES.values())
+    lists["attendance"] = list(codes.ATTENDANCE_STATUSES.values())
+    lists["timepoint"] = list(codes.TIMEPOINTS.values())
+    measures = {use.measure_id for f in frameworks for use in f.measures}
+    from vrp_desktop.services import frameworks as fw_service
+
+    lists["measure"] = [fw_service.measure(m).name for m in sorted(measures)]
     if interventions:
         lists["intervention"] = sorted(interventions, key=str.casefold)
     return lists
@@ -196,12 +258,49 @@ def build_template(framework_id: str | None = None, interventions: Sequence[str]
         validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
         register.add_data_validation(validation)
 
+    for title, columns in SHEETS.items():
+        if columns is not None:
+            _table_sheet(wb.create_sheet(title, len(wb.sheetnames) - 1), columns, lists, names)
+
     guide = wb.create_sheet("Instructions", 0)
     _instructions(guide, frameworks, framework_id)
     wb.active = 1
     wb.properties.title = "VRP Desktop import template"
     wb.properties.creator = f"VRP Desktop {__version__}"
     return wb
+
+
+def _table_sheet(sheet, columns, lists, names) -> None:
+    """A sheet of the template: styled header, date formats, drop-downs from the Lists sheet."""
+    bold = Font(bold=True, color="FFFFFF")
+    fill = PatternFill("solid", fgColor="1F5F5B")
+    optional_fill = PatternFill("solid", fgColor="5E8C88")
+    for j, col in enumerate(columns, start=1):
+        cell = sheet.cell(1, j, col.header + (" *" if col.required else ""))
+        cell.font, cell.fill = bold, fill if col.required else optional_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[get_column_letter(j)].width = col.width
+        if col.kind == "date":
+            for r in range(2, 202):
+                sheet.cell(r, j).number_format = "dd/mm/yyyy"
+        list_name = col.codes or ("intervention" if col.key == "intervention" else None)
+        if list_name not in lists or not lists[list_name]:
+            continue
+        letter = get_column_letter(names.index(list_name) + 1)
+        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[list_name]) + 1}"
+        validation = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=col.header,
+            error=f"Choose {col.header.lower()} from the list.",
+        )
+        target = get_column_letter(j)
+        validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
+        sheet.add_data_validation(validation)
+    sheet.freeze_panes = "A2"
 
 
 def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) -> None:
@@ -240,6 +339,17 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
         (
             "5. Then import: the same command without --dry-run imports the good rows in one "
             "step; rows with problems are not imported, fix them and import them again.",
+            None,
+        ),
+        (
+            "6. Sessions, registers and questionnaires (optional, same workbook): one row per "
+            "session on Sessions, with your own label in its Session column (S1, S2...); one "
+            "row per person on a session's register on Attendance, with that label; one row "
+            "per completed questionnaire on Questionnaires, answers in Q1, Q2... (the "
+            "answer's number or words). People are found by Reference, or by name and date of "
+            "birth (already in VRP Desktop, or on the Register sheet of this workbook). A "
+            "session already in VRP Desktop (same intervention, date and time) is not added "
+            "again.",
             None,
         ),
         ("", None),
