@@ -127,7 +127,7 @@ def test_updates_by_name_or_reference_with_a_preview(workspace, tmp_path, capsys
     assert "Gender Female → Prefer not to say" in out
     assert "Row 4: new young person and enrolment" in out
     assert "Row 5: new enrolment" in out
-    assert "2 rows add records, 2 update records already there, 0 change nothing" in out
+    assert "2 rows add records, 2 rows update records already there, 0 rows change nothing" in out
     assert "Amara" not in out
     assert main(args[:-1]) == 0
     out = capsys.readouterr().out

@@ -259,7 +259,9 @@ class ActivityChecker:
         for item in self.sessions.values():
             record = item.record
             if item.existing:
-                change = Change(item.row, "unchanged", "session already in VRP Desktop")
+                change = Change(
+                    item.row, "unchanged", "session already in VRP Desktop", sheet="Sessions"
+                )
                 plans.append(Plan(change))
                 continue
             framework = self.reg.frameworks[record["intervention_id"]]
@@ -298,6 +300,7 @@ class ActivityChecker:
                     "new",
                     f"new session on {record['starts_at']:%d/%m/%Y %H:%M} with "
                     f"{len(item.register)} on the register",
+                    sheet="Sessions",
                 )
             )
             plan.warnings = sum(f.severity == "warning" for f in findings)
@@ -394,11 +397,18 @@ class ActivityChecker:
             return errors
         key = (pid, measure_id, timepoint, completed)
         if key in self.response_keys:
-            return Plan(Change(number, "unchanged", "questionnaire already in VRP Desktop"))
+            return Plan(
+                Change(
+                    number,
+                    "unchanged",
+                    "questionnaire already in VRP Desktop",
+                    sheet="Questionnaires",
+                )
+            )
         self.response_keys.add(key)
         plan = Plan(
             Change(number, "new", f"new {codes.TIMEPOINTS.get(timepoint, timepoint)} "
-                   f"{measure.name} questionnaire")
+                   f"{measure.name} questionnaire", sheet="Questionnaires")
         )  # fmt: skip
         plan.warnings = sum(f.severity == "warning" for f in findings)
         plan.response = record

@@ -78,10 +78,18 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line: how many rows add, update and leave things as they are."""
-        return (
-            f"{self.count('new'):,} rows add records, {self.count('update'):,} update records "
-            f"already there, {self.count('unchanged'):,} change nothing"
-        )
+
+        def rows(n: int, one: str, many: str) -> str:
+            return f"{n:,} row {one}" if n == 1 else f"{n:,} rows {many}"
+
+        return ", ".join(
+            (
+                rows(self.count("new"), "adds records", "add records"),
+                rows(self.count("update"), "updates records already there", "update records "
+                     "already there"),
+                rows(self.count("unchanged"), "changes nothing", "change nothing"),
+            )
+        )  # fmt: skip
 
 
 #: how the other sheets are recognised when renamed: headings they must have

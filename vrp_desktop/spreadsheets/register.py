@@ -63,9 +63,12 @@ class Change:
     action: str  # "new", "update", "unchanged"
     what: str  # e.g. "new young person and enrolment", "update enrolment"
     fields: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    #: the sheet the row is on: "Register", "Sessions" or "Questionnaires"
+    sheet: str = "Register"
 
     def message(self) -> str:
-        text = f"Row {self.row}: {self.what}"
+        where = "Row" if self.sheet == "Register" else f"{self.sheet} row"
+        text = f"{where} {self.row}: {self.what}"
         if self.fields:
             text += ": " + "; ".join(f"{h} {a} → {b}" for h, a, b in self.fields)
         return text

@@ -392,3 +392,11 @@ def write_template(
     with atomic_open(path, 0o644) as handle:
         wb.save(handle)
     return path
+
+
+def write_workspace_template(ws, path: Path, framework_id: str | None = None) -> Path:
+    """The template with this workspace's interventions in the Intervention drop-down."""
+    from vrp_desktop.services.interventions import list_interventions
+
+    names = [i["name"] for i in list_interventions(ws)]
+    return write_template(path, framework_id, names)
