@@ -116,15 +116,19 @@ def _specs(src: _Source, with_identifiers: bool = False) -> list[SheetSpec]:
     def order(*columns):
         return columns if src.own else (pv.code, *columns)
 
-    identity = [
-        ("First name", p.first_name),
-        ("Last name", p.last_name),
-        ("Preferred name", p.preferred_name),
-        ("Date of birth", p.date_of_birth),
-        ("Address", p.address),
-        ("Phone", p.phone),
-        ("Email", p.email),
-    ]
+    identity = (
+        [
+            ("First name", p.first_name),
+            ("Last name", p.last_name),
+            ("Preferred name", p.preferred_name),
+            ("Date of birth", p.date_of_birth),
+            ("Address", p.address),
+            ("Phone", p.phone),
+            ("Email", p.email),
+        ]
+        if ids
+        else []
+    )
     score_ids: list[str] = []
     for measure in fw_service.builtin_catalog().measures():
         score_ids += [sid for sid in measure.score_ids() if sid not in score_ids]
@@ -135,7 +139,7 @@ def _specs(src: _Source, with_identifiers: bool = False) -> list[SheetSpec]:
                 [("Participant id", p.id)],
                 [("Reference", p.reference)] if src.own else [],
                 [("Pseudonym", p.pseudonym)],
-                identity if ids else [],
+                identity,
                 [
                     ("Age band", p.age_band),
                     ("Gender", p.gender),
