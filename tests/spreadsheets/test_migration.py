@@ -313,3 +313,13 @@ def test_sessions_registers_and_questionnaires_in_one_workbook(workspace, tmp_pa
     assert scored.sync_state == "valid" and scored.scores != "{}"
     again = import_xlsx(workspace, path, dry_run=True)
     assert again.count("new") == 0 and again.count("unchanged") == 5
+
+
+def test_cli_template_from_a_workspace_lists_its_interventions(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    out = tmp_path / "t.xlsx"
+    assert main(["import", "template", str(workspace.folder), "--out", str(out)]) == 0
+    lists = openpyxl.load_workbook(out)["Lists"]
+    column = [c.value for c in lists[1]].index("intervention") + 1
+    names = [lists.cell(r, column).value for r in range(2, 7)]
+    assert names == ["A&E Navigators", "Detached Team", "Friday Football", "Trusted Mentors", None]

@@ -32,7 +32,13 @@ from vrp_desktop.store.models import Enrolment, OutcomeResponse, Session
 from vrp_desktop.validation.engine import AttendeeContext, validate_response, validate_session
 
 _TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})(?::\d{2})?\s*$")
-_SESSION_HEADERS = {"session_type": "Session type", "location_type": "Location type"}
+_SESSION_HEADERS = {
+    "session_type": "Session type",
+    "location_type": "Location type",
+    "duration_minutes": "Duration (minutes)",
+    "starts_at": "Date and start time",
+    "intervention_id": "Intervention",
+}
 
 
 @dataclasses.dataclass

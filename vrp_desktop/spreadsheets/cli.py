@@ -36,10 +36,10 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
             errors_out=Path(args.errors_out) if args.errors_out else None,
             engine=args.engine,
         )
-    print(
-        f"Read {result.rows_read:,} rows from sheet '{result.sheet}' (header on row "
-        f"{result.header_row})."
-    )
+    sheets = [f"'{result.sheet}' (header on row {result.header_row})"] if result.header_row else []
+    sheets += [f"'{name}'" for name in result.other_sheets.values()]
+    print(f"Read {result.rows_read:,} rows from sheet{'s' if len(sheets) > 1 else ''} "
+          + ", ".join(sheets) + ".")  # fmt: skip
     if result.date_order != "day/month/year":
         print(f"Dates typed as text were read as {result.date_order} (the file's own order).")
     changed = [c for c in result.changes if c.action != "unchanged"]

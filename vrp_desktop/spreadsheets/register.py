@@ -27,7 +27,13 @@ from vrp_desktop.spreadsheets.template import COLUMNS, PERSON_KEYS
 from vrp_desktop.store.models import Enrolment, Intervention, Participant
 from vrp_desktop.validation.engine import validate_enrolment, validate_participant
 
-_HEADER = {c.key: c.header for c in COLUMNS} | {"postcode_district": "Postcode"}
+_HEADER = {c.key: c.header for c in COLUMNS} | {
+    "postcode_district": "Postcode",
+    "measure_id": "Questionnaire",
+    "completed_on": "Completed on",
+    "answers": "Answers (Q1, Q2...)",
+    "enrolment_id": "Enrolment",
+}
 _PERSON_FIELDS = tuple(k if k != "postcode" else "postcode_district" for k in PERSON_KEYS)
 _ENROLMENT_FIELDS = (
     "referral_source",
