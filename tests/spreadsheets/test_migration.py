@@ -323,3 +323,27 @@ def test_cli_template_from_a_workspace_lists_its_interventions(workspace, tmp_pa
     column = [c.value for c in lists[1]].index("intervention") + 1
     names = [lists.cell(r, column).value for r in range(2, 7)]
     assert names == ["A&E Navigators", "Detached Team", "Friday Football", "Trusted Mentors", None]
+
+
+def test_one_change_in_two_rows_is_made_once_and_capitals_change_nothing(workspace, tmp_path):
+    import_xlsx(workspace, filled_template(tmp_path / "a.xlsx", [person(0)]))
+    same = {"Gender": "Male"}
+    rows = [
+        person(0, **same),
+        person(0, Intervention="Detached Team", **same),
+        person(
+            0,
+            Intervention="A&E Navigators",
+            **{"Last name": "  MENSAH ", "Referral source": "police (OTHER)"},
+        ),
+        person(0, Intervention="Friday Football", Gender="Other"),
+    ]
+    result = import_xlsx(workspace, filled_template(tmp_path / "b.xlsx", rows), dry_run=True)
+    assert [b.row for b in result.bad] == [5], [b.message() for b in result.bad]
+    assert "Row 2 changes this young person's details differently" in result.bad[0].message()
+    assert [c.what.split(" (")[0] for c in result.changes] == [
+        "update young person",
+        "new enrolment",
+        "new enrolment",
+    ]
+    assert result.changes[0].fields == [("Gender", "Female", "Male")]

@@ -95,6 +95,13 @@ class Plan:
     response: dict[str, Any] | None = None
 
 
+def _differs(typed: Any, stored: Any) -> bool:
+    """Whether a typed value changes a stored one (text: ignoring capitals and spacing)."""
+    if isinstance(typed, str) and isinstance(stored, str):
+        return norm(typed) != norm(stored)
+    return typed != stored
+
+
 def _shown(field: str, value: Any, framework=None) -> str:
     """A value as the preview shows it: labels, not codes; identity fields only as changed."""
     if value is None or value == "":
@@ -160,7 +167,8 @@ class RegisterChecker:
         default = [i for i in self.interventions if i.framework_id == framework_hint]
         self.default_intervention = default[0] if len(default) == 1 else None
         self.new_people: dict[str, str] = {}  # pseudonym -> new participant id
-        self.people_rows: dict[str, int] = {}  # participant id -> first row that changes them
+        #: participant id -> (first row that changes them, the changes)
+        self.people_rows: dict[str, tuple[int, dict[str, Any]]] = {}
         self.slot_rows: dict[tuple[str, str, Any], int] = {}
         self.existing_used = 0
 
@@ -221,7 +229,7 @@ class RegisterChecker:
             value = values.get(field)
             if stored is None:
                 person[field] = value
-            elif value is not None and field not in failed and value != stored.get(field):
+            elif value is not None and field not in failed and _differs(value, stored.get(field)):
                 person_changes[field] = value
                 person[field] = value
         findings = validate_participant(person, today=self.today, framework=framework)
@@ -244,7 +252,11 @@ class RegisterChecker:
                 stored_enrolment = self._enrolment(eid)
                 enrolment = dict(stored_enrolment)
                 for field, value in enrolment_values.items():
-                    if value is not None and field not in failed and value != enrolment.get(field):
+                    if (
+                        value is not None
+                        and field not in failed
+                        and _differs(value, enrolment.get(field))
+                    ):
                         enrolment_changes[field] = value
                         enrolment[field] = value
         enrolment.update(
@@ -289,13 +301,16 @@ class RegisterChecker:
             }
         elif person_changes:
             earlier = self.people_rows.get(pid)
-            if earlier is not None:
+            if earlier is None:
+                self.people_rows[pid] = (row, person_changes)
+                plan.person_update = (pid, person_changes)
+            elif earlier[1] != person_changes:
                 return [
-                    f"Row {earlier} already changes this young person's details: put the "
-                    "changes in one row"
+                    f"Row {earlier[0]} changes this young person's details differently: make "
+                    "their details the same in both rows"
                 ]
-            self.people_rows[pid] = row
-            plan.person_update = (pid, person_changes)
+            else:
+                person_changes = {}  # the same change, made once by the earlier row
         self.slot_rows[(pid, intervention.id, enrolment["start_date"])] = row
         if eid is None:
             plan.new_enrolment = {
