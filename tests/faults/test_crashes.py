@@ -9,6 +9,7 @@ and prints the tally.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -150,6 +151,75 @@ def test_spreadsheet_import(base, tmp_path):
             assert h.vrp(base.env, *args(ws))[0] == 0
         assert h.dump(ws, "manager") == expected
         h.tally("spreadsheet import", "ok")
+
+
+def _full_register(base, path: Path) -> Path:
+    """New people with sessions, a register and an update to someone already there."""
+    from sqlalchemy import text as sql
+
+    from vrp_desktop.spreadsheets.template import build_template
+
+    with h.opened(base.prov, "manager") as p, p.engine.connect() as conn:
+        ref, name, start = conn.execute(
+            sql(
+                "SELECT p.reference, i.name, e.start_date FROM enrolment e JOIN participant p "
+                "ON p.id = e.participant_id JOIN intervention i ON i.id = e.intervention_id "
+                "WHERE e.end_date IS NULL ORDER BY e.id LIMIT 1"
+            )
+        ).one()
+    wb = build_template()
+    people = [person(n) for n in range(12)]
+    rows = {"Register": people, "Sessions": [], "Attendance": []}
+    rows["Register"].append(
+        {"Reference": ref, "Intervention": name, "Start date": start, "Gender": "Not known"}
+    )
+    for k in range(3):
+        rows["Sessions"].append(
+            {
+                "Session": f"S{k}",
+                "Intervention": "Trusted Mentors",
+                "Date": dt.date(2026, 2, 2 + k),
+                "Start time": "17:00",
+                "Duration (minutes)": 60,
+                "Session type": "Group",
+                "Mode": "In person",
+                "Location type": "Community centre",
+                "Activities": "Goal setting",
+            }
+        )
+        rows["Attendance"] += [
+            {"Session": f"S{k}", **{h_: p_[h_] for h_ in WHO}, "Attendance": "Attended"}
+            for p_ in people[:12]
+        ]
+    for sheet, items in rows.items():
+        heads = [c.value.removesuffix(" *") for c in wb[sheet][1]]
+        for i, item in enumerate(items, start=2):
+            for key, value in item.items():
+                wb[sheet].cell(i, heads.index(key) + 1, value)
+    wb.save(path)
+    return path
+
+
+WHO = ("First name", "Last name", "Date of birth")
+
+
+def test_spreadsheet_import_with_updates_and_sessions(base, tmp_path):
+    register = _full_register(base, tmp_path / "full.xlsx")
+    args = lambda ws: ["import", "xlsx", str(ws), str(register)]  # noqa: E731
+    clean = h.copy(base.prov, tmp_path / "clean")
+    before = h.dump(clean, "manager")
+    duration = _clean_run(base, *args(clean))
+    expected = h.dump(clean, "manager")
+    assert expected != before
+    for i, (point, fraction) in enumerate(_plan("xlsx-full", ())):
+        ws = h.copy(base.prov, tmp_path / f"t{i}")
+        _run(base, "spreadsheet import (updates, sessions)", args(ws), point, fraction, duration)
+        state = h.dump(ws, "manager")
+        assert state in (before, expected)  # one transaction: all or nothing
+        if state == before:
+            assert h.vrp(base.env, *args(ws))[0] == 0
+        assert h.dump(ws, "manager") == expected
+        h.tally("spreadsheet import (updates, sessions)", "ok")
 
 
 # -- batch build --------------------------------------------------------------------------------

@@ -274,6 +274,28 @@ def test_workbook_reader(tmp_path_factory, raw, engine):
     assert path.read_bytes() == raw
 
 
+_CSV = (
+    "First name,Last name,Date of birth,Intervention,Start date\r\n"
+    'Zoë,"O\'Neil, Jr",04/03/2011,Trusted Mentors,10/01/2026\r\n'
+).encode("cp1252")
+
+
+@st.composite
+def csv_files(draw) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=400))
+    return mutate_bytes(_CSV, draw)
+
+
+@budget(0.04)
+@given(raw=csv_files())
+def test_csv_reader(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("x") / "register.csv"
+    path.write_bytes(raw)
+    run("csv reader", lambda: _read_all(path, "calamine"))
+    assert path.read_bytes() == raw
+
+
 def test_renamed_ods_and_bomb_are_refused(tmp_path):
     ods = tmp_path / "register.xlsx"
     with zipfile.ZipFile(ods, "w") as z:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import openpyxl
 import pytest
 from sqlalchemy import text
@@ -36,6 +38,7 @@ def test_pseudonymised_export_matches_the_store(demo_ws, tmp_path):
     counts = export_records(demo_ws, path)
     wb = openpyxl.load_workbook(path, read_only=True)
     assert wb.sheetnames == [
+        "About",
         "Participants",
         "Enrolments",
         "Sessions",
@@ -137,3 +140,39 @@ def test_libreoffice_opens_the_export_and_template(demo_ws, tmp_path):
     assert "Pseudonym" in libreoffice_csv(tmp_path / "records.xlsx", tmp_path / "a")
     write_template(tmp_path / "template.xlsx")
     assert "importing a register" in libreoffice_csv(tmp_path / "template.xlsx", tmp_path / "b")
+
+
+def test_a_table_longer_than_a_sheet_continues_on_the_next_and_the_cover_says_so(tmp_path):
+    from vrp_desktop.returns.export import _cover, write_rows
+
+    rows = [(f"s{k}", k, dt.date(2026, 1, 1) + dt.timedelta(days=k % 300)) for k in range(25)]
+    path = tmp_path / "split.xlsx"
+    counts = write_rows(
+        path,
+        [
+            ("Attendances", ["Session id", "N", "On"], iter(rows), len(rows)),
+            ("Empty", ["Nothing"], iter(()), 0),
+        ],
+        title="Record-level export",
+        cover=_cover("Record-level export", False),
+        rows_per_sheet=10,
+    )
+    assert counts == {"Attendances": 25, "Empty": 0}
+    wb = openpyxl.load_workbook(path, read_only=True)
+    assert wb.sheetnames == ["About", "Attendances", "Attendances (2)", "Attendances (3)", "Empty"]
+    got = []
+    for name in wb.sheetnames[1:4]:
+        sheet = list(wb[name].iter_rows(values_only=True))
+        assert sheet[0] == ("Session id", "N", "On") and len(sheet) <= 11
+        got += [(a, b, c.date()) for a, b, c in sheet[1:]]
+    assert got == rows
+    about = [r for r in wb["About"].iter_rows(values_only=True)]
+    split = next(r for r in about if r and r[0] and r[0].startswith("Attendances"))
+    assert split[:2] == ("Attendances, Attendances (2), Attendances (3)", 25)
+    assert "continues on Attendances (2), Attendances (3)" in split[2]
+    assert list(wb["Empty"].iter_rows(values_only=True)) == [("Nothing",)]
+    wb.close()
+    # every real sheet stays below the limit Excel and LibreOffice share
+    from vrp_desktop.returns import xlsxstream
+
+    assert xlsxstream.MAX_ROWS == 1_048_576

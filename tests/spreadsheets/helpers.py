@@ -30,6 +30,8 @@ GOOD = {
     "Start date": dt.date(2026, 1, 10),
     "End date": None,
     "Exit reason": None,
+    "Exit detail": None,
+    "Reference": None,
 }
 
 

@@ -12,7 +12,14 @@ from vrp_desktop.spreadsheets.template import write_template
 def test_template_has_drop_downs_from_the_code_lists(tmp_path):
     path = write_template(tmp_path / "template.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Instructions", "Register", "Lists"]
+    assert wb.sheetnames == [
+        "Instructions",
+        "Register",
+        "Sessions",
+        "Attendance",
+        "Questionnaires",
+        "Lists",
+    ]
     assert wb["Lists"].sheet_state == "hidden"
     register = wb["Register"]
     assert register["A1"].value == "First name *"

@@ -80,7 +80,9 @@ def test_import_shows_bad_rows_before_importing(page, qtbot, tmp_path):
     qtbot.waitUntil(lambda: page.dialog is not None and page.dialog.isVisible(), timeout=20000)
     assert snapshot(page.ctx.ws) == before  # checking changed nothing
     assert page.dialog.table.rowCount() == 1
-    assert "Gender" in page.dialog.table.item(0, 1).text()
+    assert "Gender" in page.dialog.table.item(0, 2).text()
+    assert page.dialog.preview.rowCount() == 2
+    assert "new young person" in page.dialog.preview.item(0, 2).text()
     assert page.dialog.import_button.text() == "Import 2 good rows"
     page.dialog.accept()
     qtbot.waitUntil(lambda: "Imported 2 young people" in page.status.text(), timeout=20000)

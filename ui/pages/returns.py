@@ -15,8 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ui.context import AppContext
 from ui.errors import message_for
+from ui.pages.import_dialog import BadRowsDialog
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
 from vrp_desktop import roles
@@ -40,7 +39,7 @@ from vrp_desktop.returns import report, workbook
 from vrp_desktop.returns.export import export_records
 from vrp_desktop.returns.quarters import Quarter, last_complete
 from vrp_desktop.spreadsheets.importer import ImportReport, import_xlsx
-from vrp_desktop.spreadsheets.template import write_template
+from vrp_desktop.spreadsheets.template import write_workspace_template
 
 
 def _display(value: Any, fmt: str) -> str:
@@ -97,53 +96,6 @@ class SheetPreview(QTableWidget):
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             self.setWordWrap(True)
             self.resizeRowsToContents()
-
-
-class BadRowsDialog(QDialog):
-    """What a dry run found: every bad row with its reason, and the choice to import the rest."""
-
-    def __init__(self, result: ImportReport, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Check the spreadsheet")
-        self.resize(760, 460)
-        layout = QVBoxLayout(self)
-        summary = (
-            f"Sheet '{result.sheet}': {result.rows_read:,} rows read, "
-            f"{result.good_rows:,} ready to import, {len(result.bad):,} with problems."
-        )
-        if result.ignored_columns:
-            summary += " Ignored columns: " + ", ".join(result.ignored_columns) + "."
-        label = QLabel(summary, self)
-        label.setWordWrap(True)
-        layout.addWidget(label)
-        self.table = QTableWidget(len(result.bad), 2, self)
-        self.table.setHorizontalHeaderLabels(["Row", "Problem"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setWordWrap(True)
-        for i, bad in enumerate(result.bad):
-            self.table.setItem(i, 0, QTableWidgetItem(str(bad.row)))
-            self.table.setItem(i, 1, QTableWidgetItem("; ".join(bad.reasons)))
-        self.table.resizeRowsToContents()
-        layout.addWidget(self.table, 1)
-        if result.errors_copy:
-            note = QLabel(
-                f"A copy of the sheet with an Errors column is saved as {result.errors_copy}. "
-                "Fix those rows there and import that file again later.",
-                self,
-            )
-            note.setWordWrap(True)
-            layout.addWidget(note)
-        buttons = QDialogButtonBox(self)
-        self.import_button = buttons.addButton(
-            f"Import {result.good_rows:,} good rows", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.import_button.setEnabled(result.good_rows > 0)
-        buttons.addButton("Don't import", QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
 
 
 class ReturnsPage(QWidget):
@@ -336,17 +288,22 @@ class ReturnsPage(QWidget):
 
     def save_template(self, path: Path) -> None:
         self.ctx.runner.submit(
-            write_template,
+            write_workspace_template,
+            self.ctx.ws,
             path,
             on_done=lambda p: self.status.setText(
-                f"Template saved as {p}. Fill in its Register sheet, then import it here."
+                f"Template saved as {p}. Fill in its Register sheet (and Sessions, Attendance "
+                "and Questionnaires if you have them), then import it here."
             ),
             on_error=self._failed,
         )
 
     def _choose_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import a spreadsheet", "", "Excel workbook (*.xlsx);;All files (*)"
+            self,
+            "Import a spreadsheet",
+            "",
+            "Spreadsheets (*.xlsx *.ods *.xls *.csv);;All files (*)",
         )
         if path:
             self.check_import(Path(path))
@@ -368,9 +325,7 @@ class ReturnsPage(QWidget):
 
     def _checked(self, path: Path, result: ImportReport) -> None:
         self.last_import = result
-        self.status.setText(
-            f"{path.name}: {result.good_rows:,} rows ready, {len(result.bad):,} with problems."
-        )
+        self.status.setText(f"{path.name}: {result.summary()}; {len(result.bad):,} with problems.")
         self.dialog = BadRowsDialog(result, self)
         self.dialog.accepted.connect(lambda: self.run_import(path))
         self.dialog.open()
@@ -389,9 +344,24 @@ class ReturnsPage(QWidget):
 
     def _imported(self, result: ImportReport) -> None:
         self.last_import = result
-        counts = result.imported or {"participants": 0, "enrolments": 0}
+        counts = result.imported or {}
+        parts = [
+            f"{counts.get(key, 0):,} {what}"
+            for key, what in (
+                ("participants_updated", "young people updated"),
+                ("enrolments_updated", "enrolments updated"),
+                ("sessions", "sessions"),
+                ("attendances", "register lines"),
+                ("responses", "questionnaires"),
+            )
+            if counts.get(key)
+        ]
         self.status.setText(
-            f"Imported {counts['participants']:,} young people and {counts['enrolments']:,} "
-            f"enrolments. {len(result.bad):,} rows with problems were not imported."
+            f"Imported {counts.get('participants', 0):,} young people and "
+            f"{counts.get('enrolments', 0):,} enrolments"
+            + (" (" + ", ".join(parts) + ")" if parts else "")
+            + f". {len(result.bad):,} rows with problems were not imported."
         )
         self.ctx.data_changed.emit("participant")
+        if counts.get("sessions") or counts.get("responses"):
+            self.ctx.data_changed.emit("session")

@@ -1,4 +1,5 @@
-"""Record-level export for a provider's own analysis, streamed with openpyxl's write-only mode.
+"""Record-level export for a provider's own analysis, streamed straight into the workbook
+(``xlsxstream``), each table split across sheets below the Excel/LibreOffice row limit.
 
 Pseudonymised by default: record ids, local references and pseudonyms, never names, birth
 dates, contacts or free text. Identifiers are added only on an explicit request by someone
@@ -7,21 +8,17 @@ whose role may export them (``export_ids``); either way the export is one audit 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
 from sqlalchemy import Connection, func, select
 
 from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
-from vrp_desktop.returns.xlsxtemp import parts_beside
+from vrp_desktop.returns import xlsxstream
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.store.models import (
@@ -35,8 +32,6 @@ from vrp_desktop.store.models import (
 
 Progress = Callable[[str, int, int], None]
 _CHUNK = 5000
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="1F5F5B")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,113 +49,29 @@ def _joined(value: Any) -> str | None:
     return ", ".join(str(v) for v in value) if value else None
 
 
-def _specs(with_identifiers: bool) -> list[SheetSpec]:
-    p, e, s, a, r, i = Participant, Enrolment, Session, Attendance, OutcomeResponse, Intervention
-    identity = (
-        [
-            ("First name", p.first_name),
-            ("Last name", p.last_name),
-            ("Preferred name", p.preferred_name),
-            ("Date of birth", p.date_of_birth),
-            ("Address", p.address),
-            ("Phone", p.phone),
-            ("Email", p.email),
-        ]
-        if with_identifiers
-        else []
-    )
-    score_ids: list[str] = []
-    for measure in fw_service.builtin_catalog().measures():
-        score_ids += [sid for sid in measure.score_ids() if sid not in score_ids]
-    return [
-        SheetSpec(
-            "Participants",
-            [
-                ("Participant id", p.id),
-                ("Reference", p.reference),
-                ("Pseudonym", p.pseudonym),
-                *identity,
-                ("Age band", p.age_band),
-                ("Gender", p.gender),
-                ("Ethnicity", p.ethnicity),
-                ("Postcode district", p.postcode_district),
-                ("Consent status", p.consent_status),
-                ("Consent date", p.consent_date),
-                ("Sync state", p.sync_state),
-                ("Version", p.version),
-            ],
-            p,
-            where=(p.erased_at.is_(None),),
-            order_by=(p.id,),
-        ),
-        SheetSpec(
-            "Enrolments",
-            [
-                ("Enrolment id", e.id),
-                ("Participant id", e.participant_id),
-                ("Intervention", i.name),
-                ("Referral source", e.referral_source),
-                ("Referral date", e.referral_date),
-                ("Start date", e.start_date),
-                ("End date", e.end_date),
-                ("Exit reason", e.exit_reason),
-                *([("Exit detail", e.exit_detail)] if with_identifiers else []),
-                ("Sync state", e.sync_state),
-            ],
-            e.__table__.join(i.__table__, i.id == e.intervention_id),
-            order_by=(e.id,),
-        ),
-        SheetSpec(
-            "Sessions",
-            [
-                ("Session id", s.id),
-                ("Intervention", i.name),
-                ("Starts at", s.starts_at),
-                ("Duration (minutes)", s.duration_minutes),
-                ("Session type", s.session_type),
-                ("Mode", s.mode),
-                ("Location type", s.location_type),
-                ("Activities", s.activities),
-                ("Status", s.status),
-                *([("Notes", s.notes)] if with_identifiers else []),
-                ("Sync state", s.sync_state),
-            ],
-            s.__table__.join(i.__table__, i.id == s.intervention_id),
-            order_by=(s.id,),
-            convert={"Activities": _joined},
-        ),
-        SheetSpec(
-            "Attendances",
-            [
-                ("Session id", a.session_id),
-                ("Participant id", a.participant_id),
-                ("Status", a.status),
-            ],
-            a,
-            order_by=(a.session_id, a.participant_id),
-        ),
-        SheetSpec(
-            "Questionnaires",
-            [
-                ("Response id", r.id),
-                ("Participant id", r.participant_id),
-                ("Enrolment id", r.enrolment_id),
-                ("Measure", r.measure_id),
-                ("Timepoint", r.timepoint),
-                ("Completed on", r.completed_on),
-                *((sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids),
-                ("Scoring version", r.scoring_version),
-                ("Sync state", r.sync_state),
-            ],
-            r,
-            order_by=(r.id,),
-        ),
-    ]
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """The tables one kind of workspace exports: a provider's own records, or the records a
+    coordinator holds from providers' batches (each row with the provider it came from)."""
+
+    p: Any
+    e: Any
+    s: Any
+    a: Any
+    r: Any
+    i: Any
+    provider: Any = None  # the Provider model, for a coordinator's export
+
+    @property
+    def own(self) -> bool:
+        return self.provider is None
 
 
-def _imported_specs() -> list[SheetSpec]:
-    """A coordinator's export: the records it holds from providers' batches (pseudonymous as
-    they travelled; a VRP holds no names), each with the provider it came from."""
+def _own_source() -> _Source:
+    return _Source(Participant, Enrolment, Session, Attendance, OutcomeResponse, Intervention)
+
+
+def _imported_source() -> _Source:
     from vrp_desktop.store.models import Provider
     from vrp_desktop.store.sync_models import (
         ImportedAttendance,
@@ -171,100 +82,148 @@ def _imported_specs() -> list[SheetSpec]:
         ImportedSession,
     )
 
-    pv = Provider
-    p, e, s, a, r, i = (
+    return _Source(
         ImportedParticipant,
         ImportedEnrolment,
         ImportedSession,
         ImportedAttendance,
         ImportedResponse,
         ImportedIntervention,
+        Provider,
+    )
+
+
+def _specs(src: _Source, with_identifiers: bool = False) -> list[SheetSpec]:
+    """The five sheets, one definition for both kinds of workspace: a coordinator's rows
+    start with the provider, and carry no local reference, identifiers or sync state."""
+    p, e, s, a, r, i, pv = src.p, src.e, src.s, src.a, src.r, src.i, src.provider
+    ids = with_identifiers and src.own
+
+    def cols(*groups: list[tuple[str, Any]], own: list[tuple[str, Any]] = ()) -> list:
+        prefix = [] if src.own else [("Provider", pv.code)]
+        return [*prefix, *(c for g in groups for c in g), *(own if src.own else [])]
+
+    def base(model):
+        if src.own:
+            return model.__table__
+        return model.__table__.outerjoin(pv.__table__, pv.id == model.provider_id)
+
+    def with_intervention(model):
+        if src.own:
+            return model.__table__.join(i.__table__, i.id == model.intervention_id)
+        return base(model).outerjoin(i.__table__, i.id == model.intervention_id)
+
+    def order(*columns):
+        return columns if src.own else (pv.code, *columns)
+
+    identity = (
+        [
+            ("First name", p.first_name),
+            ("Last name", p.last_name),
+            ("Preferred name", p.preferred_name),
+            ("Date of birth", p.date_of_birth),
+            ("Address", p.address),
+            ("Phone", p.phone),
+            ("Email", p.email),
+        ]
+        if ids
+        else []
     )
     score_ids: list[str] = []
     for measure in fw_service.builtin_catalog().measures():
         score_ids += [sid for sid in measure.score_ids() if sid not in score_ids]
-
-    def joined(model):
-        return model.__table__.outerjoin(pv.__table__, pv.id == model.provider_id)
-
     return [
         SheetSpec(
             "Participants",
-            [
-                ("Provider", pv.code),
-                ("Participant id", p.id),
-                ("Pseudonym", p.pseudonym),
-                ("Age band", p.age_band),
-                ("Gender", p.gender),
-                ("Ethnicity", p.ethnicity),
-                ("Postcode district", p.postcode_district),
-                ("Consent status", p.consent_status),
-                ("Consent date", p.consent_date),
-                ("Version", p.version),
-            ],
-            joined(p),
-            order_by=(pv.code, p.id),
+            cols(
+                [("Participant id", p.id)],
+                [("Reference", p.reference)] if src.own else [],
+                [("Pseudonym", p.pseudonym)],
+                identity,
+                [
+                    ("Age band", p.age_band),
+                    ("Gender", p.gender),
+                    ("Ethnicity", p.ethnicity),
+                    ("Postcode district", p.postcode_district),
+                    ("Consent status", p.consent_status),
+                    ("Consent date", p.consent_date),
+                ],
+                [("Sync state", p.sync_state)] if src.own else [],
+                [("Version", p.version)],
+            ),
+            base(p),
+            where=(p.erased_at.is_(None),) if src.own else (),
+            order_by=order(p.id),
         ),
         SheetSpec(
             "Enrolments",
-            [
-                ("Provider", pv.code),
-                ("Enrolment id", e.id),
-                ("Participant id", e.participant_id),
-                ("Intervention", i.name),
-                ("Referral source", e.referral_source),
-                ("Referral date", e.referral_date),
-                ("Start date", e.start_date),
-                ("End date", e.end_date),
-                ("Exit reason", e.exit_reason),
-            ],
-            joined(e).outerjoin(i.__table__, i.id == e.intervention_id),
-            order_by=(pv.code, e.id),
+            cols(
+                [
+                    ("Enrolment id", e.id),
+                    ("Participant id", e.participant_id),
+                    ("Intervention", i.name),
+                    ("Referral source", e.referral_source),
+                    ("Referral date", e.referral_date),
+                    ("Start date", e.start_date),
+                    ("End date", e.end_date),
+                    ("Exit reason", e.exit_reason),
+                ],
+                [("Exit detail", e.exit_detail)] if ids else [],
+                own=[("Sync state", e.sync_state)] if src.own else [],
+            ),
+            with_intervention(e),
+            order_by=order(e.id),
         ),
         SheetSpec(
             "Sessions",
-            [
-                ("Provider", pv.code),
-                ("Session id", s.id),
-                ("Intervention", i.name),
-                ("Starts at", s.starts_at),
-                ("Duration (minutes)", s.duration_minutes),
-                ("Session type", s.session_type),
-                ("Mode", s.mode),
-                ("Location type", s.location_type),
-                ("Activities", s.activities),
-                ("Status", s.status),
-            ],
-            joined(s).outerjoin(i.__table__, i.id == s.intervention_id),
-            order_by=(pv.code, s.id),
+            cols(
+                [
+                    ("Session id", s.id),
+                    ("Intervention", i.name),
+                    ("Starts at", s.starts_at),
+                    ("Duration (minutes)", s.duration_minutes),
+                    ("Session type", s.session_type),
+                    ("Mode", s.mode),
+                    ("Location type", s.location_type),
+                    ("Activities", s.activities),
+                    ("Status", s.status),
+                ],
+                [("Notes", s.notes)] if ids else [],
+                own=[("Sync state", s.sync_state)] if src.own else [],
+            ),
+            with_intervention(s),
+            order_by=order(s.id),
             convert={"Activities": _joined},
         ),
         SheetSpec(
             "Attendances",
-            [
-                ("Provider", pv.code),
-                ("Session id", a.session_id),
-                ("Participant id", a.participant_id),
-                ("Status", a.status),
-            ],
-            joined(a),
-            order_by=(pv.code, a.session_id, a.participant_id),
+            cols(
+                [
+                    ("Session id", a.session_id),
+                    ("Participant id", a.participant_id),
+                    ("Status", a.status),
+                ]
+            ),
+            base(a),
+            order_by=order(a.session_id, a.participant_id),
         ),
         SheetSpec(
             "Questionnaires",
-            [
-                ("Provider", pv.code),
-                ("Response id", r.id),
-                ("Participant id", r.participant_id),
-                ("Enrolment id", r.enrolment_id),
-                ("Measure", r.measure_id),
-                ("Timepoint", r.timepoint),
-                ("Completed on", r.completed_on),
-                *((sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids),
-                ("Scoring version", r.scoring_version),
-            ],
-            joined(r),
-            order_by=(pv.code, r.id),
+            cols(
+                [
+                    ("Response id", r.id),
+                    ("Participant id", r.participant_id),
+                    ("Enrolment id", r.enrolment_id),
+                    ("Measure", r.measure_id),
+                    ("Timepoint", r.timepoint),
+                    ("Completed on", r.completed_on),
+                ],
+                [(sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids],
+                [("Scoring version", r.scoring_version)],
+                own=[("Sync state", r.sync_state)] if src.own else [],
+            ),
+            base(r),
+            order_by=order(r.id),
         ),
     ]
 
@@ -287,67 +246,109 @@ def _count(conn: Connection, spec: SheetSpec) -> int:
     return conn.execute(query).scalar_one()
 
 
+@dataclasses.dataclass
+class Written:
+    """What ``write_rows`` wrote: rows per table, and the sheets each table took."""
+
+    counts: dict[str, int]
+    sheets: dict[str, list[str]]
+
+
 def write_rows(
     path: Path,
     sheets: Iterable[tuple[str, list[str], Iterable[tuple], int]],
     *,
     title: str,
     progress: Progress | None = None,
+    cover: Callable[[Written], list[list[Any]]] | None = None,
+    rows_per_sheet: int = xlsxstream.MAX_ROWS - 1,
 ) -> dict[str, int]:
-    """Write sheets of (name, header, rows, expected count) in write-only mode, atomically."""
-    with parts_beside(Path(path)):
-        wb = Workbook(write_only=True)
-        try:
-            return _write_rows(wb, path, sheets, title=title, progress=progress)
-        except BaseException:
-            for sheet in wb.worksheets:  # close the part files before they are removed
-                with contextlib.suppress(Exception):
-                    sheet.close()
-            raise
+    """Write sheets of (name, header, rows, expected count), atomically, streamed.
 
-
-def _write_rows(
-    wb: Workbook,
-    path: Path,
-    sheets: Iterable[tuple[str, list[str], Iterable[tuple], int]],
-    *,
-    title: str,
-    progress: Progress | None,
-) -> dict[str, int]:
+    A table longer than a sheet holds (``rows_per_sheet`` below the header) continues on
+    "Name (2)", "Name (3)"...; ``cover`` gives the rows of a first sheet, "About", which can
+    say so. Nothing is written anywhere but the destination's own temporary file."""
     report = progress or (lambda *_: None)
-    wb.properties.title = title
-    wb.properties.creator = f"VRP Desktop {__version__}"
-    counts: dict[str, int] = {}
-    for name, header, rows, total in sheets:
-        sheet = wb.create_sheet(name)
-        sheet.freeze_panes = "A2"
-        for j, text in enumerate(header):
-            letter = _letter(j)
-            sheet.column_dimensions[letter].width = max(12, min(len(text) + 4, 40))
-        cells = []
-        for text in header:
-            cell = WriteOnlyCell(sheet, value=text)
-            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-            cells.append(cell)
-        sheet.append(cells)
-        n = 0
-        for row in rows:
-            sheet.append(row)
-            n += 1
-            if n % _CHUNK == 0:
-                report(f"Writing {name.lower()}", n, total)
-        report(f"Writing {name.lower()}", n, total)
-        counts[name] = n
-    report("Saving the workbook", 0, 0)
+    path = Path(path)
+    written = Written({}, {})
     with atomic_open(path, 0o600) as handle:
-        wb.save(handle)
-    return counts
+        book = xlsxstream.Workbook(handle, title=title, creator=f"VRP Desktop {__version__}")
+        try:
+            for name, header, rows, total in sheets:
+                widths = [max(12, min(len(text) + 4, 40)) for text in header]
+                parts: list[str] = []
+                n = 0
+                sheet = None
+                for row in rows:
+                    if sheet is None or sheet.rows > rows_per_sheet:
+                        if sheet is not None:
+                            sheet.close()
+                        parts.append(name if not parts else f"{name[:25]} ({len(parts) + 1})")
+                        sheet = book.sheet(parts[-1], widths)
+                        sheet.styled_row(header, xlsxstream._HEADER)
+                    sheet.append(row)
+                    n += 1
+                    if n % _CHUNK == 0:
+                        report(f"Writing {name.lower()}", n, total)
+                if sheet is None:  # an empty table still gets its sheet and header
+                    parts.append(name)
+                    sheet = book.sheet(name, widths)
+                    sheet.styled_row(header, xlsxstream._HEADER)
+                sheet.close()
+                report(f"Writing {name.lower()}", n, total)
+                written.counts[name] = n
+                written.sheets[name] = parts
+            if cover is not None:
+                about = book.sheet("About", [28, 20, 90], freeze_header=False)
+                for k, line in enumerate(cover(written)):
+                    style = (
+                        xlsxstream.TITLE_STYLE
+                        if k == 0
+                        else (xlsxstream._HEADER if line and line[0] == "Sheet" else 0)
+                    )
+                    if style:
+                        about.styled_row(line, style)
+                    else:
+                        about.append(line)
+                about.close()
+                book.order(["About", *(n for parts in written.sheets.values() for n in parts)])
+            report("Saving the workbook", 0, 0)
+            book.close()
+        except BaseException:
+            book.abort()
+            raise
+    return written.counts
 
 
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
+def _cover(title: str, with_identifiers: bool) -> Callable[[Written], list[list[Any]]]:
+    def rows(written: Written) -> list[list[Any]]:
+        limit = xlsxstream.MAX_ROWS - 1
+        out: list[list[Any]] = [
+            [title],
+            [f"Written by VRP Desktop {__version__} on", dt.datetime.now().replace(microsecond=0)],
+            [
+                "Contents",
+                None,
+                "Names, birth dates, contacts and free text are included."
+                if with_identifiers
+                else "Pseudonymised: record ids, references and pseudonyms; no names, birth "
+                "dates, contacts or free text.",
+            ],
+            [],
+            ["Sheet", "Rows", "Notes"],
+        ]
+        for table, parts in written.sheets.items():
+            note = None
+            if len(parts) > 1:
+                note = (
+                    f"{table} has {written.counts[table]:,} rows, more than one sheet holds "
+                    f"in Excel or LibreOffice ({limit:,} below the header), so it continues "
+                    f"on {', '.join(parts[1:])}: read them together, in order."
+                )
+            out.append([", ".join(parts), written.counts[table], note])
+        return out
 
-    return get_column_letter(index + 1)
+    return rows
 
 
 def export_records(
@@ -368,16 +369,18 @@ def export_records(
                 "A VRP workspace holds no names, birth dates or contacts: export without "
                 "--with-identifiers."
             )
-        specs = _imported_specs()
+        specs = _specs(_imported_source())
     else:
-        specs = _specs(with_identifiers)
+        specs = _specs(_own_source(), with_identifiers)
     with ws.engine.connect() as conn:
         sheets = [
             (spec.name, [name for name, _ in spec.columns], _rows(conn, spec), _count(conn, spec))
             for spec in specs
         ]
         title = "Record-level export" + (" (with identifiers)" if with_identifiers else "")
-        counts = write_rows(path, sheets, title=title, progress=progress)
+        counts = write_rows(
+            path, sheets, title=title, progress=progress, cover=_cover(title, with_identifiers)
+        )
     with ws.unit() as session:
         audit.append(
             session,

@@ -66,11 +66,15 @@ def bulk_insert(
     sessions: Sequence[dict[str, Any]] = (),
     attendances: Sequence[dict[str, Any]] = (),
     responses: Sequence[dict[str, Any]] = (),
+    updates: Callable[[Any], dict[str, int]] | None = None,
     action: str = "bulk.insert",
     progress: Progress | None = None,
     chunk: int = 5000,
 ) -> dict[str, int]:
-    """Validate and insert the given rows (each a dict of column values with an ``id``)."""
+    """Validate and insert the given rows (each a dict of column values with an ``id``).
+
+    ``updates``: changes to records already there, made first in the same transaction (it
+    takes the session and returns counts for the audit event)."""
     ws.require("record")
     on, at = today(), now()
     report = progress or (lambda *_: None)
@@ -81,6 +85,7 @@ def bulk_insert(
             iid: fw_service.get(session, i.framework_id, i.framework_version)
             for iid, i in interventions.items()
         }
+        changed = updates(session) if updates is not None else {}
         people: dict[str, dict[str, Any]] = {}
         for row in participants:
             row.setdefault("consent_status", "not_asked")
@@ -115,6 +120,9 @@ def bulk_insert(
         for row in attendances:
             row.setdefault("status", "attended")
             register[row["session_id"]].append(row)
+        references = _existing_people(
+            session, {a["participant_id"] for a in attendances} - set(people), spans
+        )
         clashes = _clashes(sessions, register)
         for row in sessions:
             row.setdefault("status", "delivered")
@@ -122,7 +130,8 @@ def bulk_insert(
             contexts = [
                 AttendeeContext(
                     participant_id=a["participant_id"],
-                    reference=(people.get(a["participant_id"]) or {}).get("reference", ""),
+                    reference=(people.get(a["participant_id"]) or {}).get("reference")
+                    or references.get(a["participant_id"], ""),
                     status=a["status"],
                     enrolled=any(
                         start is not None and start <= day and (end is None or end >= day)
@@ -153,7 +162,9 @@ def bulk_insert(
                 bands=dict(result.bands),
                 scoring_version=result.scoring_version,
             )
-            enrolment = enrolment_rows.get(row.get("enrolment_id") or "")
+            enrolment = enrolment_rows.get(row.get("enrolment_id") or "") or _load_enrolment(
+                session, row.get("enrolment_id")
+            )
             framework = fw[enrolment["intervention_id"]] if enrolment else None
             findings = (
                 validate_response(
@@ -171,6 +182,7 @@ def bulk_insert(
             "sessions": len(sessions),
             "attendances": len(attendances),
             "responses": len(responses),
+            **changed,
         }
         audit.append(session, ws.user.username, action, "workspace", None, after=counts)
     return counts
@@ -197,6 +209,41 @@ def _load_person(session, participant_id: str) -> dict[str, Any]:
 
     p = session.get(Participant, participant_id)
     return as_record(p) if p else {}
+
+
+def _existing_people(
+    session, ids: set[str], spans: dict[tuple[str, str], list[tuple[dt.date, dt.date | None]]]
+) -> dict[str, str]:
+    """For people already in the store who are on a new register: add their stored
+    enrolments to ``spans`` and return their references."""
+    references: dict[str, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        part = ordered[start : start + 500]
+        for pid, iid, begin, end in session.execute(
+            select(
+                Enrolment.participant_id,
+                Enrolment.intervention_id,
+                Enrolment.start_date,
+                Enrolment.end_date,
+            ).where(Enrolment.participant_id.in_(part))
+        ):
+            spans[(pid, iid)].append((begin, end))
+        references.update(
+            session.execute(
+                select(Participant.id, Participant.reference).where(Participant.id.in_(part))
+            ).all()
+        )
+    return references
+
+
+def _load_enrolment(session, enrolment_id: str | None) -> dict[str, Any] | None:
+    if not enrolment_id:
+        return None
+    from vrp_desktop.services.enrolments import as_record
+
+    e = session.get(Enrolment, enrolment_id)
+    return as_record(e) if e is not None else None
 
 
 def _clashes(

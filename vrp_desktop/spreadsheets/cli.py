@@ -1,4 +1,4 @@
-"""``vrp import template`` and ``vrp import xlsx``."""
+"""``vrp import template`` and ``vrp import xlsx`` (also ``vrp import file``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from pathlib import Path
 def cmd_template(args: argparse.Namespace) -> int:
     from vrp_desktop.spreadsheets.template import write_template
 
-    path = write_template(Path(args.out), args.framework)
+    names: list[str] = []
+    if args.workspace:  # the workspace's interventions fill the Intervention drop-down
+        from vrp_desktop.cli import open_workspace
+        from vrp_desktop.services.interventions import list_interventions
+
+        with open_workspace(args) as ws:
+            names = [i["name"] for i in list_interventions(ws)]
+    path = write_template(Path(args.out), args.framework, names)
     print(
         f"Template written to {path}. Fill in the Register sheet, then run "
         f"'vrp import xlsx WORKSPACE {path.name} --dry-run' to check it."
@@ -29,10 +36,20 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
             errors_out=Path(args.errors_out) if args.errors_out else None,
             engine=args.engine,
         )
-    print(
-        f"Read {result.rows_read:,} rows from sheet '{result.sheet}' (header on row "
-        f"{result.header_row})."
-    )
+    sheets = [f"'{result.sheet}' (header on row {result.header_row})"] if result.header_row else []
+    sheets += [f"'{name}'" for name in result.other_sheets.values()]
+    print(f"Read {result.rows_read:,} rows from sheet{'s' if len(sheets) > 1 else ''} "
+          + ", ".join(sheets) + ".")  # fmt: skip
+    if result.date_order != "day/month/year":
+        print(f"Dates typed as text were read as {result.date_order} (the file's own order).")
+    changed = [c for c in result.changes if c.action != "unchanged"]
+    if result.dry_run and changed:
+        print("What the import would do:")
+        for change in changed[: args.show]:
+            print("  " + change.message())
+        if len(changed) > args.show:
+            print(f"  ... and {len(changed) - args.show:,} more (--show N lists more)")
+    print(result.summary() + ".")
     if result.ignored_columns:
         print("Ignored columns: " + ", ".join(result.ignored_columns))
     for bad in result.bad:
@@ -47,9 +64,16 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
     if result.dry_run:
         print(f"Dry run: {result.good_rows:,} rows would be imported. Nothing was changed.")
     elif result.imported:
+        done = result.imported
         print(
-            f"Imported {result.imported['participants']:,} young people and "
-            f"{result.imported['enrolments']:,} enrolments in one step."
+            f"Imported {done['participants']:,} young people and "
+            f"{done['enrolments']:,} enrolments in one step"
+            + (
+                f"; updated {done.get('participants_updated', 0):,} young people and "
+                f"{done.get('enrolments_updated', 0):,} enrolments."
+                if done.get("participants_updated") or done.get("enrolments_updated")
+                else "."
+            )
         )
     else:
         print("Nothing was imported.")
@@ -60,13 +84,25 @@ def register(subparsers, workspace_args) -> None:
     group = subparsers.add_parser("import", help="import a register from a spreadsheet")
     sub = group.add_subparsers(dest="sub", required=True)
     p = sub.add_parser("template", help="write the import template (.xlsx with drop-downs)")
+    p.add_argument(
+        "workspace", nargs="?", help="workspace whose interventions fill the Intervention list"
+    )
+    p.add_argument("--user", help="who is signing in (with a workspace)")
+    p.add_argument("--passphrase-file", help="read the passphrase from this file")
     p.add_argument("--out", required=True)
     p.add_argument("--framework", help="make the lists for one framework (e.g. mentoring)")
     p.set_defaults(handler=cmd_template)
-    p = sub.add_parser("xlsx", help="check a filled-in template and import its good rows")
+    p = sub.add_parser(
+        "xlsx",
+        aliases=["file"],
+        help="check a register (.xlsx, .ods, .xls or .csv) and import its good rows",
+    )
     workspace_args(p)
     p.add_argument("file")
-    p.add_argument("--dry-run", action="store_true", help="check only; change nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="check and list what would change; change nothing"
+    )
+    p.add_argument("--show", type=int, default=50, help="how many changes a dry run lists")
     p.add_argument("--errors-out", help="where to save the copy with an Errors column")
     p.add_argument("--engine", choices=("calamine", "openpyxl"), help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_xlsx)

@@ -1,5 +1,8 @@
 """Reading a workbook's sheets row by row, and telling a person clearly when a file is not a
-workbook we can read (not an .xlsx at all, an old .xls, damaged, or password-protected).
+workbook we can read (not a spreadsheet at all, damaged, or password-protected).
+
+.xlsx, .ods (OpenDocument) and old .xls workbooks are read by calamine; CSV files by
+``csvfile``. The kind is told from the file's bytes, not its name.
 
 Two engines give the same rows: python-calamine (Rust; the default, measured several times
 faster on a 50,000-row register, see ``bench/bench_returns.py``) and openpyxl's read-only
@@ -31,12 +34,24 @@ _DAMAGED = (
 )
 
 
+_DAMAGED_ODS = (
+    "{name} is an OpenDocument spreadsheet that is damaged or incomplete, so it cannot be read. "
+    "Open it in LibreOffice, save it again (as .ods or .xlsx) and try again. Nothing was "
+    "imported."
+)
+
+
 class SpreadsheetError(VrpError):
     """The file cannot be read as a workbook; nothing was imported."""
 
 
-def check_file(path: Path) -> None:
-    """Refuse, with a reason and a fix, anything that is not a readable .xlsx workbook."""
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def check_file(path: Path) -> str:
+    """Refuse, with a reason and a fix, anything that is not a workbook or CSV we can read;
+    otherwise say which it is: "xlsx", "ods", "xls" or "csv" (by its bytes, not its name)."""
     path = Path(path)
     if not path.is_file():
         raise SpreadsheetError(f"There is no file at {path}. Check the name and folder.")
@@ -52,16 +67,21 @@ def check_file(path: Path) -> None:
                     "Workbook > Encrypt with Password, then clear it), save it, and import "
                     "it again. Nothing was imported."
                 )
-            raise SpreadsheetError(
-                f"{path.name} is an old Excel 97-2003 (.xls) file. Open it and save it as an "
-                "Excel Workbook (.xlsx), then import that. Nothing was imported."
-            )
+            return "xls"
     if not head.startswith(_ZIP_MAGIC) or not zipfile.is_zipfile(path):
+        if path.suffix.lower() in _TEXT_SUFFIXES:
+            return "csv"
         raise SpreadsheetError(
-            f"{path.name} is not an Excel workbook (.xlsx). If it is a CSV or another "
-            "spreadsheet, open it and save it as an Excel Workbook (.xlsx), or start from the "
+            f"{path.name} is not a spreadsheet VRP Desktop can read. Save it from Excel or "
+            "LibreOffice as an Excel Workbook (.xlsx), an OpenDocument spreadsheet (.ods) or a "
+            "CSV file named .csv, or start from the template ('vrp import template'). It is "
+            "not an Excel workbook (.xlsx) as its name says. Nothing was imported."
+            if path.suffix.lower() == ".xlsx"
+            else f"{path.name} is not a spreadsheet VRP Desktop can read (.xlsx, .ods, .xls or "
+            ".csv). Save it from Excel or LibreOffice as one of those, or start from the "
             "template ('vrp import template'). Nothing was imported."
         )
+    ods = False
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -74,6 +94,7 @@ def check_file(path: Path) -> None:
                     "opened (it may be damaged or built to fill the disk). Save the register "
                     "again from Excel or LibreOffice as .xlsx. Nothing was imported."
                 )
+            ods = "mimetype" in names and archive.read("mimetype").strip() == _ODS_MIME
             bad = archive.testzip()
     except SpreadsheetError:
         raise
@@ -87,19 +108,25 @@ def check_file(path: Path) -> None:
         zlib.error,
     ):
         names, bad = set(), "?"
+    if ods:
+        if bad is not None or "content.xml" not in names:
+            raise SpreadsheetError(_DAMAGED_ODS.format(name=path.name))
+        return "ods"
     if bad is not None or "xl/workbook.xml" not in names:
         raise SpreadsheetError(_DAMAGED.format(name=path.name))
+    return "xlsx"
 
 
-def _guarded(path: Path, rows: Iterator[tuple[int, list[Any]]]):
+def _guarded(path: Path, rows: Iterator[tuple[int, list[Any]]], kind: str = "xlsx"):
     """Rows as read; an engine's error on a damaged sheet becomes a clear message."""
+    message = _DAMAGED_ODS if kind == "ods" else _DAMAGED
     try:
         yield from rows
     except (SpreadsheetError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:  # engines raise many kinds for a damaged sheet, and
         # calamine's Rust panics (e.g. a date out of range) derive from BaseException
-        raise SpreadsheetError(_DAMAGED.format(name=Path(path).name)) from None
+        raise SpreadsheetError(message.format(name=Path(path).name)) from None
 
 
 @dataclasses.dataclass
@@ -165,15 +192,18 @@ class OpenpyxlReader(Reader):
 class CalamineReader(Reader):
     engine = "calamine"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kind: str = "xlsx") -> None:
         import python_calamine
 
         self.path = Path(path)
+        self.kind = kind
         try:
             self._wb = python_calamine.CalamineWorkbook.from_path(str(path))
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # a Rust panic is a BaseException
+            if kind == "ods":
+                raise SpreadsheetError(_DAMAGED_ODS.format(name=self.path.name)) from None
             raise SpreadsheetError(
                 f"{Path(path).name} could not be read as a workbook ({type(exc).__name__}). "
                 "Open it in Excel or LibreOffice, save it as .xlsx and try again. Nothing was "
@@ -181,10 +211,13 @@ class CalamineReader(Reader):
             ) from None
 
     def sheet_names(self) -> list[str]:
-        return list(self._wb.sheet_names)
+        names = list(self._wb.sheet_names)
+        if not names and self.kind == "ods":
+            raise SpreadsheetError(_DAMAGED_ODS.format(name=self.path.name))
+        return names
 
     def rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
-        return _guarded(self.path, self._rows(name))
+        return _guarded(self.path, self._rows(name), self.kind)
 
     def _rows(self, name: str) -> Iterator[tuple[int, list[Any]]]:
         sheet = self._wb.get_sheet_by_name(name)
@@ -206,18 +239,27 @@ def _clean(value: Any) -> Any:
 
 
 def open_reader(path: Path, engine: str | None = None) -> Reader:
-    """Check the file, then open it with ``engine`` ("calamine" or "openpyxl"; default: the
-    faster one installed)."""
-    check_file(path)
-    if engine is None:
+    """Check the file, then open it: a CSV with the CSV reader; a workbook with ``engine``
+    ("calamine" or "openpyxl"; default: calamine, the faster, which alone reads .ods and .xls)."""
+    kind = check_file(path)
+    if kind == "csv":
+        from vrp_desktop.spreadsheets.csvfile import CsvReader
+
+        return CsvReader(path)
+    if engine is None or kind != "xlsx":
         try:
             import python_calamine  # noqa: F401
         except ImportError:
+            if kind != "xlsx":
+                raise SpreadsheetError(
+                    f"{Path(path).name} is an .{kind} file, which this installation cannot "
+                    "read. Save it as .xlsx and import that. Nothing was imported."
+                ) from None
             engine = "openpyxl"
         else:
             engine = "calamine"
     if engine == "calamine":
-        return CalamineReader(path)
+        return CalamineReader(path, kind)
     if engine == "openpyxl":
         return OpenpyxlReader(path)
     raise ValueError(f"unknown reader engine {engine!r}")

@@ -4,6 +4,7 @@ of instructions. The importer reads the same column definitions, so they cannot 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,6 +16,7 @@ from vrp_desktop import __version__, codes
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.frameworks.models import Framework
+from vrp_desktop.spreadsheets.codelists import FRAMEWORK_LISTS, ethnicity_label, norm
 
 SHEET = "Register"
 LISTS = "Lists"
@@ -63,7 +65,7 @@ COLUMNS: tuple[Column, ...] = (
         help="the intervention's name as it appears in VRP Desktop",
     ),
     Column("referral_source", "Referral source", True, "code", "referral", width=28),
-    Column("referral_date", "Referral date", kind="date", width=14),
+    Column("referral_date", "Referral date", True, "date", width=14),
     Column("start_date", "Start date", True, "date", width=14),
     Column("end_date", "End date", kind="date", width=14, help="when they left, if they have"),
     Column(
@@ -74,40 +76,120 @@ COLUMNS: tuple[Column, ...] = (
         width=24,
         help="needed with an end date",
     ),
+    Column(
+        "exit_detail",
+        "Exit detail",
+        width=28,
+        help="a few words when the exit reason is Other (no names or personal details)",
+    ),
+    Column(
+        "reference",
+        "Reference",
+        width=14,
+        help="the young person's VRP Desktop reference, to update someone already there "
+        "(or leave blank: name and date of birth find them)",
+    ),
+)
+
+_WHO = (
+    Column("reference", "Reference", width=14, help="their VRP Desktop reference, or:"),
+    Column("first_name", "First name", width=16, help="with last name and date of birth"),
+    Column("last_name", "Last name", width=16),
+    Column("date_of_birth", "Date of birth", kind="date", width=14),
+)
+#: the Sessions sheet: one row per session; "Session" is the row's own label, used by the
+#: Attendance sheet to put people on its register
+SESSION_COLUMNS: tuple[Column, ...] = (
+    Column("session", "Session", True, width=10, help="your label for it, e.g. S1 (unique)"),
+    Column("intervention", "Intervention", True, width=28),
+    Column("date", "Date", True, "date", width=14),
+    Column("start_time", "Start time", True, width=10, help="hh:mm, e.g. 18:30"),
+    Column("duration_minutes", "Duration (minutes)", True, width=12),
+    Column("session_type", "Session type", True, "code", "session_type", width=14),
+    Column("mode", "Mode", True, "code", "mode", width=12),
+    Column("location_type", "Location type", True, "code", "location", width=24),
+    Column("activities", "Activities", width=28, help="from the framework's list; several: a; b"),
+    Column(
+        "status", "Status", kind="code", codes="session_status", width=12, help="blank: Delivered"
+    ),
+    Column("notes", "Notes", width=28, help="why, when cancelled (no names)"),
+)
+#: the Attendance sheet: one row per person on a session's register
+ATTENDANCE_COLUMNS: tuple[Column, ...] = (
+    Column("session", "Session", True, width=10, help="the label on the Sessions sheet"),
+    *_WHO,
+    Column("status", "Attendance", True, "code", "attendance", width=14),
+)
+QUESTIONS = 25
+#: the Questionnaires sheet: one row per completed questionnaire, answers in Q1, Q2...
+RESPONSE_COLUMNS: tuple[Column, ...] = (
+    *_WHO,
+    Column("intervention", "Intervention", True, width=28),
+    Column("measure", "Questionnaire", True, "code", "measure", width=30),
+    Column("timepoint", "Timepoint", True, "code", "timepoint", width=12),
+    Column("completed_on", "Completed on", True, "date", width=14),
+    *(
+        Column(f"q{n}", f"Q{n}", width=5, help="the answer's number or words")
+        for n in range(1, QUESTIONS + 1)
+    ),
+)
+#: sheet name -> its columns, for every kind of row the importer reads
+SHEETS = {
+    "Register": None,  # COLUMNS, below
+    "Sessions": SESSION_COLUMNS,
+    "Attendance": ATTENDANCE_COLUMNS,
+    "Questionnaires": RESPONSE_COLUMNS,
+}
+
+#: columns a row for someone already in the workspace may leave blank (blank = keep)
+PERSON_KEYS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "postcode",
+    "consent_status",
+    "consent_date",
+    "phone",
+    "email",
 )
 
 
-def ethnicity_label(code: str) -> str:
-    """What the drop-down shows: the ONS group and the category, e.g. "White: Irish"."""
-    group = codes.ethnic_group(code)
-    if group == "not_stated":
-        return "Not stated"
-    short = {
-        "asian": "Asian",
-        "black": "Black",
-        "mixed": "Mixed",
-        "white": "White",
-        "other": "Other",
-    }[group]
-    return f"{short}: {codes.ETHNICITIES[code]}"
-
-
-def code_lists(frameworks: list[Framework]) -> dict[str, dict[str, str]]:
-    """code -> label for each list the template offers; frameworks' lists are merged."""
-    referral: dict[str, str] = {}
-    exits: dict[str, str] = {}
-    for framework in frameworks:
-        for entry in framework.referral_sources:
-            referral.setdefault(entry.code, entry.label)
-        for entry in framework.exit_reasons:
-            exits.setdefault(entry.code, entry.label)
-    return {
-        "gender": dict(codes.GENDERS),
-        "ethnicity": {code: ethnicity_label(code) for code in codes.ETHNICITIES},
-        "consent": dict(codes.CONSENT_STATUSES),
-        "referral": referral,
-        "exit": exits,
+def code_lists(
+    frameworks: list[Framework], interventions: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """The labels each drop-down offers: every label the frameworks use, each once."""
+    lists: dict[str, list[str]] = {
+        "gender": list(codes.GENDERS.values()),
+        "ethnicity": [ethnicity_label(code) for code in codes.ETHNICITIES],
+        "consent": list(codes.CONSENT_STATUSES.values()),
+        "referral": [],
+        "exit": [],
     }
+    for name, attribute in FRAMEWORK_LISTS.items():
+        seen: set[str] = set()
+        lists[name] = []
+        for framework in frameworks:
+            for entry in getattr(framework, attribute):
+                if norm(entry.label) not in seen:
+                    seen.add(norm(entry.label))
+                    lists[name].append(entry.label)
+    types = {t for f in frameworks for t in f.session_types}
+    modes = {m for f in frameworks for m in f.modes}
+    lists["session_type"] = [v for k, v in codes.SESSION_TYPES.items() if k in types]
+    lists["mode"] = [v for k, v in codes.MODES.items() if k in modes]
+    lists["session_status"] = list(codes.SESSION_STATUSES.values())
+    lists["attendance"] = list(codes.ATTENDANCE_STATUSES.values())
+    lists["timepoint"] = list(codes.TIMEPOINTS.values())
+    measures = {use.measure_id for f in frameworks for use in f.measures}
+    from vrp_desktop.services import frameworks as fw_service
+
+    lists["measure"] = [fw_service.measure(m).name for m in sorted(measures)]
+    if interventions:
+        lists["intervention"] = sorted(interventions, key=str.casefold)
+    return lists
 
 
 def _frameworks(framework_id: str | None) -> list[Framework]:
@@ -123,9 +205,10 @@ def _frameworks(framework_id: str | None) -> list[Framework]:
     return found
 
 
-def build_template(framework_id: str | None = None) -> Workbook:
+def build_template(framework_id: str | None = None, interventions: Sequence[str] = ()) -> Workbook:
+    """The template; ``interventions`` (the workspace's names) fill the Intervention list."""
     frameworks = _frameworks(framework_id)
-    lists = code_lists(frameworks)
+    lists = code_lists(frameworks, interventions)
     wb = Workbook()
     register = wb.active
     register.title = SHEET
@@ -147,7 +230,7 @@ def build_template(framework_id: str | None = None) -> Workbook:
     names = list(lists)
     for j, name in enumerate(names, start=1):
         sheet.cell(1, j, name)
-        for i, label in enumerate(lists[name].values(), start=2):
+        for i, label in enumerate(lists[name], start=2):
             sheet.cell(i, j, label)
     meta_col = len(names) + 2
     sheet.cell(1, meta_col, "framework")
@@ -156,11 +239,12 @@ def build_template(framework_id: str | None = None) -> Workbook:
     sheet.cell(2, meta_col + 1, 1)
 
     for j, col in enumerate(COLUMNS, start=1):
-        if col.kind != "code":
+        list_name = col.codes or ("intervention" if col.key == "intervention" else None)
+        if list_name not in lists:
             continue
-        k = names.index(col.codes) + 1
+        k = names.index(list_name) + 1
         letter = get_column_letter(k)
-        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[col.codes]) + 1}"
+        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[list_name]) + 1}"
         validation = DataValidation(
             type="list",
             formula1=formula,
@@ -174,6 +258,10 @@ def build_template(framework_id: str | None = None) -> Workbook:
         validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
         register.add_data_validation(validation)
 
+    for title, columns in SHEETS.items():
+        if columns is not None:
+            _table_sheet(wb.create_sheet(title, len(wb.sheetnames) - 1), columns, lists, names)
+
     guide = wb.create_sheet("Instructions", 0)
     _instructions(guide, frameworks, framework_id)
     wb.active = 1
@@ -182,21 +270,66 @@ def build_template(framework_id: str | None = None) -> Workbook:
     return wb
 
 
+def _table_sheet(sheet, columns, lists, names) -> None:
+    """A sheet of the template: styled header, date formats, drop-downs from the Lists sheet."""
+    bold = Font(bold=True, color="FFFFFF")
+    fill = PatternFill("solid", fgColor="1F5F5B")
+    optional_fill = PatternFill("solid", fgColor="5E8C88")
+    for j, col in enumerate(columns, start=1):
+        cell = sheet.cell(1, j, col.header + (" *" if col.required else ""))
+        cell.font, cell.fill = bold, fill if col.required else optional_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[get_column_letter(j)].width = col.width
+        if col.kind == "date":
+            for r in range(2, 202):
+                sheet.cell(r, j).number_format = "dd/mm/yyyy"
+        list_name = col.codes or ("intervention" if col.key == "intervention" else None)
+        if list_name not in lists or not lists[list_name]:
+            continue
+        letter = get_column_letter(names.index(list_name) + 1)
+        formula = f"{quote_sheetname(LISTS)}!${letter}$2:${letter}${len(lists[list_name]) + 1}"
+        validation = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=col.header,
+            error=f"Choose {col.header.lower()} from the list.",
+        )
+        target = get_column_letter(j)
+        validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
+        sheet.add_data_validation(validation)
+    sheet.freeze_panes = "A2"
+
+
 def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) -> None:
     lines = [
         ("VRP Desktop: importing a register", None),
         ("", None),
         (
             "1. Fill in the Register sheet: one row per young person and intervention. Columns "
-            "marked * are required.",
+            "marked * are required for someone new.",
             None,
         ),
         (
-            "2. Pick gender, ethnicity, consent, referral source and exit reason from the "
-            "drop-down lists (typing the same words in any capitals also works).",
+            "2. Pick the intervention, gender, ethnicity, consent, referral source and exit "
+            "reason from the drop-down lists (the words of any framework's list, in any "
+            "capitals, also work; a choice the intervention's framework does not allow is "
+            "reported).",
             None,
         ),
-        ("3. Dates: real dates or text as dd/mm/yyyy (e.g. 04/03/2011).", None),
+        (
+            "   Someone already in VRP Desktop (found by Reference, or by name and date of "
+            "birth) is updated: blank cells keep what is there, filled cells replace it. The "
+            "check lists every change before anything is imported.",
+            None,
+        ),
+        (
+            "3. Dates: real dates or text as dd/mm/yyyy (e.g. 04/03/2011). You may also "
+            "import the same columns from a .csv, .ods or .xls file.",
+            None,
+        ),
         (
             "4. Check first: vrp import xlsx WORKSPACE FILE.xlsx --dry-run. Every row with a "
             "problem is listed with its reason, and a copy of the sheet with an Errors column is "
@@ -206,6 +339,17 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
         (
             "5. Then import: the same command without --dry-run imports the good rows in one "
             "step; rows with problems are not imported, fix them and import them again.",
+            None,
+        ),
+        (
+            "6. Sessions, registers and questionnaires (optional, same workbook): one row per "
+            "session on Sessions, with your own label in its Session column (S1, S2...); one "
+            "row per person on a session's register on Attendance, with that label; one row "
+            "per completed questionnaire on Questionnaires, answers in Q1, Q2... (the "
+            "answer's number or words). People are found by Reference, or by name and date of "
+            "birth (already in VRP Desktop, or on the Register sheet of this workbook). A "
+            "session already in VRP Desktop (same intervention, date and time) is not added "
+            "again.",
             None,
         ),
         ("", None),
@@ -238,11 +382,21 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
     sheet.column_dimensions["B"].width = 90
 
 
-def write_template(path: Path, framework_id: str | None = None) -> Path:
+def write_template(
+    path: Path, framework_id: str | None = None, interventions: Sequence[str] = ()
+) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    wb = build_template(framework_id)
+    wb = build_template(framework_id, interventions)
     with atomic_open(path, 0o644) as handle:
         wb.save(handle)
     return path
+
+
+def write_workspace_template(ws, path: Path, framework_id: str | None = None) -> Path:
+    """The template with this workspace's interventions in the Intervention drop-down."""
+    from vrp_desktop.services.interventions import list_interventions
+
+    names = [i["name"] for i in list_interventions(ws)]
+    return write_template(path, framework_id, names)
