@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.returns.cli",
     "vrp_desktop.spreadsheets.cli",
     "vrp_desktop.intervention_cli",
+    "vrp_desktop.evaluation.cli",
 )
 
 

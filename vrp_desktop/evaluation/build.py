@@ -669,8 +669,9 @@ class _Tables:
                     for g in sorted(str(g) for g in groups if g not in known_codes)
                     if g is not None
                 ]
-            order.append((None, NOT_RECORDED))
-            if known is None or None not in groups:
+            if None in groups:
+                order.append((None, NOT_RECORDED))
+            if known is None:  # areas: only those people came from (zeros would be endless)
                 order = [(g, label) for g, label in order if groups.get(g)]
             n = [len(groups.get(g, ())) for g, _ in order]
             att = [
