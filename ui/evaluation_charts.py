@@ -15,13 +15,13 @@ from PySide6.QtCharts import (
     QCategoryAxis,
     QChart,
     QHorizontalBarSeries,
-    QHorizontalPercentBarSeries,
+    QHorizontalStackedBarSeries,
     QLineSeries,
     QScatterSeries,
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QFont, QPen
 
 from vrp_desktop.evaluation import protect
 from vrp_desktop.evaluation.build import STAGES, Pack, Table
@@ -74,13 +74,31 @@ def _shown(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 
+_THEME = {"dark": False}
+
+
+def use_dark_theme(dark: bool) -> None:
+    """Charts built from now on follow a dark (or light) window palette."""
+    _THEME["dark"] = dark
+
+
 def _chart(title: str) -> QChart:
     chart = QChart()
+    # the theme first: it resets fonts and colours, which the builders then set
+    chart.setTheme(
+        QChart.ChartTheme.ChartThemeDark if _THEME["dark"] else QChart.ChartTheme.ChartThemeLight
+    )
     chart.setTitle(title)
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
     chart.setMargins(QMargins(4, 4, 4, 4))
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     return chart
+
+
+def _smaller(font: QFont) -> QFont:
+    smaller = QFont(font)
+    smaller.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+    return smaller
 
 
 def _short(text: str, width: int = 34) -> str:
@@ -218,12 +236,13 @@ def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
         labels.append(_short(label, 48))
         for bar, share in zip(sets.values(), shares, strict=True):
             bar.append((_num(share) or 0) * 100)
-    series = QHorizontalPercentBarSeries()
+    series = QHorizontalStackedBarSeries()
     for bar in sets.values():
         series.append(bar)
     chart.addSeries(series)
     y = QBarCategoryAxis()
     y.append(labels or ["No scores with published thresholds"])
+    y.setLabelsFont(_smaller(y.labelsFont()))  # Qt elides a label to "..." when rows are tight
     x = QValueAxis()
     x.setRange(0, 100)
     x.setLabelFormat("%d%%")
