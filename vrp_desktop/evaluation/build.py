@@ -656,6 +656,8 @@ class _Tables:
             for m in self.measures
             if any(m.id in p.pairs for p in people)
         ]
+        group_of = dict(codes._ETHNIC_GROUP_OF)
+        saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
         for dimension, key, known in _dimensions():
             groups: dict[Any, list[Person]] = defaultdict(list)
             for p in people:
@@ -679,9 +681,23 @@ class _Tables:
                 for g, _ in order
             ]
             par = [sum(bool(p.pairs) for p in groups.get(g, ())) for g, _ in order]
-            n_shown, total_shown = protect.one_way(n, total, self.t)
-            att_shown, _att_total = protect.one_way(att, attended_all, self.t)
-            par_shown, _par_total = protect.one_way(par, paired_all, self.t)
+            parents = None
+            if dimension == "Ethnicity":  # categories within the groups published above
+                parents = [group_of.get(g, g) if g is not None else None for g, _ in order]
+
+            def protected(counts, whole, column, parents=parents, dimension=dimension, order=order):
+                if parents is None:
+                    shown = protect.one_way(counts, whole, self.t)[0]
+                else:
+                    shown = protect.nested(counts, parents, saved.get(column, {}), self.t)
+                if dimension == "Ethnic group":
+                    saved[column] = {g: v for (g, _), v in zip(order, shown, strict=True)}
+                return shown
+
+            total_shown = protect.count(total, self.t)
+            n_shown = protected(n, total, "n")
+            att_shown = protected(att, attended_all, "att")
+            par_shown = protected(par, paired_all, "par")
             for j, (_g, label) in enumerate(order):
                 a_gap = p_gap = None
                 if not protect.is_hidden(n_shown[j]) and n[j]:  # worked out only when shown
@@ -719,7 +735,7 @@ class _Tables:
                 }
                 deltas = {g: [d for d in v if d == d] for g, v in deltas.items()}
                 counts = [len(deltas[g]) for g, _ in order]
-                shown, _ = protect.one_way(counts, sum(counts), self.t)
+                shown = protected(counts, sum(counts), ("out", m.id, score_id))
                 for j, (g, label) in enumerate(order):
                     rest = [d for h, v in deltas.items() if h != g for d in v]
                     gap = None

@@ -74,3 +74,28 @@ def share(numerator: Shown, denominator: Shown, k: int, n: int):
     if is_hidden(numerator) or is_hidden(denominator):
         return HIDDEN
     return k / n
+
+
+def nested(
+    cells: Sequence[int],
+    parents: Sequence[object],
+    parent_shown: dict[object, Shown],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> list[Shown]:
+    """Counts that break down categories published elsewhere (the 19 ethnicities within the 5
+    groups): within each parent they add up to the parent's count, so each parent's children
+    are protected as a table with that total; and where the parent itself is hidden, every
+    non-zero child is hidden too, so the parent cannot be worked out by adding them up."""
+    shown: list[Shown] = [0] * len(cells)
+    by_parent: dict[object, list[int]] = {}
+    for index, parent in enumerate(parents):
+        by_parent.setdefault(parent, []).append(index)
+    for parent, indices in by_parent.items():
+        values = [int(cells[i]) for i in indices]
+        if is_hidden(parent_shown.get(parent)):
+            children: list[Shown] = [HIDDEN if v else 0 for v in values]
+        else:
+            children, _ = one_way(values, sum(values), threshold)
+        for i, value in zip(indices, children, strict=True):
+            shown[i] = value
+    return shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,7 +67,9 @@ def paired_change(baseline: Sequence[float], exit_: Sequence[float]) -> PairedCh
         # every person changed by the same amount: the t interval shrinks to that amount
         low = high = mean_change
     else:
-        interval = stats.ttest_rel(post, base).confidence_interval(CONFIDENCE)
+        with warnings.catch_warnings():  # near-identical values: the interval is still right
+            warnings.simplefilter("ignore", RuntimeWarning)
+            interval = stats.ttest_rel(post, base).confidence_interval(CONFIDENCE)
         low, high = _finite(interval.low), _finite(interval.high)
     spread = (float(base.std(ddof=1)) + float(post.std(ddof=1))) / 2
     d_av = mean_change / spread if spread > 0 else None
@@ -95,7 +98,9 @@ def mean_interval(values: Sequence[float]) -> MeanInterval:
         return MeanInterval(n, mean, None, None)
     if float(x.std(ddof=1)) == 0:
         return MeanInterval(n, mean, mean, mean)
-    interval = stats.ttest_1samp(x, 0.0).confidence_interval(CONFIDENCE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = stats.ttest_1samp(x, 0.0).confidence_interval(CONFIDENCE)
     return MeanInterval(n, mean, _finite(interval.low), _finite(interval.high))
 
 
