@@ -24,7 +24,7 @@ from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
 from vrp_desktop.evaluation import protect
-from vrp_desktop.evaluation.build import STAGES, Pack, Table
+from vrp_desktop.evaluation.tables import STAGES, Pack, Table
 
 TEAL = QColor("#1F5F5B")
 AMBER = QColor("#B8741A")

@@ -21,7 +21,7 @@ from ui import evaluation_charts as charts
 from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.evaluation import protect
-from vrp_desktop.evaluation.build import STAGES, Pack
+from vrp_desktop.evaluation.tables import STAGES, Pack
 
 DPI = 96
 PAGE_W, PAGE_H = 1123, 794  # A4 landscape at 96 dpi, in the painter's units

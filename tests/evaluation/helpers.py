@@ -9,9 +9,10 @@ from collections import defaultdict
 
 from vrp_desktop import codes
 from vrp_desktop.evaluation import protect
-from vrp_desktop.evaluation.build import COUNT, Pack, publish
+from vrp_desktop.evaluation.build import publish
 from vrp_desktop.evaluation.data import Pair, Record
 from vrp_desktop.evaluation.period import financial_year
+from vrp_desktop.evaluation.tables import COUNT, Pack
 from vrp_desktop.services import frameworks as fw_service
 
 PERIOD = financial_year(2025)

@@ -33,9 +33,22 @@ from ui import evaluation_charts as charts
 from ui.context import AppContext
 from ui.errors import message_for
 from vrp_desktop import roles
-from vrp_desktop.evaluation.build import Pack, build
-from vrp_desktop.evaluation.pack import export_pack
 from vrp_desktop.evaluation.period import Period, recent_years
+from vrp_desktop.evaluation.tables import Pack
+
+
+def build_pack(ws, period: Period) -> Pack:
+    """Runs on the store thread, which is also where scipy is first loaded (a second or two),
+    so the window never waits for the numeric library."""
+    from vrp_desktop.evaluation.build import build
+
+    return build(ws, period)
+
+
+def save_pack(ws, period: Period, path: Path, **kwargs):
+    from vrp_desktop.evaluation.pack import export_pack
+
+    return export_pack(ws, period, path, **kwargs)
 
 
 class GuiCall(QObject):
@@ -218,7 +231,7 @@ class EvaluationPage(QWidget):
         self._stale = False
         period = self.selected_period()
         self.status.setText(f"Working out the evaluation for {period.label}…")
-        self.ctx.read(build, period, on_done=self._loaded, on_error=self._failed)
+        self.ctx.read(build_pack, period, on_done=self._loaded, on_error=self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
@@ -294,7 +307,7 @@ class EvaluationPage(QWidget):
         self.save_button.setEnabled(False)
         self.status.setText(f"Saving {path.name}{' and its PDF' if pdf else ''}…")
         self.ctx.run_op(
-            export_pack,
+            save_pack,
             self.selected_period(),
             path,
             pdf=pdf,

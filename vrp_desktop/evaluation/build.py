@@ -21,49 +21,15 @@ from vrp_desktop import __version__, codes
 from vrp_desktop.evaluation import data, definitions, protect, stats
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
 from vrp_desktop.evaluation.period import Period
+from vrp_desktop.evaluation.tables import COUNT, DAYS, MEAN, RHO, SHARE, STAGES, Pack, Table
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.aggregate import NOT_RECORDED
 from vrp_desktop.returns.partnership import partnership_source
 from vrp_desktop.returns.source import Source, provider_source
 
 Progress = Callable[[str, int, int], None]
-COUNT, SHARE, MEAN, DAYS, RHO = "#,##0", "0.0%", "0.00", "0", "0.00"
 STILL_ENROLLED = "Still enrolled"
 _MEANINGFUL = "Meaningful change (published threshold)"
-STAGES = ("Referred", "Enrolled", "Attended at least once", "Baseline", "Exit", "Paired")
-
-
-@dataclasses.dataclass
-class Table:
-    """One published table: header, a number format per column, rows of protected values.
-    Every row starts with the unit's level and name."""
-
-    key: str
-    title: str
-    explanation: str
-    header: list[str]
-    formats: list[str]
-    rows: list[list[Any]] = dataclasses.field(default_factory=list)
-
-    def column(self, name: str) -> int:
-        return self.header.index(name)
-
-    def rows_for(self, level: str, unit: str) -> list[list[Any]]:
-        return [row for row in self.rows if row[0] == level and row[1] == unit]
-
-
-@dataclasses.dataclass
-class Pack:
-    title: str
-    subtitle: str
-    period: Period
-    kind: str
-    threshold: int
-    created: dt.datetime
-    units: list[tuple[str, str]]  # (level, name), whole first
-    tables: dict[str, Table]
-    notes: list[tuple[str, str]]
-    sources: list[list[Any]]
 
 
 @dataclasses.dataclass

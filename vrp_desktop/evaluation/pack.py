@@ -19,8 +19,9 @@ from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.evaluation import protect
-from vrp_desktop.evaluation.build import Pack, Table, build
+from vrp_desktop.evaluation.build import build
 from vrp_desktop.evaluation.period import Period
+from vrp_desktop.evaluation.tables import Pack, Table
 
 HEADER_ROW = 4
 _TEAL = "1F5F5B"
