@@ -40,21 +40,25 @@ class Person:
     key: str
     records: list[data.Record]
     pairs: dict[str, data.Pair]
+    stages: dict[str, bool] = dataclasses.field(default_factory=dict)
 
-    @property
-    def first(self) -> data.Record:
-        return self.records[0]
-
-    def reached(self, stage: str) -> bool:
+    def __post_init__(self) -> None:
         rs = self.records
-        return {
+        self.stages = {
             "Referred": True,
             "Enrolled": any(r.start_date is not None for r in rs),
             "Attended at least once": any(r.sessions_attended > 0 for r in rs),
             "Baseline": any(r.baselines for r in rs),
             "Exit": any(r.exits for r in rs),
             "Paired": bool(self.pairs),
-        }[stage]
+        }
+
+    @property
+    def first(self) -> data.Record:
+        return self.records[0]
+
+    def reached(self, stage: str) -> bool:
+        return self.stages[stage]
 
     def exit_reason(self, labels: dict[str, str]) -> str:
         ended = [r for r in self.records if r.end_date is not None]
@@ -622,6 +626,14 @@ class _Tables:
             for m in self.measures
             if any(m.id in p.pairs for p in people)
         ]
+        changes: dict[str, dict[str, float]] = {}  # each person's headline change, once
+        for m, score_id in headline:
+            changes[m.id] = {
+                p.key: _score(p.pairs[m.id], "exit", score_id)
+                - _score(p.pairs[m.id], "base", score_id)
+                for p in people
+                if m.id in p.pairs
+            }
         group_of = dict(codes._ETHNIC_GROUP_OF)
         saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
         for dimension, key, known in _dimensions():
@@ -690,20 +702,18 @@ class _Tables:
                             row.append(getattr(gap, v) if gap is not None else None)
                 self.add("reach_gaps", u, row)
             for m, score_id in headline:
+                change = changes[m.id]
                 deltas = {
-                    g: [
-                        _score(p.pairs[m.id], "exit", score_id)
-                        - _score(p.pairs[m.id], "base", score_id)
-                        for p in groups.get(g, ())
-                        if m.id in p.pairs
-                    ]
+                    g: [change[p.key] for p in groups.get(g, ()) if p.key in change]
                     for g, _ in order
                 }
-                deltas = {g: [d for d in v if d == d] for g, v in deltas.items()}
+                deltas = {g: np.array([d for d in v if d == d]) for g, v in deltas.items()}
                 counts = [len(deltas[g]) for g, _ in order]
+                every = np.concatenate([deltas[g] for g, _ in order] or [np.array([])])
+                owner = np.repeat(np.arange(len(order)), counts)
                 shown = protected(counts, sum(counts), ("out", m.id, score_id))
                 for j, (g, label) in enumerate(order):
-                    rest = [d for h, v in deltas.items() if h != g for d in v]
+                    rest = every[owner != j]
                     gap = None
                     if counts[j] and not protect.is_hidden(shown[j]):
                         gap = mean_gap(deltas[g], rest)
