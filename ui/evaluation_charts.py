@@ -34,13 +34,15 @@ HIDDEN_NOTE = "hidden"
 
 
 def abbreviation(measure: str) -> str:
-    """ "SWEMWBS" from "... (SWEMWBS)", else the initials of the name before any bracket."""
+    """ "SWEMWBS" from "... (SWEMWBS)"; else a short name as it is, or a long one's initials."""
     if "(" in measure:
         inside = measure[measure.index("(") + 1 : measure.rindex(")")]
         if inside.isupper() and " " not in inside:
             return inside
-    head = measure.split("(")[0].split()
-    return "".join(w[0] for w in head if w[0].isupper()) or measure
+    head = measure.split("(")[0].strip()
+    if len(head) <= 20:  # short enough to say in full ("Youth confidence")
+        return head
+    return "".join(w[0] for w in head.split() if w[0].isupper()) or head
 
 
 #: one line under each chart, saying what it shows
