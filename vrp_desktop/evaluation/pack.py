@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -22,6 +23,7 @@ from vrp_desktop.evaluation import protect
 from vrp_desktop.evaluation.build import build
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import Pack, Table
+from vrp_desktop.returns.xlsxtemp import parts_beside
 
 HEADER_ROW = 4
 _TEAL = "1F5F5B"
@@ -44,35 +46,44 @@ SHEETS = (
 PdfWriter = Callable[[Pack, Path], Path]
 
 
-def _title(sheet, title: str, subtitle: str) -> None:
-    sheet["A1"] = title
-    sheet["A1"].font = Font(bold=True, size=14, color=_TEAL)
-    sheet["A2"] = subtitle
-    sheet["A2"].font = Font(italic=True, color="555555")
+def _cell(sheet, value, *, font=None, fill=None, fmt=None, align=None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if fmt:
+        cell.number_format = fmt
+    if align is not None:
+        cell.alignment = align
+    return cell
+
+
+def _title_rows(sheet, title: str, subtitle: str) -> None:
+    sheet.append([_cell(sheet, title, font=Font(bold=True, size=14, color=_TEAL))])
+    sheet.append([_cell(sheet, subtitle, font=Font(italic=True, color="555555"))])
+    sheet.append([])
+
+
+def _header(sheet, names: list[str]) -> None:
+    wrap = Alignment(wrap_text=True, vertical="center")
+    sheet.append([_cell(sheet, n, font=_HEADER_FONT, fill=_HEADER_FILL, align=wrap) for n in names])
+
+
+def _widths(sheet, widths: list[int]) -> None:
+    for j, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = width
 
 
 def _write_table(sheet, table: Table, subtitle: str) -> None:
-    _title(sheet, table.title, f"{subtitle}. {table.explanation}")
+    """One table, streamed (write-only): widths and panes are set before the rows go out."""
     widths = [min(max(len(h), 8), 28) for h in table.header]
-    for j, name in enumerate(table.header, start=1):
-        cell = sheet.cell(HEADER_ROW, j, name)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for i, row in enumerate(table.rows, start=HEADER_ROW + 1):
-        for j, value in enumerate(row, start=1):
-            cell = sheet.cell(i, j, value)
-            fmt = table.formats[j - 1]
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                cell.number_format = fmt or "General"
-            elif protect.is_hidden(value):
-                cell.font = _MARK_FONT
-                cell.alignment = Alignment(horizontal="right")
+    for row in table.rows:
+        for j, value in enumerate(row):
             if isinstance(value, str):
-                widths[j - 1] = max(widths[j - 1], min(len(value), 48))
-    for j, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(j)].width = width + 2
-    sheet.row_dimensions[HEADER_ROW].height = 32
-    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 3)
+                widths[j] = max(widths[j], min(len(value), 48))
+    _widths(sheet, [w + 2 for w in widths])
+    sheet.freeze_panes = f"C{HEADER_ROW + 1}"
     sheet.auto_filter.ref = (
         f"A{HEADER_ROW}:{get_column_letter(len(table.header))}"
         f"{HEADER_ROW + max(len(table.rows), 1)}"
@@ -81,46 +92,54 @@ def _write_table(sheet, table: Table, subtitle: str) -> None:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    _title_rows(sheet, table.title, f"{subtitle}. {table.explanation}")
+    _header(sheet, table.header)
+    right = Alignment(horizontal="right")
+    for row in table.rows:
+        out = []
+        for value, fmt in zip(row, table.formats, strict=True):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.append(_cell(sheet, value, fmt=fmt or "General"))
+            elif protect.is_hidden(value):
+                out.append(_cell(sheet, value, font=_MARK_FONT, align=right))
+            else:
+                out.append(value)
+        sheet.append(out)
 
 
 def _write_pairs(sheet, title: str, subtitle: str, header: list[str], rows, widths) -> None:
-    _title(sheet, title, subtitle)
-    for j, name in enumerate(header, start=1):
-        cell = sheet.cell(HEADER_ROW, j, name)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-    for i, row in enumerate(rows, start=HEADER_ROW + 1):
-        for j, value in enumerate(row, start=1):
-            cell = sheet.cell(i, j, value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for j, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(j)].width = width
+    _widths(sheet, widths)
+    _title_rows(sheet, title, subtitle)
+    _header(sheet, header)
+    top = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        sheet.append([_cell(sheet, value, align=top) for value in row])
+
+
+def _write_cover(sheet, pack: Pack) -> None:
+    _widths(sheet, [26, 60])
+    _title_rows(sheet, f"{pack.title}: report to the executive oversight group", pack.subtitle)
+    facts = [
+        ("Period", pack.period.label, None),
+        ("From", pack.period.start, "dd/mm/yyyy"),
+        ("To", pack.period.end, "dd/mm/yyyy"),
+        ("Level", "Partnership" if pack.kind == "partnership" else "Provider", None),
+        ("Units", len(pack.units), None),
+        ("Small-number threshold", pack.threshold, None),
+        ("Made", pack.created, "dd/mm/yyyy hh:mm"),
+        ("Software", f"VRP Desktop {__version__}", None),
+    ]
+    left = Alignment(horizontal="left")
+    for name, value, fmt in facts:
+        sheet.append(
+            [_cell(sheet, name, font=Font(bold=True)), _cell(sheet, value, fmt=fmt, align=left)]
+        )
 
 
 def to_workbook(pack: Pack) -> Workbook:
-    wb = Workbook()
-    cover = wb.active
-    cover.title = "Cover"
-    _title(cover, f"{pack.title}: report to the executive oversight group", pack.subtitle)
-    facts = [
-        ("Period", pack.period.label),
-        ("From", pack.period.start),
-        ("To", pack.period.end),
-        ("Level", "Partnership" if pack.kind == "partnership" else "Provider"),
-        ("Units", len(pack.units)),
-        ("Small-number threshold", pack.threshold),
-        ("Made", pack.created),
-        ("Software", f"VRP Desktop {__version__}"),
-    ]
-    for i, (name, value) in enumerate(facts, start=HEADER_ROW):
-        cover.cell(i, 1, name).font = Font(bold=True)
-        cell = cover.cell(i, 2, value)
-        if name in ("From", "To"):
-            cell.number_format = "dd/mm/yyyy"
-        elif name == "Made":
-            cell.number_format = "dd/mm/yyyy hh:mm"
-        cell.alignment = Alignment(horizontal="left")
-    cover.column_dimensions["A"].width = 26
-    cover.column_dimensions["B"].width = 60
+    """The pack as a write-only workbook (streamed: a partnership pack has thousands of rows)."""
+    wb = Workbook(write_only=True)
+    _write_cover(wb.create_sheet("Cover"), pack)
     for key, name in SHEETS:
         _write_table(wb.create_sheet(name), pack.tables[key], pack.subtitle)
     _write_pairs(
@@ -152,10 +171,12 @@ def to_workbook(pack: Pack) -> Workbook:
 
 
 def save(pack: Pack, path: Path) -> Path:
+    """Write atomically; openpyxl's part files stay in a private folder beside the target."""
     path = Path(path)
-    wb = to_workbook(pack)
-    with atomic_open(path, 0o600) as handle:
-        wb.save(handle)
+    with parts_beside(path):
+        wb = to_workbook(pack)
+        with atomic_open(path, 0o600) as handle:
+            wb.save(handle)
     return path
 
 
