@@ -91,3 +91,24 @@ def test_save_writes_workbook_and_pdf(page, qtbot, tmp_path):
     pdf = tmp_path / "pack.pdf"
     assert pdf.read_bytes().startswith(b"%PDF") and os.stat(pdf).st_mode & 0o077 == 0
     wait_idle(qtbot, page.ctx)
+
+
+def test_in_the_navigation(main_window, qtbot):
+    from ui.pages.evaluation import EvaluationPage
+
+    main_window.navigate("evaluation", "")
+    assert isinstance(main_window.page("evaluation"), EvaluationPage)
+    assert main_window.current_page_name() == "evaluation"
+
+
+def test_page_module_does_not_load_scipy():
+    """scipy takes seconds to load: it is loaded on the store thread, never by the window."""
+    import subprocess
+    import sys
+
+    code = "import sys, ui.pages.evaluation, ui.evaluation_pdf; print('scipy' in sys.modules)"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.stdout.strip() == "False", result.stderr
