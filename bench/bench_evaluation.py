@@ -108,11 +108,12 @@ def build(folder: Path, people: int, sessions: int) -> None:
                               "postcode_district": f"B{rng.randint(1, 40)}",
                               "consent_status": "given"})  # fmt: skip
             eid = f"e{n:07d}"
+            source, reason = fw.referral_sources[0].code, fw.exit_reasons[0].code
             rows["e"].append({"id": eid, "provider_id": pid, **held, "participant_id": person,
-                              "intervention_id": iid, "referral_source": fw.referral_sources[0].code,
+                              "intervention_id": iid, "referral_source": source,
                               "referral_date": referred, "start_date": begin,
                               "end_date": end if ended else None,
-                              "exit_reason": fw.exit_reasons[0].code if ended else None})  # fmt: skip
+                              "exit_reason": reason if ended else None})  # fmt: skip
             enrolled[iid].append((person, begin))
             for use in fw.measures[:1]:
                 for tp, on in (("baseline", begin), ("exit", end if ended else None)):
@@ -183,10 +184,10 @@ def child(kind: str, folder: str, out: str) -> dict:
                     )
                 ).scalar()
         else:
+            import scipy.stats  # noqa: F401  (loaded before the clock starts, as the app has)
+
             from vrp_desktop.evaluation.pack import export_pack
             from vrp_desktop.evaluation.period import parse_period
-
-            import scipy.stats  # noqa: F401  (loaded before the clock starts, as the app has)
 
             started = time.perf_counter()
             pack, _ = export_pack(ws, parse_period(PERIOD), Path(out))
