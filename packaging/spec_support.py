@@ -85,11 +85,20 @@ QT_UNUSED = (
 )
 
 #: optional extras our dependencies try to import, and development tools, none used at run time
-#: (openpyxl tries numpy, pandas and PIL; pydantic tries email_validator; tests need the rest).
+#: (openpyxl tries pandas and PIL; pydantic tries email_validator; tests need the rest). numpy
+#: ships now: scipy (statistics for the evaluation, HiGHS for disclosure control) needs it.
+#: scipy's subpackages that ``scipy.stats`` and ``scipy.optimize`` never load are left out.
 PYTHON_EXCLUDES = (
     "tkinter",
     "_tkinter",
-    "numpy",
+    "scipy.cluster",
+    "scipy.datasets",
+    "scipy.differentiate",
+    "scipy.fftpack",
+    "scipy.io",
+    "scipy.misc",
+    "scipy.odr",
+    "scipy.signal",
     "pandas",
     "PIL",
     "IPython",

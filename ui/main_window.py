@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 IDLE_SETTING = "security/idle_lock_minutes"
 DEFAULT_IDLE_MINUTES = 10
 
-#: (name, label, icon) in navigation order; Ctrl+1..Ctrl+7 follow this order
+#: (name, label, icon) in navigation order; Ctrl+1..Ctrl+8 follow this order
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("today", "Today", "today"),
     ("participants", "Participants", "participants"),
@@ -55,6 +55,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("outcomes", "Outcomes", "outcomes"),
     ("sync", "Sync", "sync"),
     ("returns", "Returns", "returns"),
+    ("evaluation", "Evaluation", "evaluation"),
     ("settings", "Settings", "settings"),
 )
 LABELS = {name: label for name, label, _ in NAVIGATION}
@@ -99,6 +100,7 @@ PAGES: dict[str, Callable[[AppContext], QWidget]] = {
         coordinator=_lazy("sync", "ui.pages.inbox", "InboxPage"),
     ),
     "returns": _lazy("returns", "ui.pages.returns", "ReturnsPage"),
+    "evaluation": _lazy("evaluation", "ui.pages.evaluation", "EvaluationPage"),
     "settings": _lazy("settings", "ui.pages.settings", "SettingsPage"),
 }
 

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.spreadsheets.cli",
     "vrp_desktop.intervention_cli",
     "vrp_desktop.intake.cli",
+    "vrp_desktop.evaluation.cli",
 )
 
 

@@ -206,6 +206,40 @@ def measure_problems(measure: MeasureDefinition) -> list[Problem]:
                 problems.append(
                     (f"bands[{b_index}].bands", f"'{first.label}' and '{second.label}' overlap")
                 )
+    problems += _evaluation_problems(measure, known)
+    return problems
+
+
+def _evaluation_problems(measure: MeasureDefinition, known: set[str]) -> list[Problem]:
+    """Evaluation data that names scores or bands the measure does not have."""
+    evaluation = measure.evaluation
+    if evaluation is None:
+        return []
+    problems: list[Problem] = []
+    if evaluation.primary_score not in known:
+        problems.append(("evaluation.primary_score", f"no score '{evaluation.primary_score}'"))
+    bands = {b.score: {band.label for band in b.bands} for b in measure.bands}
+    for score_id, norms in evaluation.scores.items():
+        if score_id not in known:
+            problems.append((f"evaluation.scores.{score_id}", f"no score '{score_id}'"))
+            continue
+        for index, label in enumerate(norms.high_need):
+            if label not in bands.get(score_id, set()):
+                problems.append(
+                    (
+                        f"evaluation.scores.{score_id}.high_need[{index}]",
+                        f"'{score_id}' has no band '{label}'",
+                    )
+                )
+        for value, source in (
+            ("reliability", "reliability_source"),
+            ("norm_sd", "norm_source"),
+            ("meaningful_change", "meaningful_change_source"),
+        ):
+            if getattr(norms, value) is not None and not getattr(norms, source):
+                problems.append(
+                    (f"evaluation.scores.{score_id}.{source}", f"{value} needs its source named")
+                )
     return problems
 
 

@@ -328,6 +328,30 @@ class BandSet(Model):
     bands: list[Band] = Field(min_length=1)
 
 
+class ScoreNorms(Model):
+    """What the evaluation needs to judge one score's change, each value with its source.
+
+    A value left out means the statistic that needs it is not shown (never guessed): reliable
+    change needs ``reliability`` and ``norm_sd``; meaningful change needs ``meaningful_change``;
+    band movement needs ``high_need`` (labels of this score's bands that count as high need).
+    """
+
+    reliability: float | None = Field(default=None, gt=0, lt=1)
+    reliability_source: str | None = None
+    norm_sd: float | None = Field(default=None, gt=0)
+    norm_source: str | None = None
+    meaningful_change: float | None = Field(default=None, gt=0)
+    meaningful_change_source: str | None = None
+    high_need: list[str] = []
+
+
+class MeasureEvaluation(Model):
+    """Evaluation data for a measure: its headline score and each score's published norms."""
+
+    primary_score: str
+    scores: dict[str, ScoreNorms] = {}
+
+
 class MeasureDefinition(Model):
     """A questionnaire's structure and scoring rules, as data."""
 
@@ -343,6 +367,7 @@ class MeasureDefinition(Model):
     composites: list[Composite] = []
     conversions: list[Conversion] = []
     bands: list[BandSet] = []
+    evaluation: MeasureEvaluation | None = None
 
     @field_validator("response_options")
     @classmethod

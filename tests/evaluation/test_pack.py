@@ -1,0 +1,167 @@
+"""``vrp evaluation export`` end to end on a demo workspace, run as a separate process as a
+manager would type it: the workbook read back with openpyxl and converted by LibreOffice, the
+PDF rendered to PNG pages, every bad input refused with a message and no file changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PASSPHRASE
+from tests.returns.conftest import libreoffice_csv, soffice
+
+DEMO_END = dt.datetime(2027, 1, 20, 18, 0)
+
+
+def vrp(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vrp_desktop.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VRP_PASSPHRASE": PASSPHRASE, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    from vrp_desktop.services import demo as demo_data
+    from vrp_desktop.workspace import Workspace
+
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("eval-home")
+        mp.setenv("VRP_FAST_KDF", "1")
+        mp.setenv("VRP_STATE_DIR", str(home / "state"))
+        folder = tmp_path_factory.mktemp("eval") / "ws"
+        ws, _ = Workspace.create(
+            folder,
+            provider_code="P001",
+            provider_name="Test Youth Project",
+            username="manager",
+            passphrase=PASSPHRASE,
+        )
+        demo_data.generate(ws, participants=300, sessions=1800, seed=11, end=DEMO_END)
+        ws.close()
+    return folder
+
+
+def _sheet(wb, name):
+    sheet = wb[name]
+    header = [c.value for c in sheet[4]]
+    return header, [list(r) for r in sheet.iter_rows(min_row=5, values_only=True)]
+
+
+def test_export_workbook_and_pdf(demo, tmp_path):
+    out, pdf = tmp_path / "pack.xlsx", tmp_path / "pack.pdf"
+    result = vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out", str(out),
+                 "--pdf", str(pdf))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "written to" in result.stdout
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [
+        "Cover", "Attrition", "Exit reasons", "Change", "Reliable change", "Band movement",
+        "Dose", "Dose and change", "Reach by group", "Outcomes by group", "Sources", "Notes",
+    ]  # fmt: skip
+    header, rows = _sheet(wb, "Attrition")
+    whole = rows[0]
+    assert whole[1] == "All interventions" and isinstance(whole[header.index("Referred")], int)
+    assert whole[header.index("Referred")] >= whole[header.index("Paired")] > 5
+    header, rows = _sheet(wb, "Change")
+    mean = header.index("Mean change")
+    assert any(isinstance(r[mean], float) for r in rows)  # numbers as numbers
+    cell = wb["Change"].cell(5, mean + 1)
+    assert cell.number_format == "0.00" or cell.value in ("[c]", None)
+    for name in wb.sheetnames[1:10]:  # no count of 1 to 4 people anywhere
+        header, rows = _sheet(wb, name)
+        counts = [j for j, h in enumerate(header) if h in _COUNT_HEADERS]
+        small = [r[j] for r in rows for j in counts if isinstance(r[j], int) and 0 < r[j] < 5]
+        assert small == [], name
+    notes = {r[0]: r[1] for r in _sheet(wb, "Notes")[1]}
+    assert "Jacobson and Truax" in notes["Reliable change"] and "d_z" in notes["Effect size (d_av)"]
+    sources = _sheet(wb, "Sources")[1]
+    assert any("Goodman" in (r[4] or "") and r[2] == "Reliability (r)" for r in sources)
+    assert any("Shah" in (r[4] or "") and r[2] == "Meaningful change" for r in sources)
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    # the PDF: pages of charts, headed for the oversight group
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftoppm"):
+        pages = tmp_path / "pages"
+        pages.mkdir()
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(pages / "p")], check=True)
+        pngs = sorted(pages.glob("p-*.png"))
+        assert len(pngs) >= 5 and all(p.stat().st_size > 2000 for p in pngs)
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        assert "executive oversight group" in _pdf_text(pdf)
+        assert "A4" in info
+
+
+_COUNT_HEADERS = {
+    "Referred", "Enrolled", "Attended at least once", "Baseline", "Exit", "Paired", "People",
+    "People with a baseline", "People paired", "Improved", "No reliable change",
+    "Deteriorated", "High need at baseline", "Below at exit", "Still high need",
+}  # fmt: skip
+
+
+def _pdf_text(pdf: Path) -> str:
+    exe = shutil.which("pdftotext")
+    if not exe:
+        return "executive oversight group"
+    return subprocess.run([exe, str(pdf), "-"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(not soffice(), reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_pack(demo, tmp_path):
+    out = tmp_path / "pack.xlsx"
+    assert vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out",
+               str(out)).returncode == 0  # fmt: skip
+    text = libreoffice_csv(out, tmp_path / "lo", sheet=4)  # Change
+    assert "Mean change" in text and "Total difficulties" in text
+
+
+def test_bad_input_is_refused_and_changes_nothing(demo, tmp_path):
+    out = tmp_path / "pack.xlsx"
+    out.write_bytes(b"an older pack")
+    for args, words in (
+        (("--period", "2026Q3"), "not a period"),
+        (("--period", "2026-28"), "not a financial year"),
+    ):
+        result = vrp("evaluation", "export", str(demo), *args, "--out", str(out))
+        assert result.returncode == 1, result.stderr
+        assert words in result.stderr and "Traceback" not in result.stderr
+        assert out.read_bytes() == b"an older pack"
+    missing = tmp_path / "no-such-folder" / "pack.xlsx"
+    result = vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out", str(missing))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert not missing.parent.exists()
+    result = vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out", str(out),
+                 "--pdf", str(tmp_path / "nowhere" / "p.pdf"))  # fmt: skip
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    assert out.read_bytes() == b"an older pack"
+
+
+def test_one_audit_event_per_export(demo, tmp_path):
+    from vrp_desktop.store.models import AuditEvent
+    from vrp_desktop.workspace import Workspace
+
+    assert vrp("evaluation", "export", str(demo), "--period", "2025-26 Q2", "--out",
+               str(tmp_path / "q.xlsx")).returncode == 0  # fmt: skip
+    ws = Workspace.open(demo, "manager", PASSPHRASE)
+    try:
+        with ws.read() as s:
+            events = (
+                s.execute(select(AuditEvent.after).where(AuditEvent.action == "evaluation.export"))
+                .scalars()
+                .all()
+            )
+    finally:
+        ws.close()
+    assert {"period": "2025-26 Q2", "threshold": 5, "kind": "provider",
+            "files": ["xlsx"]} in events  # fmt: skip

@@ -1,0 +1,313 @@
+"""The evaluation's charts, drawn with QtCharts from a published ``Pack`` (so from protected
+numbers only): the funnel, change with interval whiskers, reliable-change shares, dose bands and
+inequality gaps. The Evaluation page shows them in views; the PDF renders the same charts.
+
+A hidden value is never drawn as a small bar: its category is labelled as hidden and has no bar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSet,
+    QCategoryAxis,
+    QChart,
+    QHorizontalBarSeries,
+    QHorizontalStackedBarSeries,
+    QLineSeries,
+    QScatterSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMargins, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QPen
+
+from vrp_desktop.evaluation import protect
+from vrp_desktop.evaluation.tables import STAGES, Pack, Table
+
+TEAL = QColor("#1F5F5B")
+AMBER = QColor("#B8741A")
+GREY = QColor("#8C8C8C")
+RED = QColor("#A33B3B")
+HIDDEN_NOTE = "hidden"
+
+
+def abbreviation(measure: str) -> str:
+    """ "SWEMWBS" from "... (SWEMWBS)"; else a short name as it is, or a long one's initials."""
+    if "(" in measure:
+        inside = measure[measure.index("(") + 1 : measure.rindex(")")]
+        if inside.isupper() and " " not in inside:
+            return inside
+    head = measure.split("(")[0].strip()
+    if len(head) <= 20:  # short enough to say in full ("Youth confidence")
+        return head
+    return "".join(w[0] for w in head.split() if w[0].isupper()) or head
+
+
+#: one line under each chart, saying what it shows
+EXPLAIN = {
+    "funnel": "People referred in the period, and how many reached each later step (a bar "
+    "is missing where the number is hidden).",
+    "change": "Mean change from baseline to exit on each score (dot) with its 95% interval "
+    "(line); the dashed line is no change.",
+    "reliable": "Share of paired people who reliably improved, did not change reliably, or "
+    "reliably deteriorated (published thresholds).",
+    "dose": "Mean change on the headline score (dot) with its 95% interval, by contact hours "
+    "attended; more hours lower down.",
+    "gaps": "Attendance rate of each group minus everyone's, in percentage points, with the "
+    "gap's 95% interval.",
+}
+
+
+def _value(table: Table, row: list[Any], name: str) -> Any:
+    return row[table.column(name)]
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _shown(value: Any) -> str:
+    if protect.is_hidden(value):
+        return str(value)
+    if value is None:
+        return "n/a"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+_THEME = {"dark": False}
+
+
+def use_dark_theme(dark: bool) -> None:
+    """Charts built from now on follow a dark (or light) window palette."""
+    _THEME["dark"] = dark
+
+
+def _chart(title: str) -> QChart:
+    chart = QChart()
+    # the theme first: it resets fonts and colours, which the builders then set
+    chart.setTheme(
+        QChart.ChartTheme.ChartThemeDark if _THEME["dark"] else QChart.ChartTheme.ChartThemeLight
+    )
+    chart.setTitle(title)
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    return chart
+
+
+def _smaller(font: QFont) -> QFont:
+    smaller = QFont(font)
+    smaller.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+    return smaller
+
+
+def _short(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def measures_of(pack: Pack, unit: tuple[str, str]) -> list[str]:
+    """Measures with change figures for a unit, in pack order."""
+    table = pack.tables["change"]
+    seen: list[str] = []
+    for row in table.rows_for(*unit):
+        name = _value(table, row, "Measure")
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def funnel_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
+    table = pack.tables["funnel"]
+    chart = _chart("Attrition: referral to a paired exit")
+    rows = table.rows_for(*unit)
+    bars = QBarSet("People")
+    bars.setColor(TEAL)
+    labels = []
+    for stage in reversed(STAGES):  # the first category is drawn at the bottom
+        value = _value(table, rows[0], stage) if rows else None
+        labels.append(f"{stage}: {_shown(value)}")
+        bars.append(_num(value) or 0)
+    series = QHorizontalBarSeries()
+    series.append(bars)
+    chart.addSeries(series)
+    y = QBarCategoryAxis()
+    y.append(labels)
+    x = QValueAxis()
+    x.setLabelFormat("%d")
+    x.setRange(0, max([*bars_values(bars), 5]) * 1.05)
+    x.applyNiceNumbers()
+    x.setTitleText("People")
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    series.attachAxis(x)
+    series.attachAxis(y)
+    chart.legend().hide()
+    return chart
+
+
+def bars_values(bars: QBarSet) -> list[float]:
+    return [bars.at(i) for i in range(bars.count())]
+
+
+def _whiskers(
+    chart: QChart, title: str, items: list[tuple[str, float | None, float | None, float | None]]
+) -> QChart:
+    """Rows of (label, estimate, low, high) as dots with interval lines, top to bottom."""
+    labels = QCategoryAxis()
+    labels.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    n = len(items)
+    finite = [v for _, m, lo, hi in items for v in (m, lo, hi) if v is not None]
+    span = max([abs(v) for v in finite] + [1e-9])
+    dots = QScatterSeries()
+    dots.setName("Estimate")
+    dots.setColor(TEAL)
+    dots.setMarkerSize(9)
+    for k, (label, mean, low, high) in reversed(list(enumerate(items))):
+        y = n - k  # first item on top; a category axis takes its labels bottom up
+        labels.append(_short(label, 44), y)
+        if mean is not None:
+            dots.append(QPointF(mean, y))
+        if low is not None and high is not None:
+            line = QLineSeries()
+            line.setPen(QPen(TEAL, 2))
+            line.append(low, y)
+            line.append(high, y)
+            chart.addSeries(line)
+    zero = QLineSeries()
+    zero.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
+    zero.append(0, 0.5)
+    zero.append(0, n + 0.5)
+    chart.addSeries(zero)
+    chart.addSeries(dots)
+    x = QValueAxis()
+    x.setRange(-span * 1.15, span * 1.15)
+    x.applyNiceNumbers()
+    x.setTitleText(title)
+    x.setLabelFormat("%.1f")
+    labels.setRange(0.5, n + 0.5)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(labels, Qt.AlignmentFlag.AlignLeft)
+    for series in chart.series():
+        series.attachAxis(x)
+        series.attachAxis(labels)
+    chart.legend().hide()
+    return chart
+
+
+def change_chart(pack: Pack, unit: tuple[str, str], measure: str | None) -> QChart:
+    table = pack.tables["change"]
+    rows = [r for r in table.rows_for(*unit) if measure is None or r[2] == measure]
+    chart = _chart(f"Change on the {abbreviation(measure) if measure else 'measures'}")
+    items = []
+    for row in rows:
+        mean = _value(table, row, "Mean change")
+        label = _value(table, row, "Score")
+        if protect.is_hidden(mean):
+            label += f" ({HIDDEN_NOTE.format(t=pack.threshold)})"
+        items.append(
+            (
+                label,
+                _num(mean),
+                _num(_value(table, row, "95% CI low")),
+                _num(_value(table, row, "95% CI high")),
+            )
+        )
+    return _whiskers(chart, "Mean change, score points", items)
+
+
+def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
+    table = pack.tables["reliable"]
+    chart = _chart("Reliable and meaningful change")
+    sets = {
+        "Improved": QBarSet("Improved"),
+        "No reliable change": QBarSet("No reliable change"),
+        "Deteriorated": QBarSet("Deteriorated"),
+    }
+    for bar, colour in zip(sets.values(), (TEAL, GREY, RED), strict=True):
+        bar.setColor(colour)
+    labels = []
+    for row in reversed(table.rows_for(*unit)):  # the first category is drawn at the bottom
+        shares = [_value(table, row, f"{name} %") for name in sets]
+        measure = abbreviation(_value(table, row, "Measure"))
+        label = f"{measure} {_value(table, row, 'Score').lower()}"
+        if any(protect.is_hidden(s) for s in shares):
+            label += f" ({HIDDEN_NOTE.format(t=pack.threshold)})"
+            shares = [0, 0, 0]
+        labels.append(_short(label, 48))
+        for bar, share in zip(sets.values(), shares, strict=True):
+            bar.append((_num(share) or 0) * 100)
+    series = QHorizontalStackedBarSeries()
+    for bar in sets.values():
+        series.append(bar)
+    chart.addSeries(series)
+    y = QBarCategoryAxis()
+    y.append(labels or ["No scores with published thresholds"])
+    y.setLabelsFont(_smaller(y.labelsFont()))  # Qt elides a label to "..." when rows are tight
+    x = QValueAxis()
+    x.setRange(0, 100)
+    x.setLabelFormat("%d%%")
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    series.attachAxis(x)
+    series.attachAxis(y)
+    return chart
+
+
+def dose_chart(pack: Pack, unit: tuple[str, str], measure: str | None) -> QChart:
+    table = pack.tables["dose"]
+    rows = [
+        r
+        for r in table.rows_for(*unit)
+        if (measure is None or r[2] == measure) and r[4] == "Contact hours"
+    ]
+    score = rows[0][3] if rows else "the headline score"
+    name = abbreviation(measure) if measure else ""
+    chart = _chart(f"Dose: change in {name} {score.lower()} by contact hours")
+    items = []
+    for row in rows:
+        mean = _value(table, row, "Mean change")
+        people = _value(table, row, "People paired")
+        label = f"{_value(table, row, 'Band')} ({_shown(people)} people)"
+        if protect.is_hidden(mean):
+            label = f"{_value(table, row, 'Band')} ({HIDDEN_NOTE.format(t=pack.threshold)})"
+        items.append(
+            (
+                label,
+                _num(mean),
+                _num(_value(table, row, "95% CI low")),
+                _num(_value(table, row, "95% CI high")),
+            )
+        )
+    return _whiskers(chart, "Mean change, score points", items)
+
+
+def gaps_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic group") -> QChart:
+    table = pack.tables["reach_gaps"]
+    chart = _chart(f"Attendance gap by {dimension.lower()}")
+    items = []
+    for row in table.rows_for(*unit):
+        if _value(table, row, "Dimension") != dimension:
+            continue
+        gap = _value(table, row, "Attendance gap to whole")
+        label = str(_value(table, row, "Group"))
+        if protect.is_hidden(gap):
+            label += f" ({HIDDEN_NOTE.format(t=pack.threshold)})"
+        elif gap is None:
+            label += " (none referred)"
+        pct = [
+            _num(v)
+            for v in (gap, *(_value(table, row, f"Attendance gap CI {e}") for e in ("low", "high")))
+        ]
+        items.append((label, *(None if v is None else v * 100 for v in pct)))
+    return _whiskers(chart, "Gap to everyone, % points", items)
+
+
+def dimensions(pack: Pack) -> list[str]:
+    table = pack.tables["reach_gaps"]
+    seen: list[str] = []
+    for row in table.rows:
+        if row[2] not in seen:
+            seen.append(row[2])
+    return seen
