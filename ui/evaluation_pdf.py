@@ -145,7 +145,7 @@ def render(pack: Pack, device: QIODevice) -> int:
         + [_cell(row[3 + len(STAGES)])]
         for row in funnel.rows
     ]
-    widths = [330] + [80] * len(STAGES) + [90]
+    widths = [430] + [75] * len(STAGES) + [90]
     top = doc.table(top + 6, header, rows, widths)
     notes = (
         "What this pack shows, for everyone referred in the period: how many started, attended "
