@@ -176,3 +176,21 @@ def test_a_table_longer_than_a_sheet_continues_on_the_next_and_the_cover_says_so
     from vrp_desktop.returns import xlsxstream
 
     assert xlsxstream.MAX_ROWS == 1_048_576
+
+
+def test_sheet_names_from_a_file_name_are_made_valid(tmp_path):
+    from vrp_desktop.returns.export import write_rows
+
+    path = tmp_path / "e.xlsx"
+    write_rows(
+        path,
+        [
+            ("reg[2025]/26: final? errors", ["A"], iter([("x",)]), 1),
+            ("reg[2025]/26: final? errors", ["A"], iter(()), 0),
+        ],
+        title="t",
+    )
+    assert openpyxl.load_workbook(path).sheetnames == [
+        "reg_2025__26_ final_ errors",
+        "reg_2025__26_ final_ errors (2)",
+    ]

@@ -200,3 +200,51 @@ def test_the_template_round_trips_through_libreoffice(workspace, made, kind):
         assert register["A1"].value == "First name *"
     result = import_xlsx(workspace, path, dry_run=True)
     assert result.sheet == "Register" and result.rows_read == 0 and result.bad == []
+
+
+def test_sessions_and_registers_saved_by_libreoffice(workspace, tmp_path):
+    from tests.spreadsheets.helpers import person
+
+    wb = build_template(interventions=["Trusted Mentors"])
+    people = [person(0), person(1)]
+    heads = {
+        name: [c.value.removesuffix(" *") for c in wb[name][1]]
+        for name in ("Register", "Sessions", "Attendance")
+    }
+
+    def put(sheet, i, row):
+        for key, value in row.items():
+            wb[sheet].cell(i, heads[sheet].index(key) + 1, value)
+
+    for i, row in enumerate(people, start=2):
+        put("Register", i, row)
+    put(
+        "Sessions",
+        2,
+        {
+            "Session": "S1",
+            "Intervention": "trusted mentors",
+            "Date": D(2026, 1, 20),
+            "Start time": "18:00",
+            "Duration (minutes)": 90,
+            "Session type": "group",
+            "Mode": "In person",
+            "Location type": "community centre",
+            "Activities": "Goal setting",
+        },
+    )
+    for i, row in enumerate(people, start=2):
+        who = {k: row[k] for k in ("First name", "Last name", "Date of birth")}
+        put("Attendance", i, {"Session": "S1", **who, "Attendance": "Attended"})
+    src = tmp_path / "sessions.xlsx"
+    wb.save(src)
+    (ods,) = convert([src], "ods", tmp_path / "lo")
+    raw = ods.read_bytes()
+    result = import_xlsx(workspace, ods)
+    assert result.bad == [], [b.message() for b in result.bad]
+    assert ods.read_bytes() == raw
+    counts = {k: result.imported[k] for k in ("participants", "sessions", "attendances")}
+    assert counts == {"participants": 2, "sessions": 1, "attendances": 2}
+    with workspace.engine.connect() as conn:
+        starts = conn.execute(text("SELECT starts_at, duration_minutes FROM session")).one()
+    assert tuple(starts) == ("2026-01-20 18:00:00.000000", 90)

@@ -347,3 +347,22 @@ def test_one_change_in_two_rows_is_made_once_and_capitals_change_nothing(workspa
         "new enrolment",
     ]
     assert result.changes[0].fields == [("Gender", "Female", "Male")]
+
+
+def test_csv_with_semicolons_and_utf16_tabs(workspace, tmp_path):
+    rows = [person(0), person(1, **{"Date of birth": "25/12/2011"})]
+    for name, sep, encoding in (("semi.csv", ";", "utf-8-sig"), ("tabs.txt", "\t", "utf-16")):
+        lines = [sep.join(HEADERS)]
+        for row in rows:
+            cells = []
+            for h in HEADERS:
+                value = row[h]
+                if isinstance(value, dt.date):
+                    value = value.strftime("%d/%m/%Y")
+                cells.append("" if value is None else str(value))
+            lines.append(sep.join(cells))
+        path = tmp_path / name
+        path.write_bytes("\r\n".join(lines).encode(encoding))
+        result = import_xlsx(workspace, path, dry_run=True)
+        assert result.bad == [] and result.good_rows == 2, [b.message() for b in result.bad]
+        assert result.date_order == "day/month/year"

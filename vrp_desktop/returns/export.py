@@ -285,14 +285,15 @@ def write_rows(
                             sheet.close()
                         parts.append(name if not parts else f"{name[:25]} ({len(parts) + 1})")
                         sheet = book.sheet(parts[-1], widths)
+                        parts[-1] = sheet.name
                         sheet.styled_row(header, xlsxstream._HEADER)
                     sheet.append(row)
                     n += 1
                     if n % _CHUNK == 0:
                         report(f"Writing {name.lower()}", n, total)
                 if sheet is None:  # an empty table still gets its sheet and header
-                    parts.append(name)
                     sheet = book.sheet(name, widths)
+                    parts.append(sheet.name)
                     sheet.styled_row(header, xlsxstream._HEADER)
                 sheet.close()
                 report(f"Writing {name.lower()}", n, total)

@@ -26,6 +26,7 @@ _EPOCH_DATE = _EPOCH.date()
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MAX_TEXT = 32767
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 # style ids in styles.xml below
 _DATE, _DATETIME, _HEADER, _TIME = 1, 2, 3, 4
 
@@ -110,6 +111,7 @@ class SheetWriter:
         freeze_header: bool = True,
     ) -> None:
         self._out = handle
+        self.name = ""
         self.rows = 0
         self._letters = [_letters(j) for j in range(max(len(widths), 1))]
         head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} ']
@@ -193,11 +195,22 @@ class Workbook:
         self.title, self.creator = title, creator
 
     def sheet(self, name: str, widths: Sequence[float], *, freeze_header: bool = True):
+        """A new worksheet (the previous one must be closed); returns its writer. ``name`` is
+        made valid: no []:*?/\\, at most 31 characters, unique."""
+        name = _SHEET_NAME.sub("_", name).strip("'")[:31] or "Sheet"
+        taken = {n.casefold() for n, _ in self._sheets}
+        base, k = name, 2
+        while name.casefold() in taken:
+            suffix = f" ({k})"
+            name = base[: 31 - len(suffix)] + suffix
+            k += 1
         part = f"xl/worksheets/sheet{len(self._sheets) + 1}.xml"
         self._sheets.append((name, part))
         handle = self._zip.open(part, "w", force_zip64=True)
         self._open = handle
-        return SheetWriter(handle, widths, freeze_header=freeze_header)
+        writer = SheetWriter(handle, widths, freeze_header=freeze_header)
+        writer.name = name
+        return writer
 
     def order(self, names: Sequence[str]) -> None:
         """Show the sheets in this order (default: the order they were written)."""
