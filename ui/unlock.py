@@ -242,7 +242,7 @@ class UnlockScreen(QWidget):
         if self._painted:
             self._probe_keychain()
         else:  # loading keyring (~0.3 s of imports) would hold the GIL while the screen builds
-            QTimer.singleShot(PROBE_AT_LATEST_MS, self._probe_keychain)
+            QTimer.singleShot(PROBE_AT_LATEST_MS, self, self._probe_keychain)
         self._update_button()
         self.passphrase.setFocus()
 
@@ -250,19 +250,23 @@ class UnlockScreen(QWidget):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self._probe_keychain)  # once this first frame is on screen
+            QTimer.singleShot(0, self, self._probe_keychain)  # once this first frame is shown
 
     def _probe_keychain(self) -> None:
         if not self._probe_pending:
             return
         self._probe_pending = False
-        self.runner.submit(
-            _keychain_availability,
-            on_done=self._keychain_checked,
-            on_error=lambda _exc: self._keychain_checked(
-                (False, "The system keychain could not be checked; sign in with your passphrase.")
-            ),
+        unchecked = (
+            False,
+            "The system keychain could not be checked; sign in with your passphrase.",
         )
+        # RuntimeError: the window shut its store thread down before this screen ever painted
+        with contextlib.suppress(RuntimeError):
+            self.runner.submit(
+                _keychain_availability,
+                on_done=self._keychain_checked,
+                on_error=lambda _exc: self._keychain_checked(unchecked),
+            )
 
     def _keychain_checked(self, answer: tuple[bool, str]) -> None:
         usable, reason = answer
