@@ -47,7 +47,9 @@ class Release:
         """``total`` over ``parts`` (all registered). Exactness defaults to what the figures
         show: a total equal to the sum of its parts is treated as exact, because an attacker
         may assume so and be right."""
-        parts = tuple(p for p in parts if p != total)
+        if total in parts:  # the rest of the parts are zero (and zero is never hidden)
+            return
+        parts = tuple(parts)
         if not parts:
             return
         if exact is None:
