@@ -177,15 +177,20 @@ class Attack:
             for k, r in enumerate(rs):
                 for v, c in self.rows[r][0].items():
                     a[k, local[v]] = c
-            cons = [LinearConstraint(a, [self.rows[r][1] for r in rs], [self.rows[r][2] for r in rs])]
+            lows, highs = [self.rows[r][1] for r in rs], [self.rows[r][2] for r in rs]
+            cons = [LinearConstraint(a, lows, highs)]
             bounds = Bounds([self.lo[v] for v in comp], [self.hi[v] for v in comp])
             for v in comp:
                 ends = []
                 for sign in (1.0, -1.0):
                     c = np.zeros(len(comp))
                     c[local[v]] = sign
-                    res = milp(c, constraints=cons if rs else [], integrality=np.ones(len(comp)),
-                               bounds=bounds)
+                    res = milp(
+                        c,
+                        constraints=cons if rs else [],
+                        integrality=np.ones(len(comp)),
+                        bounds=bounds,
+                    )
                     assert res.status == 0, res.message
                     ends.append(sign * res.fun)
                 out[v] = (round(ends[0], 6), round(ends[1], 6))

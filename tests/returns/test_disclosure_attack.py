@@ -56,4 +56,4 @@ def test_no_hidden_count_can_be_narrowed(dataset, tmp_path):
     atk = attack({"provider": tables}, RULE)
     assert atk.index, "the dataset should have something to hide"
     failures = atk.failures()
-    assert not failures, f"{len(failures)} of {len(atk.index)} hidden cells narrowed: {failures[:5]}"
+    assert not failures, f"{len(failures)} of {len(atk.index)} narrowed: {failures[:5]}"

@@ -13,13 +13,16 @@ import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
-from vrp_desktop.disclosure.release import Key, Relation, Release
+from vrp_desktop.disclosure.release import Key, Relation, Release, order
 
 Range = tuple[float, float]
 #: stands for "no upper bound" inside the solver
 _CAP = 1e7
+#: groups up to this many hidden cells are solved whole at once
+_SMALL = 12
 
 
 def groups(release: Release, hidden: Iterable[Key]) -> list[list[Key]]:
@@ -69,88 +72,132 @@ def _rows(rel: Relation, index: Mapping[Key, int], values: Mapping[Key, int]):
         yield a, -c, math.inf
 
 
+def _index(release: Release, bounds: Mapping[Key, Range]) -> dict[Key, list[Relation]]:
+    """The relations each cell is in (kept with the release until it gains relations)."""
+    cached = getattr(release, "_by_key", None)
+    if cached is not None and cached[0] == len(release.relations):
+        return cached[1]
+    by_key: dict[Key, list[Relation]] = {}
+    for rel in release.relations:
+        for k in (rel.total, *rel.parts):
+            by_key.setdefault(k, []).append(rel)
+    release._by_key = (len(release.relations), by_key)  # type: ignore[attr-defined]
+    return by_key
+
+
+def _group_of(
+    cell: Key, by_key: Mapping[Key, list[Relation]], bounds, hops: int | None = None
+) -> list[Key]:
+    """The hidden cells joined to ``cell`` through relations (within ``hops`` of it)."""
+    seen, layer = {cell}, [cell]
+    while layer and (hops is None or hops > 0):
+        hops = None if hops is None else hops - 1
+        nxt = []
+        for k in layer:
+            for rel in by_key.get(k, ()):
+                for other in (rel.total, *rel.parts):
+                    if other in bounds and other not in seen:
+                        seen.add(other)
+                        nxt.append(other)
+        layer = nxt
+    return sorted(seen, key=order)
+
+
+def _system(release: Release, bounds, group: list[Key], by_key):
+    """(index, A as a sparse matrix, row lower, row upper, lo, hi) of one group."""
+    index = {k: i for i, k in enumerate(group)}
+    seen: set[int] = set()
+    rows = []
+    for k in group:
+        for rel in by_key.get(k, ()):
+            if id(rel) not in seen:
+                seen.add(id(rel))
+                rows.extend(_rows(rel, index, release.values))
+    a = sparse.csr_array(np.array([r[0] for r in rows])) if rows else None
+    lo = np.array([bounds[k][0] for k in group], dtype=float)
+    hi = np.array([bounds[k][1] for k in group], dtype=float)
+    return (
+        index,
+        a,
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        lo,
+        np.where(np.isinf(hi), _CAP, hi),
+    )
+
+
+def holds(
+    release: Release, bounds: Mapping[Key, Range], cell: Key, *, span: Range | None, width: float
+) -> bool:
+    """Whether ``cell`` can take both ends of ``span`` (when given) and values ``width`` apart,
+    in two integer solutions found together: one feasibility problem, not two optimisations."""
+    by_key = _index(release, bounds)
+    group = _group_of(cell, by_key, bounds)
+    if len(group) > _SMALL:
+        # first with the hidden cells far away held at their values: a solution then is a
+        # solution of the whole (so "holds" is sure); only a "no" needs the whole group
+        near = _group_of(cell, by_key, bounds, hops=2)
+        if len(near) < len(group) and _holds(release, bounds, cell, near, by_key, span, width):
+            return True
+    return _holds(release, bounds, cell, group, by_key, span, width)
+
+
+def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
+    index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
+    n, i = len(group), index[cell]
+    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
+    blocks = []
+    if a is not None:
+        blocks.append(
+            LinearConstraint(sparse.block_diag([a, a], format="csr"), rlo + rlo, rhi + rhi)
+        )
+    if span is not None:
+        lo2[i] = hi2[i] = span[0]
+        lo2[n + i] = hi2[n + i] = span[1]
+    if width > 0:
+        row = np.zeros(2 * n)
+        row[n + i], row[i] = 1.0, -1.0
+        blocks.append(LinearConstraint(row.reshape(1, -1), width, np.inf))
+    if np.any(lo2 > hi2):
+        return False
+    res = milp(
+        np.zeros(2 * n), constraints=blocks, integrality=np.ones(2 * n), bounds=Bounds(lo2, hi2)
+    )
+    return res.status == 0
+
+
 def ranges(
     release: Release,
     bounds: Mapping[Key, Range],
     cells: Iterable[Key] | None = None,
-    *,
-    integer: bool = True,
 ) -> dict[Key, Range]:
     """The feasible range of each of ``cells`` (default: every hidden cell), given each hidden
     cell's ``bounds``; every key not in ``bounds`` is visible with its value."""
     wanted = set(bounds if cells is None else cells)
     out: dict[Key, Range] = {}
-    by_key: dict[Key, list[Relation]] = {}
-    for rel in release.relations:
-        for k in (rel.total, *rel.parts):
-            if k in bounds:
-                by_key.setdefault(k, []).append(rel)
-    for group in groups(release, bounds):
-        if not wanted.intersection(group):
+    by_key = _index(release, bounds)
+    for cell in sorted(wanted, key=order):
+        if cell in out:
             continue
-        index = {k: i for i, k in enumerate(group)}
-        seen: set[int] = set()
-        rows = []
-        for k in group:
-            for rel in by_key.get(k, ()):
-                if id(rel) not in seen:
-                    seen.add(id(rel))
-                    rows.extend(_rows(rel, index, release.values))
-        lo = np.array([bounds[k][0] for k in group], dtype=float)
-        hi = np.array([bounds[k][1] for k in group], dtype=float)
+        group = _group_of(cell, by_key, bounds)
+        index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
         for k in group:
             if k in wanted:
-                out[k] = _extremes(index[k], len(group), rows, lo, hi, integer)
+                out[k] = _extremes(index[k], len(group), (a, rlo, rhi), lo, hi)
     return out
 
 
-def _extremes(i: int, n: int, rows, lo, hi, integer: bool) -> Range:
-    # an unbounded count gets a finite cap far above any real count, so that HiGHS never
-    # has to report "unbounded" (which a MILP may word as infeasible-or-unbounded)
-    cap = np.where(np.isinf(hi), _CAP, hi)
+def _extremes(i: int, n: int, system, lo, hi) -> Range:
+    a, rlo, rhi = system
     found = []
     for sign in (1.0, -1.0):
         c = np.zeros(n)
         c[i] = sign
-        if integer:
-            constraints = (
-                [
-                    LinearConstraint(
-                        np.array([r[0] for r in rows]), [r[1] for r in rows], [r[2] for r in rows]
-                    )
-                ]
-                if rows
-                else []
-            )
-            res = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(lo, cap))
-        else:
-            res = _lp(c, rows, lo, cap)
+        constraints = [LinearConstraint(a, rlo, rhi)] if a is not None else []
+        res = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(lo, hi))
         if res.status != 0:
             raise ValueError(f"the published figures admit no solution ({res.message})")
         value = float(sign * res.fun)
+        # an unbounded count has a cap far above any real count inside the solver
         found.append(math.inf if value >= _CAP - 0.5 else round(value, 6))
     return (found[0], found[1])
-
-
-def _lp(c, rows, lo, hi):
-    a_ub, b_ub, a_eq, b_eq = [], [], [], []
-    for a, low, u in rows:
-        if low == u:
-            a_eq.append(a)
-            b_eq.append(u)
-            continue
-        if u < math.inf:
-            a_ub.append(a)
-            b_ub.append(u)
-        if low > -math.inf:
-            a_ub.append(-a)
-            b_ub.append(-low)
-    return linprog(
-        c,
-        A_ub=np.array(a_ub) if a_ub else None,
-        b_ub=b_ub or None,
-        A_eq=np.array(a_eq) if a_eq else None,
-        b_eq=b_eq or None,
-        bounds=list(zip(lo, hi, strict=True)),
-        method="highs",
-    )

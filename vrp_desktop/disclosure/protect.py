@@ -19,10 +19,11 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from vrp_desktop.disclosure.intervals import Range, groups, ranges
-from vrp_desktop.disclosure.release import Key, Release
+from vrp_desktop.disclosure.intervals import Range, holds, ranges
+from vrp_desktop.disclosure.release import Key, Release, order
 from vrp_desktop.disclosure.rule import Rule
 
 
@@ -31,17 +32,26 @@ class Protection:
     """The outcome of ``protect``: which cells of the release are hidden, and why.
 
     ``release`` is the whole system checked (this release merged with the earlier ones);
-    ``own`` the keys this release publishes; ``ranges`` what an attacker can work out about
-    each hidden cell; ``unprotected`` hidden cells no allowed suppression could protect (only
-    possible when an earlier release already published too much)."""
+    ``own`` the keys this release publishes; ``primary_everywhere``/``secondary_everywhere``
+    the hidden cells of the whole system; ``unprotected`` hidden cells no allowed suppression
+    could protect (only possible when an earlier release already published too much)."""
 
     release: Release
     rule: Rule
     own: frozenset[Key]
     primary: frozenset[Key]
     secondary: frozenset[Key]
-    ranges: dict[Key, Range]
     unprotected: frozenset[Key] = frozenset()
+    primary_everywhere: frozenset[Key] = frozenset()
+    secondary_everywhere: frozenset[Key] = frozenset()
+
+    def ranges(self) -> dict[Key, Range]:
+        """What an attacker can work out about each hidden cell (an integer program per cell
+        and direction: slower than the check ``protect`` makes, so worked out on demand)."""
+        t = self.rule.primary_range
+        bounds = {k: (float(t[0]), float(t[1])) for k in self.primary_everywhere}
+        bounds.update({k: (0.0, math.inf) for k in self.secondary_everywhere})
+        return ranges(self.release, bounds)
 
     @property
     def hidden(self) -> frozenset[Key]:
@@ -83,48 +93,63 @@ def protect(
     fixed_primary = {k for p in earlier for k in p.primary} - known
     fixed_secondary = {k for p in earlier for k in p.secondary} - known - fixed_primary
     if not rule.active:
-        return Protection(system, rule, own, frozenset(), frozenset(), {})
+        return Protection(system, rule, own, frozenset(), frozenset())
     primary = {
         k for k in own if rule.is_small(release.values[k]) and k not in known
     } | fixed_primary
     secondary = set(fixed_secondary)
     free = {k for k in own if k not in known and k not in primary and k not in secondary}
     chooser = _Chooser(system, rule, primary, secondary, free)
-    spans = chooser.all_ranges()
+    # Hiding more (or showing a <t as [c]) only ever widens a range, so a cell found
+    # protected stays protected: each cell is checked when its turn comes, and rechecked only
+    # if something was hidden since.
+    ok: dict[Key, bool] = {}
+    checked: dict[Key, int] = {}
+    todo = set(primary) | set(secondary)
     stuck: set[Key] = set()
-    while True:
-        failing = sorted(
-            (k for k, s in spans.items() if k not in stuck and deficit(rule, k in primary, s)),
-            key=repr,
-        )
-        if not failing:
-            break
-        cell = failing[0]
+    version = 0
+    while todo:
+        cell = min(todo, key=order)
+        if checked.get(cell) != version:
+            ok[cell] = chooser.holds(cell)
+            checked[cell] = version
+        if ok[cell]:
+            todo.discard(cell)
+            continue
         extra = chooser.complement(cell)
         if not extra:
             # the rule's own bounds pin it (say a hidden total of 2 over two hidden 1s): show
             # these small counts as [c] instead, which tells a reader nothing about their size
             remark = {
-                k for k in chooser.sharing(cell) if k in primary and k in own and k not in known
+                k
+                for k in chooser.sharing(cell)
+                if k in primary and k in own and k not in known and k not in fixed_primary
             }
             if not remark:
                 stuck.add(cell)
+                todo.discard(cell)
                 continue
             primary -= remark
             secondary |= remark
-            extra = sorted(remark, key=repr)
+            extra = sorted(remark, key=order)
         secondary.update(extra)
         free.difference_update(extra)
-        spans.update(chooser.ranges_near(extra[0]))
+        todo.update(extra)
+        version += 1
     return Protection(
         system,
         rule,
         own,
         frozenset(primary & own),
         frozenset(secondary & own),
-        spans,
         frozenset(stuck),
+        frozenset(primary),
+        frozenset(secondary),
     )
+
+
+#: what hiding a zero costs, against a count's own size
+_ZERO_COST = 25.0
 
 
 class _Chooser:
@@ -147,13 +172,16 @@ class _Chooser:
             out[extra] = (0.0, math.inf)
         return out
 
-    def all_ranges(self) -> dict[Key, Range]:
-        return ranges(self.system, self.bounds())
-
-    def ranges_near(self, key: Key) -> dict[Key, Range]:
-        bounds = self.bounds()
-        group = next(g for g in groups(self.system, bounds) if key in g)
-        return ranges(self.system, bounds, group)
+    def holds(self, cell: Key) -> bool:
+        """Whether ``cell`` is as free as the rule promises (see ``intervals.holds``)."""
+        primary = cell in self.primary
+        return holds(
+            self.system,
+            self.bounds(),
+            cell,
+            span=self.rule.primary_range if primary else None,
+            width=0 if primary else self.rule.protection_width,
+        )
 
     def sharing(self, cell: Key) -> set[Key]:
         """``cell`` and every cell in a relation with it."""
@@ -170,7 +198,7 @@ class _Chooser:
     def _cost(self, key: Key) -> tuple:
         value = self.system.values[key]
         # a total protects and costs most; a cell too small to absorb the hidden range less
-        return (self.as_total.get(key, 0), value < self.rule.threshold - 1, value, repr(key))
+        return (self.as_total.get(key, 0), value < self.rule.threshold - 1, value, order(key))
 
     def complement(self, cell: Key) -> list[Key] | None:
         """The cheapest visible cells whose suppression lets ``cell`` move across its whole
@@ -178,7 +206,7 @@ class _Chooser:
         return complements(self, cell)
 
 
-def complements(ch: _Chooser, cell: Key, hops: int = 3) -> list[Key] | None:
+def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
     """Single-cell protection as an integer program.
 
     Two copies ``up`` and ``down`` of the cells within ``hops`` relations of ``cell`` must each
@@ -190,12 +218,12 @@ def complements(ch: _Chooser, cell: Key, hops: int = 3) -> list[Key] | None:
     near = {cell}
     for _ in range(hops):
         near |= ch._neighbours(near)
-    keys = sorted(near, key=repr)
+    keys = sorted(near, key=order)
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
     values = system.values
     hidden = ch.primary | ch.secondary
-    choosable = [k for k in keys if k in ch.free and values[k] > 0]
+    choosable = [k for k in keys if k in ch.free]
     zi = {k: 2 * n + m for m, k in enumerate(choosable)}
     nv = 2 * n + len(choosable)
     big = float(sum(values[k] for k in keys) + rule.threshold + 1)
@@ -257,10 +285,11 @@ def complements(ch: _Chooser, cell: Key, hops: int = 3) -> list[Key] | None:
         add({c_up: 1.0, c_down: -1.0}, rule.protection_width, math.inf)
     cost = np.zeros(nv)
     for k, z in zi.items():
-        cost[z] = 1.0 + values[k] + 1000.0 * ch.as_total.get(k, 0)
+        # a hidden zero is dear (a reader loses a sure nothing), a total dearer still
+        cost[z] = 1.0 + (values[k] or _ZERO_COST) + 1000.0 * ch.as_total.get(k, 0)
     res = milp(
         cost,
-        constraints=[LinearConstraint(np.array(rows), rlo, rhi)],
+        constraints=[LinearConstraint(sparse.csr_array(np.array(rows)), rlo, rhi)],
         integrality=np.ones(nv),
         bounds=Bounds(lo, hi),
         options={"time_limit": 20},

@@ -11,9 +11,26 @@ lies between the largest part and their sum.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Hashable, Iterable, Sequence
 
 Key = Hashable
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def order(key: Key) -> str:
+    """A sort key for a cell that is the same in every process (``repr`` of a frozenset is
+    not: string hashing is salted per process). Every choice ``protect`` makes follows this
+    order, so a provider and the partnership working from the same figures choose alike."""
+
+    def canon(k):
+        if isinstance(k, frozenset):
+            return sorted((canon(x) for x in k), key=repr)
+        if isinstance(k, tuple):
+            return [canon(x) for x in k]
+        return k
+
+    return repr(canon(key))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The partnership return's source: the records a coordinator imported from providers' batches
 (``vrp_desktop/store/sync_models.py``), mapped onto the columns the return's SQL reads.
 
-The coordinator holds no birth dates, so the age band is the one each provider sent; and every
-record held has been accepted, so the data-quality sheet reports completeness only.
+The coordinator holds no birth dates, only the year and month of birth each provider sent, from
+which the age band is worked out exactly as the provider's own return does; every record held
+has been accepted, so the data-quality sheet reports completeness only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from vrp_desktop import clock
 from vrp_desktop.disclosure import Protection, Rule, protect
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter, display_period
-from vrp_desktop.returns.source import Source, person_key
+from vrp_desktop.returns.source import AGE_NOTE, Source, age_band_from_month, person_key
 from vrp_desktop.store.models import Batch, Provider
 from vrp_desktop.store.sync_models import (
     ImportedAttendance,
@@ -59,7 +60,7 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
                 p.id,
                 p.provider_id,
                 person_key(p.pseudonym, p.id).label("person_key"),
-                p.age_band,
+                age_band_from_month(p.birth_month, quarter, p.age_band).label("age_band"),
                 p.gender,
                 p.ethnicity,
                 p.postcode_district,
@@ -101,10 +102,7 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
             "scores",
         ).subquery("responses"),
         batches=_imported_batches,
-        age_note=(
-            "Age band: the band each provider sent with the record (worked out from the date "
-            "of birth on the provider's device; the VRP never holds birth dates)."
-        ),
+        age_note=AGE_NOTE,
     )
 
 
