@@ -87,11 +87,12 @@ def protect(
     earlier = list(already_published)
     system = release.merge(p.release for p in earlier)
     own = frozenset(release.values)
-    known = (
-        set().union(*(p.release.values.keys() - p.hidden for p in earlier)) if earlier else set()
-    )
-    fixed_primary = {k for p in earlier for k in p.primary} - known
-    fixed_secondary = {k for p in earlier for k in p.secondary} - known - fixed_primary
+    # what earlier releases (and the releases they were checked with) showed, and hid
+    known: set[Key] = set()
+    for p in earlier:
+        known |= p.release.values.keys() - p.primary_everywhere - p.secondary_everywhere
+    fixed_primary = {k for p in earlier for k in p.primary_everywhere} - known
+    fixed_secondary = {k for p in earlier for k in p.secondary_everywhere} - known - fixed_primary
     if not rule.active:
         return Protection(system, rule, own, frozenset(), frozenset())
     primary = {
@@ -119,19 +120,24 @@ def protect(
         extra = chooser.complement(cell)
         if not extra:
             # the rule's own bounds pin it (say a hidden total of 2 over two hidden 1s): show
-            # these small counts as [c] instead, which tells a reader nothing about their size
+            # the small counts of this release near it as [c] instead, which tells a reader
+            # nothing about their size
             remark = {
                 k
-                for k in chooser.sharing(cell)
+                for k in chooser.near(cell, 3)
                 if k in primary and k in own and k not in known and k not in fixed_primary
             }
-            if not remark:
+            if remark:
+                primary -= remark
+                secondary |= remark
+                extra = sorted(remark, key=order)
+            else:
+                # last resort: hide every cell this release may still hide around it
+                extra = sorted((k for k in chooser.near(cell, 2) if k in free), key=order)
+            if not extra:
                 stuck.add(cell)
                 todo.discard(cell)
                 continue
-            primary -= remark
-            secondary |= remark
-            extra = sorted(remark, key=order)
         secondary.update(extra)
         free.difference_update(extra)
         todo.update(extra)
@@ -183,9 +189,12 @@ class _Chooser:
             width=0 if primary else self.rule.protection_width,
         )
 
-    def sharing(self, cell: Key) -> set[Key]:
-        """``cell`` and every cell in a relation with it."""
-        return self._neighbours({cell}) | {cell}
+    def near(self, cell: Key, hops: int) -> set[Key]:
+        """``cell`` and every cell within ``hops`` relations of it."""
+        out = {cell}
+        for _ in range(hops):
+            out |= self._neighbours(out)
+        return out
 
     def _neighbours(self, cells: set[Key]) -> set[Key]:
         out: set[Key] = set()
@@ -295,6 +304,6 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
         options={"time_limit": 20},
     )
     if res.x is None:
-        return None if hops >= 6 else complements(ch, cell, hops + 2)
+        return None if hops >= 8 else complements(ch, cell, hops + 2)
     chosen = [k for k, z in zi.items() if res.x[z] > 0.5]
     return chosen or None

@@ -271,19 +271,39 @@ def _notes(figures: Figures, rule: Rule) -> SheetData:
         ),
         (
             "Totals and their parts",
-            "A total counts each person once, so it can be less than the sum of its parts: "
-            f"(1) someone in two {split}s is in both {split} columns and once in the Total "
-            "column; (2) in the partnership return, someone seen by two providers is in both "
-            "provider columns and once in the Total, and can be in two categories of one "
-            "breakdown when the providers recorded them differently (two genders, two "
-            "ethnicities, two age bands never happen: age is worked out the same way "
-            "everywhere); (3) someone with two enrolments with different referral sources is "
-            "in both referral-source rows; (4) each ethnic group is the sum of its categories "
-            "in the Ethnicity table, except for the same reasons. A hidden cell (<"
-            f"{rule.threshold} or {SECONDARY_MARK}) is left out of any sum you make: do not "
-            "work one out from the others. Sessions, hours, attendances and contact hours "
-            "are sums and always add up. With rounding on, a total is rounded on its own and "
-            "need not equal the sum of its rounded parts.",
+            "A total counts each person once, so the parts can add up to more than it, in "
+            f"these ways only. (1) Someone in two {split}s is in both {split} columns and once "
+            "in the Total column"
+            + (
+                "; someone seen by two providers likewise."
+                if figures.kind == "partnership"
+                else "."
+            )
+            + " (2) In the Total column, someone in two interventions with different tiers, "
+            "settings or referral sources is in both rows of that breakdown; so is someone "
+            "with two enrolments in one intervention with different referral sources, in that "
+            "intervention's column too"
+            + (
+                "; and someone two providers recorded differently (gender, ethnicity, or a "
+                "different date of birth giving another age band) is in both rows of the Total "
+                "column, and in the Intervention breakdown someone in two interventions is in "
+                "both rows."
+                if figures.kind == "partnership"
+                else "."
+            )
+            + " (3) Each ethnic group is the sum of its categories in the Ethnicity table, "
+            "except for the reasons above. (4) In Outcomes, a person is paired once per "
+            "questionnaire for the Total, under the intervention of their latest exit. "
+            "(5) In Data quality, a participant enrolled in two interventions is a record in "
+            f"both columns. (6) A hidden cell (<{rule.threshold} or {SECONDARY_MARK}) is "
+            "missing from any sum you make"
+            + (
+                f"; and with rounding to {rule.round_to}, every count, totals included, is "
+                "rounded on its own."
+                if rule.round_to
+                else "."
+            )
+            + " Sessions, hours, attendances and contact hours are sums and always add up.",
         ),
         ("New referrals", "Unique young people with a referral date in the quarter."),
         ("Age band", figures.age_note),
