@@ -54,3 +54,18 @@ def test_age_bands_come_from_the_list(band):
     assert reasons == ([] if band is None else [reasons[0]])
     if band is not None:
         assert "age band" in reasons[0]
+
+
+def test_the_year_and_month_of_birth_travel_but_never_a_full_date():
+    record = _participant(birth_month="2011-04")
+    assert batch_schema.check("participant", record) == []
+    for bad in ("2011-04-02", "2011-4", "2011-13", "04/2011", 201104):
+        reasons = batch_schema.check("participant", _participant(birth_month=bad))
+        assert reasons and "year and month of birth" in reasons[0] and str(bad) not in reasons[0]
+
+
+def test_a_participant_from_before_the_birth_month_still_imports():
+    record = _participant()
+    assert "birth_month" not in record
+    assert batch_schema.check("participant", record) == []
+    assert record["birth_month"] is None

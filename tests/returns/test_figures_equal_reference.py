@@ -31,6 +31,8 @@ def _assert_same(got, want, path="figures") -> None:
     """Equal, value for value; means may differ only in the last bits of a float (the rows
     are summed in another order)."""
     if isinstance(want, dict):
+        if "row_keys" not in want:  # what a row counts, for disclosure control: not a figure
+            got = {k: v for k, v in got.items() if k != "row_keys"}
         assert got.keys() == want.keys(), path
         for key in want:
             _assert_same(got[key], want[key], f"{path}.{key}")

@@ -64,6 +64,9 @@ class Grid:
     #: counts of people: suppressed before publication
     people: bool = True
     number_format: str = "#,##0"
+    #: the code each row counts (None for "Not recorded"), where rows are categories of people:
+    #: disclosure control keys a count by what it counts, so tables that share one can see it
+    row_keys: list[Any] | None = None
 
 
 @dataclasses.dataclass
@@ -419,6 +422,7 @@ def _count_grid(
         row_totals=[by_row.get(code, 0) for code, _ in categories],
         col_totals=[col_totals.get(key, 0) for key, _ in splits],
         grand=grand,
+        row_keys=[code for code, _ in categories],
     )
 
 
@@ -542,6 +546,7 @@ def delivery(conn: Connection, src: Source, q: Quarter, splits, intervention_nam
                     grand=sum(sum(r) for r in cells),
                     people=False,
                     number_format=fmt,
+                    row_keys=[code for code, _ in categories],
                 )
             )
     return grids

@@ -23,7 +23,12 @@ def cmd_return_export(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with open_workspace(args) as ws:
         data, path = workbook.export_return(
-            ws, quarter, Path(args.out), threshold=args.threshold, progress=_progress
+            ws,
+            quarter,
+            Path(args.out),
+            threshold=args.threshold,
+            progress=_progress,
+            sent_only=args.sent_only,
         )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -73,8 +78,15 @@ def register(subparsers, workspace_args) -> None:
     p.add_argument(
         "--threshold",
         type=int,
-        default=5,
-        help="hide counts of people below this (default 5: 1-4 shown as <5; 1 = no suppression)",
+        default=None,
+        help="hide counts of people below this (default: the partnership's rule in the "
+        "framework pack, usually 5: 1-4 shown as <5; 1 = no suppression)",
+    )
+    p.add_argument(
+        "--sent-only",
+        action="store_true",
+        help="count only the records sent to the VRP (the return then agrees cell for cell "
+        "with the partnership return's column for this provider)",
     )
     p.set_defaults(handler=cmd_return_export)
 

@@ -1,19 +1,23 @@
 """The partnership return's source: the records a coordinator imported from providers' batches
 (``vrp_desktop/store/sync_models.py``), mapped onto the columns the return's SQL reads.
 
-The coordinator holds no birth dates, so the age band is the one each provider sent; and every
-record held has been accepted, so the data-quality sheet reports completeness only.
+The coordinator holds no birth dates, only the year and month of birth each provider sent, from
+which the age band is worked out exactly as the provider's own return does; every record held
+has been accepted, so the data-quality sheet reports completeness only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from vrp_desktop import clock
+from vrp_desktop.disclosure import Protection, Rule, protect
+from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter, display_period
-from vrp_desktop.returns.source import Source, person_key
+from vrp_desktop.returns.source import AGE_NOTE, Source, age_band_from_month, person_key
 from vrp_desktop.store.models import Batch, Provider
 from vrp_desktop.store.sync_models import (
     ImportedAttendance,
@@ -29,25 +33,39 @@ def _pick(model, *names: str):
     return select(*(getattr(model, n) for n in names))
 
 
-def partnership_source(quarter: Quarter) -> Source:
+def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Source:
+    """Every provider's records; or, with ``provider_id``, one provider's records as that
+    provider's own return counts them (split by intervention), which is what the provider
+    publishes for the period."""
     p = ImportedParticipant
+
+    def only(model, query):
+        return query if provider_id is None else query.where(model.provider_id == provider_id)
+
+    providers = select(Provider.id, Provider.code, Provider.name).where(Provider.is_self.is_(False))
+    if provider_id is not None:
+        providers = providers.where(Provider.id == provider_id)
     return Source(
-        kind="partnership",
-        providers=select(Provider.id, Provider.code, Provider.name)
-        .where(Provider.is_self.is_(False))
-        .subquery("providers"),
-        interventions=_pick(
-            ImportedIntervention, "id", "provider_id", "name", "tier", "setting", "framework_id"
+        kind="partnership" if provider_id is None else "provider",
+        providers=providers.subquery("providers"),
+        interventions=only(
+            ImportedIntervention,
+            _pick(
+                ImportedIntervention, "id", "provider_id", "name", "tier", "setting", "framework_id"
+            ),
         ).subquery("interventions"),
-        people=select(
-            p.id,
-            p.provider_id,
-            person_key(p.pseudonym, p.id).label("person_key"),
-            p.age_band,
-            p.gender,
-            p.ethnicity,
-            p.postcode_district,
-            p.consent_status,
+        people=only(
+            p,
+            select(
+                p.id,
+                p.provider_id,
+                person_key(p.pseudonym, p.id).label("person_key"),
+                age_band_from_month(p.birth_month, quarter, p.age_band).label("age_band"),
+                p.gender,
+                p.ethnicity,
+                p.postcode_district,
+                p.consent_status,
+            ),
         ).subquery("people"),
         enrolments=_pick(
             ImportedEnrolment,
@@ -84,10 +102,7 @@ def partnership_source(quarter: Quarter) -> Source:
             "scores",
         ).subquery("responses"),
         batches=_imported_batches,
-        age_note=(
-            "Age band: the band each provider sent with the record (worked out from the date "
-            "of birth on the provider's device; the VRP never holds birth dates)."
-        ),
+        age_note=AGE_NOTE,
     )
 
 
@@ -116,3 +131,25 @@ def _imported_batches(conn: Connection, quarter: Quarter) -> list[dict[str, Any]
         }
         for r in rows
     ]
+
+
+def provider_cores(
+    conn: Connection, quarter: Quarter, measures: Sequence[MeasureDefinition], rule: Rule
+) -> list[Protection]:
+    """Each provider's Reach and Outcomes for the period, rebuilt from the records it sent and
+    protected exactly as its own return protects them (the same deterministic method over the
+    same figures): what the partnership return must stay consistent with."""
+    from vrp_desktop.returns import aggregate
+    from vrp_desktop.returns.protection import core_release
+
+    ids = conn.execute(
+        select(Provider.id).where(Provider.is_self.is_(False)).order_by(Provider.code)
+    ).scalars()
+    cores = []
+    for provider_id in list(ids):
+        figures = aggregate.figures(
+            conn, partnership_source(quarter, provider_id), quarter, measures
+        )
+        if figures.reach and any(g.grand for g in figures.reach):
+            cores.append(protect(core_release(figures), rule))
+    return cores

@@ -9,17 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 from vrp_desktop import __version__
-from vrp_desktop.errors import VrpError
-from vrp_desktop.returns import aggregate
+from vrp_desktop.disclosure import SECONDARY_MARK, Rule
+from vrp_desktop.returns import aggregate, attendance
 from vrp_desktop.returns.aggregate import Figures, Grid
+from vrp_desktop.returns.protection import ReturnProtection, people_quality, protect_return
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source, provider_source
-from vrp_desktop.returns.suppression import (
-    DEFAULT_THRESHOLD,
-    SECONDARY_MARK,
-    primary_mark,
-    suppress,
-)
 
 Progress = Callable[[str, int, int], None]
 Value = int | float | str | dt.date | dt.datetime | None
@@ -63,33 +58,32 @@ class ReturnData:
         return next(s for s in self.sheets if s.name == name)
 
 
-def _check_threshold(threshold: int) -> int:
-    if not isinstance(threshold, int) or threshold < 1 or threshold > 100:
-        raise VrpError(
-            "The suppression threshold must be a whole number from 1 to 100 (the usual rule "
-            "is 5: counts of 1 to 4 are shown as <5). 1 switches suppression off."
-        )
-    return threshold
+def _rule_for(threshold: int | None) -> Rule:
+    """The partnership's rule from the framework pack; ``threshold`` overrides its threshold
+    (1 switches suppression, and rounding, off: an unpublishable working copy)."""
+    from vrp_desktop.frameworks.disclosure import partnership_rule
+
+    rule = partnership_rule()
+    if threshold is None:
+        return rule
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        Rule(-1)  # raises the rule's own message
+    return Rule(threshold, rule.round_to if threshold > 1 else None)
 
 
-def _grid_rows(grid: Grid, threshold: int) -> list[Row]:
-    hidden = (
-        suppress(grid.cells, grid.row_totals, grid.col_totals, grid.grand, threshold=threshold)
-        if grid.people
-        else None
-    )
+def _number(value: float, number_format: str) -> Value:
+    return int(value) if float(value).is_integer() and number_format.startswith("#") else value
+
+
+def _grid_rows(grid: Grid, prot: ReturnProtection) -> list[Row]:
     n_r, n_c = len(grid.rows), len(grid.cols)
 
     def shown(i: int, j: int, value: float) -> Value:
-        if hidden is not None:
-            mark = hidden.mark((i, j), threshold)
-            if mark:
-                return mark
-        return (
-            int(value)
-            if float(value).is_integer() and grid.number_format.startswith("#")
-            else value
-        )
+        if grid.people:
+            return prot.reach(grid, i, j)
+        if value is None or isinstance(value, str):
+            return value
+        return _number(value, grid.number_format)
 
     rows = []
     for i, label in enumerate(grid.rows):
@@ -111,29 +105,42 @@ def _grid_rows(grid: Grid, threshold: int) -> list[Row]:
     return rows
 
 
-def _matrix_sheet(name: str, title: str, figures: Figures, grids: list[Grid], threshold: int):
+def _matrix_sheet(name: str, title: str, figures: Figures, grids: list[Grid], prot):
     header = ["Measure", "Breakdown", "Category", *[lbl for _, lbl in figures.splits], "Total"]
     rows: list[Row] = []
     for grid in grids:
-        rows += _grid_rows(grid, threshold)
+        rows += _grid_rows(grid, prot)
     return SheetData(name, title, header, rows, label_columns=3)
 
 
-def _quality_sheet(figures: Figures) -> SheetData:
+def _quality_sheet(figures: Figures, prot: ReturnProtection) -> SheetData:
+    """Counts of people (participants, enrolments) protected with the rest of the return;
+    their completeness shares shown only where no small count can be read from them."""
     header = ["Records", "Check", *[lbl for _, lbl in figures.splits], "Total"]
+    counted = {id(g) for g in people_quality(figures)}
+    records = {g.measure: g for g in people_quality(figures) if g.breakdown.startswith("Records")}
     rows = []
     for grid in figures.quality:
-        values: list[Value] = [
-            int(v) if grid.number_format == "#,##0" else v for v in grid.cells[0]
-        ]
-        total = grid.grand if grid.number_format != "#,##0" else int(grid.grand)
-        rows.append(
-            Row([grid.measure, grid.breakdown, *values, total], number_format=grid.number_format)
-        )
+        raw = [*grid.cells[0], grid.grand]
+        values: list[Value]
+        if id(grid) in counted:
+            values = [prot.quality_count(grid, j) for j in range(len(raw))]
+        elif grid.measure in records and grid.number_format.endswith("%"):
+            base = records[grid.measure]
+            denominators = [*base.cells[0], base.grand]
+            values = [
+                prot.share(prot.quality_count(base, j), int(denominators[j]), raw[j])
+                if denominators[j]
+                else raw[j]
+                for j in range(len(raw))
+            ]
+        else:
+            values = [_number(v, grid.number_format) for v in raw]
+        rows.append(Row([grid.measure, grid.breakdown, *values], number_format=grid.number_format))
     return SheetData("Data quality", "Data quality", header, rows, label_columns=2)
 
 
-def _outcome_sheet(figures: Figures, threshold: int) -> SheetData:
+def _outcome_sheet(figures: Figures, prot: ReturnProtection) -> SheetData:
     header = [
         "Measure",
         "Score",
@@ -151,23 +158,20 @@ def _outcome_sheet(figures: Figures, threshold: int) -> SheetData:
         groups.setdefault((o.measure_id, o.score_id), []).append(o)
     formats = {4: "#,##0", 5: "0.00", 6: "0.00", 7: "+0.00;-0.00;0.00", 8: "0.0%"}
     for parts in groups.values():
-        *splits, total = parts
-        hidden = suppress([[o.people for o in splits]], [total.people], threshold=threshold)
-        n_c = len(splits)
+        n_c = len(parts) - 1
         for j, o in enumerate(parts):
             if j < n_c and o.people == 0:
                 continue  # a split with nobody paired shows nothing (its zero is no secret)
-            # a one-row table: the total row repeats the row, so either position may be hidden
-            mark = hidden.mark((0, j), threshold) or hidden.mark((1, j), threshold)
+            people = prot.outcome(o, j)
+            hidden = isinstance(people, str)
             means: list[Value] = (
-                [SECONDARY_MARK] * 4
-                if mark
-                else [o.mean_baseline, o.mean_exit, o.mean_change, o.share_improved]
+                [SECONDARY_MARK] * 3 if hidden else [o.mean_baseline, o.mean_exit, o.mean_change]
             )
+            share = prot.share(people, o.people, o.share_improved)
             better = {"lower": "Lower", "higher": "Higher"}.get(o.better or "", "")
             rows.append(
                 Row(
-                    [o.measure, o.score, better, o.split, mark or o.people, *means],
+                    [o.measure, o.score, better, o.split, people, *means, share],
                     kind="total" if j == n_c else "data",
                     formats=formats,
                 )
@@ -182,7 +186,7 @@ def _outcome_sheet(figures: Figures, threshold: int) -> SheetData:
     return SheetData("Outcomes", "Outcomes", header, rows, label_columns=4)
 
 
-def _cover(figures: Figures, title: str, threshold: int, made_at: dt.datetime) -> SheetData:
+def _cover(figures: Figures, title: str, rule: Rule, made_at: dt.datetime) -> SheetData:
     q = figures.quarter
     who = "; ".join(f"{p['name']} [{p['code']}]" for p in figures.providers)
     rows = [
@@ -193,15 +197,7 @@ def _cover(figures: Figures, title: str, threshold: int, made_at: dt.datetime) -
         Row(["Period ends", q.end], kind="text"),
         Row(["Made on", made_at], kind="text"),
         Row(["Software", f"VRP Desktop {__version__}"], kind="text"),
-        Row(
-            [
-                "Small numbers",
-                f"counts of 1 to {threshold - 1} are shown as {primary_mark(threshold)}"
-                if threshold > 1
-                else "not suppressed (threshold 1)",
-            ],
-            kind="text",
-        ),
+        Row(["Small numbers", rule.describe()], kind="text"),
         Row(["Batches included", len(figures.batches)], kind="text"),
     ]
     if figures.batches:
@@ -233,13 +229,32 @@ def _cover(figures: Figures, title: str, threshold: int, made_at: dt.datetime) -
     return SheetData("Cover", title, None, rows, label_columns=1)
 
 
-def _rule(threshold: int) -> str:
-    if threshold <= 1:
-        return "not suppressed (threshold 1)"
-    return f"counts of 1 to {threshold - 1} are shown as {primary_mark(threshold)}"
+def _suppression_note(figures: Figures, rule: Rule) -> str:
+    if not rule.active:
+        return "No suppression was applied (threshold 1): do not publish this workbook."
+    both = (
+        " The partnership return is protected together with each provider's own return for "
+        "the period (rebuilt from the records the providers sent): a count a provider's "
+        "return shows is never hidden here, and a count it hides cannot be worked out from "
+        "the two side by side."
+        if figures.kind == "partnership"
+        else " The partnership's return for the period is protected knowing this one, so it "
+        "never hides a count this return shows."
+    )
+    return (
+        f"The partnership's rule: {rule.describe()}. A count shown as {rule.primary_mark} is "
+        f"from 1 to {rule.threshold - 1}. Further counts, shown as {SECONDARY_MARK}, are "
+        "hidden so that no hidden count can be narrowed by anyone who knows the rule, using "
+        "every table of this workbook together (totals, the same margin in several "
+        "breakdowns, ethnic groups and their categories, data quality). Each is checked by "
+        "solving, as an attacker would, for the smallest and largest value every hidden cell "
+        f"can take. Where a {rule.primary_mark} could itself be narrowed, it is shown as "
+        f"{SECONDARY_MARK} instead. Means and shares of a hidden count, and shares that would "
+        "reveal a small count, are hidden too. Zero is shown." + both
+    )
 
 
-def _notes(figures: Figures, threshold: int) -> SheetData:
+def _notes(figures: Figures, rule: Rule) -> SheetData:
     split = figures.split_name.lower()
     lines = [
         (
@@ -251,10 +266,44 @@ def _notes(figures: Figures, threshold: int) -> SheetData:
             "People reached",
             "Unique young people who attended (attended, late or left early) a "
             "delivered session in the quarter, or whose enrolment was open at any time in it. A "
-            "person is counted once by their pseudonymous reference, so someone in two "
-            f"interventions is one person in a total; the {split} columns can add up to more than "
-            "the Total column for that reason. Without a pseudonym (name or date of birth "
-            "missing) a person is counted by their record.",
+            "person is counted once by their pseudonymous reference. Without a pseudonym (name "
+            "or date of birth missing) a person is counted by their record.",
+        ),
+        (
+            "Totals and their parts",
+            "A total counts each person once, so the parts can add up to more than it, in "
+            f"these ways only. (1) Someone in two {split}s is in both {split} columns and once "
+            "in the Total column"
+            + (
+                "; someone seen by two providers likewise."
+                if figures.kind == "partnership"
+                else "."
+            )
+            + " (2) In the Total column, someone in two interventions with different tiers, "
+            "settings or referral sources is in both rows of that breakdown; so is someone "
+            "with two enrolments in one intervention with different referral sources, in that "
+            "intervention's column too"
+            + (
+                "; and someone two providers recorded differently (gender, ethnicity, or a "
+                "different date of birth giving another age band) is in both rows of the Total "
+                "column, and in the Intervention breakdown someone in two interventions is in "
+                "both rows."
+                if figures.kind == "partnership"
+                else "."
+            )
+            + " (3) Each ethnic group is the sum of its categories in the Ethnicity table, "
+            "except for the reasons above. (4) In Outcomes, a person is paired once per "
+            "questionnaire for the Total, under the intervention of their latest exit. "
+            "(5) In Data quality, a participant enrolled in two interventions is a record in "
+            f"both columns. (6) A hidden cell (<{rule.threshold} or {SECONDARY_MARK}) is "
+            "missing from any sum you make"
+            + (
+                f"; and with rounding to {rule.round_to}, every count, totals included, is "
+                "rounded on its own."
+                if rule.round_to
+                else "."
+            )
+            + " Sessions, hours, attendances and contact hours are sums and always add up.",
         ),
         ("New referrals", "Unique young people with a referral date in the quarter."),
         ("Age band", figures.age_note),
@@ -270,7 +319,9 @@ def _notes(figures: Figures, threshold: int) -> SheetData:
             "Sessions and hours",
             "Delivered sessions starting in the quarter; hours are the "
             "sessions' recorded durations. Attendances count people present (attended, late or "
-            "left early); contact hours are attendees × duration.",
+            "left early); contact hours are attendees × duration. Attendance rate: attendances "
+            "as a share of every register row (present or absent) of those sessions; not shown "
+            f"({SECONDARY_MARK}) where fewer than {max(rule.threshold, 1)} register rows make it.",
         ),
         (
             "Outcomes",
@@ -284,22 +335,12 @@ def _notes(figures: Figures, threshold: int) -> SheetData:
             "Data quality",
             "Completeness of each field the return reads, records with errors "
             "still to fix, warnings saved without a reason, and records the VRP has not yet "
-            "accepted, for the records in the quarter's figures.",
+            "accepted, for the records in the quarter's figures. Counts of participants and "
+            "enrolments are counts of people and are suppressed with the rest of the return; a "
+            "completeness share is hidden where its denominator is, or where it would reveal "
+            "a small count of people with (or without) the field.",
         ),
-        (
-            "Suppression",
-            (
-                f"Counts of people from 1 to {threshold - 1} are shown as "
-                f"{primary_mark(threshold)}. Where a row or column total would let a reader work "
-                f"out a hidden count, further counts are hidden too and shown as {SECONDARY_MARK}; "
-                "totals are computed from the full figures first and are hidden where needed. "
-                f"Means for a hidden count of people are shown as {SECONDARY_MARK}. Zero is shown. "
-                "Session, hour and data-quality figures are not counts of people and are not "
-                "suppressed."
-            )
-            if threshold > 1
-            else "No suppression was applied (threshold 1): do not publish this workbook.",
-        ),
+        ("Suppression", _suppression_note(figures, rule)),
     ]
     return SheetData(
         "Notes",
@@ -314,14 +355,15 @@ def build(
     ws,
     quarter: Quarter,
     *,
-    threshold: int = DEFAULT_THRESHOLD,
+    threshold: int | None = None,
     progress: Progress | None = None,
     source: Source | None = None,
 ) -> ReturnData:
     """The return for ``quarter``: the provider's own (or a coordinator's partnership return
-    when the workspace is a coordinator's)."""
+    when the workspace is a coordinator's), with the partnership's rule (``threshold``
+    overrides its threshold)."""
     ws.require("export_return")
-    threshold = _check_threshold(threshold)
+    rule = _rule_for(threshold)
     if source is None:
         source = source_for(ws, quarter)
     from vrp_desktop.services import frameworks as fw_service
@@ -329,7 +371,16 @@ def build(
     measures = list(fw_service.builtin_catalog().measures())
     with ws.engine.connect() as conn:
         figures = aggregate.figures(conn, source, quarter, measures, progress)
+        rates = attendance.rates(conn, source, quarter, figures)
+        earlier = []
+        if figures.kind == "partnership" and rule.active:
+            from vrp_desktop.returns.partnership import provider_cores
+
+            earlier = provider_cores(conn, quarter, measures, rule)
         conn.rollback()
+    if progress:
+        progress("Protecting small numbers", 4, 6)
+    prot = protect_return(figures, rule, earlier)
     made_at = dt.datetime.now().replace(microsecond=0)
     if figures.kind == "partnership":
         title = f"Partnership quarterly return {quarter.label}"
@@ -337,22 +388,22 @@ def build(
         title = f"Quarterly return {quarter.label}"
     subject = "; ".join(p["name"] for p in figures.providers)
     sheets = [
-        _cover(figures, title, threshold, made_at),
+        _cover(figures, title, rule, made_at),
         _matrix_sheet(
-            "Reach", "Reach: people reached and new referrals", figures, figures.reach, threshold
+            "Reach", "Reach: people reached and new referrals", figures, figures.reach, prot
         ),
         _matrix_sheet(
             "Delivery",
-            "Delivery: sessions, hours and attendances",
+            "Delivery: sessions, hours, attendances and attendance rate",
             figures,
-            figures.delivery,
-            threshold,
+            attendance.with_rates(figures, rates, rule),
+            prot,
         ),
-        _outcome_sheet(figures, threshold),
-        _quality_sheet(figures),
-        _notes(figures, threshold),
+        _outcome_sheet(figures, prot),
+        _quality_sheet(figures, prot),
+        _notes(figures, rule),
     ]
-    return ReturnData(title, subject, quarter, threshold, made_at, figures.kind, sheets)
+    return ReturnData(title, subject, quarter, rule.threshold, made_at, figures.kind, sheets)
 
 
 def source_for(ws, quarter: Quarter) -> Source:

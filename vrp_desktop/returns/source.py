@@ -76,12 +76,16 @@ class Source:
     not_present: FromClause | None = None
 
 
-def age_band_at(dob, on: dt.date, fallback):
-    """SQL for the reporting age band on ``on`` (whole years, birthday rule as codes.age_on)."""
+def age_band_from_month(birth_month, quarter: Quarter, fallback):
+    """SQL for the reporting age band from a ``YYYY-MM`` year and month of birth: whole years
+    on the day before the quarter starts, which the month alone settles exactly (the same as
+    on the quarter's first day for everyone not born on the 1st of its first month). The
+    provider's return and the partnership's use this one definition, so they agree."""
+    eve = quarter.start - dt.timedelta(days=1)
     years = (
-        literal(on.year)
-        - cast(func.strftime("%Y", dob), Integer)
-        - case((func.strftime("%m-%d", dob) > on.strftime("%m-%d"), 1), else_=0)
+        literal(eve.year)
+        - cast(func.substr(birth_month, 1, 4), Integer)
+        - case((cast(func.substr(birth_month, 6, 2), Integer) > eve.month, 1), else_=0)
     )
     band = case(
         (years >= 25, "25+"),
@@ -92,7 +96,15 @@ def age_band_at(dob, on: dt.date, fallback):
         (years >= 10, "10-13"),
         else_="under 10",
     )
-    return case((dob.is_(None), fallback), else_=band)
+    return case((birth_month.is_(None), fallback), else_=band)
+
+
+AGE_NOTE = (
+    "Age band: age in whole years on the day before the quarter starts, worked out from the "
+    "year and month of birth (the only part of a date of birth that leaves a provider's "
+    "device), in the provider's return and the partnership return alike; the band recorded "
+    "with the record where no date of birth is held."
+)
 
 
 def person_key(pseudonym, participant_id):
@@ -100,96 +112,114 @@ def person_key(pseudonym, participant_id):
     return func.coalesce(pseudonym, literal("id:") + participant_id)
 
 
-def provider_source(quarter: Quarter) -> Source:
-    """A provider's own store: everything recorded here, whatever its sync state."""
+#: the sync states of a record that has gone (or is going) to the VRP in a batch
+SENT_STATES = ("queued", "sent", "accepted")
+
+
+def provider_source(quarter: Quarter, *, sent_only: bool = False) -> Source:
+    """A provider's own store: everything recorded here, whatever its sync state; or, with
+    ``sent_only``, only what went to the VRP in a batch — the records the partnership return
+    counts, so the two returns then agree cell for cell."""
     p = Participant
-    people = (
-        select(
-            p.id,
-            select(Provider.id)
-            .where(Provider.is_self.is_(True))
-            .scalar_subquery()
-            .label("provider_id"),
-            person_key(p.pseudonym, p.id).label("person_key"),
-            age_band_at(p.date_of_birth, quarter.start, p.age_band).label("age_band"),
-            p.gender,
-            p.ethnicity,
-            p.postcode_district,
-            p.consent_status,
-            *(getattr(p, name) for name in _QUALITY),
-        )
-        .where(p.erased_at.is_(None))
-        .subquery("people")
-    )
+
+    def sent(model, query):
+        return query.where(model.sync_state.in_(SENT_STATES)) if sent_only else query
+
+    people = select(
+        p.id,
+        select(Provider.id)
+        .where(Provider.is_self.is_(True))
+        .scalar_subquery()
+        .label("provider_id"),
+        person_key(p.pseudonym, p.id).label("person_key"),
+        age_band_from_month(func.substr(p.date_of_birth, 1, 7), quarter, p.age_band).label(
+            "age_band"
+        ),
+        p.gender,
+        p.ethnicity,
+        p.postcode_district,
+        p.consent_status,
+        *(getattr(p, name) for name in _QUALITY),
+    ).where(p.erased_at.is_(None))
+    people = sent(p, people).subquery("people")
     return Source(
         kind="provider",
         providers=select(Provider.id, Provider.code, Provider.name)
         .where(Provider.is_self.is_(True))
         .subquery("providers"),
-        interventions=select(
-            Intervention.id,
-            Intervention.provider_id,
-            Intervention.name,
-            Intervention.tier,
-            Intervention.setting,
-            Intervention.framework_id,
+        interventions=sent(
+            Intervention,
+            select(
+                Intervention.id,
+                Intervention.provider_id,
+                Intervention.name,
+                Intervention.tier,
+                Intervention.setting,
+                Intervention.framework_id,
+            ),
         ).subquery("interventions"),
         people=people,
-        enrolments=select(
-            *(
-                getattr(Enrolment, n)
-                for n in (
-                    "id",
-                    "participant_id",
-                    "intervention_id",
-                    "referral_source",
-                    "referral_date",
-                    "start_date",
-                    "end_date",
-                    *_QUALITY,
+        enrolments=sent(
+            Enrolment,
+            select(
+                *(
+                    getattr(Enrolment, n)
+                    for n in (
+                        "id",
+                        "participant_id",
+                        "intervention_id",
+                        "referral_source",
+                        "referral_date",
+                        "start_date",
+                        "end_date",
+                        *_QUALITY,
+                    )
                 )
-            )
+            ),
         ).subquery("enrolments"),
-        sessions=select(
-            *(
-                getattr(Session, n)
-                for n in (
-                    "id",
-                    "intervention_id",
-                    "starts_at",
-                    "duration_minutes",
-                    "session_type",
-                    "mode",
-                    "location_type",
-                    "status",
-                    *_QUALITY,
+        sessions=sent(
+            Session,
+            select(
+                *(
+                    getattr(Session, n)
+                    for n in (
+                        "id",
+                        "intervention_id",
+                        "starts_at",
+                        "duration_minutes",
+                        "session_type",
+                        "mode",
+                        "location_type",
+                        "status",
+                        *_QUALITY,
+                    )
                 )
-            )
+            ),
         ).subquery("sessions"),
         attendances=select(
             Attendance.session_id, Attendance.participant_id, Attendance.status
         ).subquery("attendances"),
-        responses=select(
-            *(
-                getattr(OutcomeResponse, n)
-                for n in (
-                    "id",
-                    "participant_id",
-                    "enrolment_id",
-                    "measure_id",
-                    "timepoint",
-                    "completed_on",
-                    "scores",
-                    *_QUALITY,
+        responses=sent(
+            OutcomeResponse,
+            select(
+                *(
+                    getattr(OutcomeResponse, n)
+                    for n in (
+                        "id",
+                        "participant_id",
+                        "enrolment_id",
+                        "measure_id",
+                        "timepoint",
+                        "completed_on",
+                        "scores",
+                        *_QUALITY,
+                    )
                 )
-            )
+            ),
         ).subquery("responses"),
         batches=_provider_batches,
         not_present=_not_present(),
-        age_note=(
-            "Age band: the young person's age on the first day of the quarter, from their date "
-            "of birth (the band recorded with the record when no date of birth is held)."
-        ),
+        age_note=AGE_NOTE,
     )
 
 

@@ -1,14 +1,11 @@
-"""Small-number suppression for published counts of people.
+"""Small-number suppression of one table (kept for callers of the first version).
 
 Primary: a count from 1 to ``threshold - 1`` is hidden (shown as ``<5`` by default); zero is
-shown. Secondary: a hidden count must not be recoverable by subtracting the visible cells of a
-row or column from its total. Totals are computed before suppression and may be hidden too.
-
-The table is seen as an extended grid: data cells plus a total column, a total row and the
-grand total, where every row and every column "sums to zero" once totals are negated. A hidden
-entry can be worked out from the visible ones exactly when, in the bipartite graph of rows and
-columns joined by hidden entries, its edge is a bridge (it lies on no cycle). So we keep adding
-the cheapest rectangle of extra hidden cells through any bridge until none is left.
+shown. Complementary: further cells are hidden until no hidden count's feasible range, for an
+attacker who knows the rule (a ``<5`` is 1 to 4, a ``[c]`` any count), is narrower than the
+rule's. The work is done by ``vrp_desktop.disclosure``, which protects many tables and
+workbooks as one system; ``suppress`` here is that for one table on its own. Positions are
+``(row, col)`` in the table extended with its total column, total row and grand total.
 """
 
 from __future__ import annotations
@@ -16,9 +13,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-DEFAULT_THRESHOLD = 5
-#: what a secondary-suppressed cell shows (ONS convention: "confidential")
-SECONDARY_MARK = "[c]"
+from vrp_desktop.disclosure import DEFAULT_THRESHOLD, SECONDARY_MARK, Release, Rule, protect
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "SECONDARY_MARK",
+    "Suppression",
+    "extended",
+    "primary_mark",
+    "suppress",
+]
 
 Pos = tuple[int, int]
 
@@ -78,71 +82,20 @@ def suppress(
     *,
     threshold: int = DEFAULT_THRESHOLD,
 ) -> Suppression:
-    """Decide which entries to hide. ``threshold`` 1 (or less) hides nothing."""
+    """Decide which entries of one table to hide. ``threshold`` 1 (or less) hides nothing.
+
+    A thin wrapper over ``vrp_desktop.disclosure`` for one table on its own; a workbook
+    protects all its tables together (``report``)."""
     grid = extended(cells, row_totals, col_totals, grand)
+    if threshold <= 1:
+        return Suppression(frozenset(), frozenset())
     n_r, n_c = len(grid), len(grid[0])
-    primary = {(i, j) for i in range(n_r) for j in range(n_c) if 0 < grid[i][j] < max(threshold, 1)}
-    hidden = set(primary)
-    while True:
-        bridge = _find_bridge(hidden)
-        if bridge is None:
-            break
-        hidden |= _cheapest_rectangle(grid, hidden, bridge)
-    return Suppression(frozenset(primary), frozenset(hidden - primary))
-
-
-def _neighbours(hidden: set[Pos]) -> dict[tuple[str, int], list[tuple[str, int]]]:
-    graph: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for i, j in hidden:
-        graph.setdefault(("r", i), []).append(("c", j))
-        graph.setdefault(("c", j), []).append(("r", i))
-    return graph
-
-
-def _find_bridge(hidden: set[Pos]) -> Pos | None:
-    """A hidden entry on no cycle of the row-column graph (so it could be worked out)."""
-    graph = _neighbours(hidden)
-    for i, j in sorted(hidden):
-        start, goal = ("r", i), ("c", j)
-        seen, stack = {start}, [start]
-        found = False
-        while stack and not found:
-            node = stack.pop()
-            for other in graph[node]:
-                if node == start and other == goal:
-                    continue  # the edge itself
-                if other == goal:
-                    found = True
-                    break
-                if other not in seen:
-                    seen.add(other)
-                    stack.append(other)
-        if not found:
-            return (i, j)
-    return None
-
-
-def _cheapest_rectangle(grid: list[list[int]], hidden: set[Pos], bridge: Pos) -> set[Pos]:
-    """The extra cells that close a rectangle through ``bridge``, hiding as little as possible:
-    fewest totals first (the grand total last of all), then the smallest counts."""
-    r, c = bridge
-    n_r, n_c = len(grid), len(grid[0])
-    best: tuple[tuple[int, int, int, int], set[Pos]] | None = None
-    for r2 in range(n_r):
-        if r2 == r:
-            continue
-        for c2 in range(n_c):
-            if c2 == c:
-                continue
-            extra = {p for p in ((r, c2), (r2, c2), (r2, c)) if p not in hidden}
-            cost = (
-                sum(p == (n_r - 1, n_c - 1) for p in extra),
-                sum(p[0] == n_r - 1 or p[1] == n_c - 1 for p in extra),
-                sum(grid[i][j] == 0 for i, j in extra),  # a hidden zero protects little
-                sum(grid[i][j] for i, j in extra),
-            )
-            if best is None or cost < best[0]:
-                best = (cost, extra)
-    if best is None:  # a 1x1 grid cannot happen: there is always a total row and column
-        raise ValueError("a table needs at least one row and one column")
-    return best[1]
+    release = Release()
+    release.grid(
+        [[((i, j), grid[i][j]) for j in range(n_c - 1)] for i in range(n_r - 1)],
+        [((i, n_c - 1), grid[i][n_c - 1]) for i in range(n_r - 1)],
+        [((n_r - 1, j), grid[n_r - 1][j]) for j in range(n_c - 1)],
+        ((n_r - 1, n_c - 1), grid[n_r - 1][n_c - 1]),
+    )
+    done = protect(release, Rule(threshold))
+    return Suppression(done.primary, done.secondary)

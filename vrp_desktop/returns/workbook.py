@@ -173,13 +173,25 @@ def save(data: ReturnData, path: Path) -> Path:
 
 
 def export_return(
-    ws, quarter, path: Path, *, threshold: int = 5, progress=None
+    ws,
+    quarter,
+    path: Path,
+    *,
+    threshold: int | None = None,
+    progress=None,
+    sent_only: bool = False,
 ) -> tuple[ReturnData, Path]:
-    """Build, write and audit the return (the one action the command and the window run)."""
+    """Build, write and audit the return (the one action the command and the window run).
+    ``threshold`` None applies the partnership's rule from the framework pack; ``sent_only``
+    counts only what a provider sent to the VRP."""
     from vrp_desktop.returns import report
+    from vrp_desktop.returns.source import provider_source
     from vrp_desktop.services import audit
 
-    data = report.build(ws, quarter, threshold=threshold, progress=progress)
+    source = (
+        provider_source(quarter, sent_only=True) if sent_only and ws.kind != "coordinator" else None
+    )
+    data = report.build(ws, quarter, threshold=threshold, progress=progress, source=source)
     if progress:
         progress("Writing the workbook", 5, 6)
     written = save(data, path)

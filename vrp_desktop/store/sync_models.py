@@ -43,6 +43,8 @@ class ImportedParticipant(Imported, Base):
     __tablename__ = "imported_participant"
     pseudonym: Mapped[str | None] = mapped_column(String(64), index=True)
     age_band: Mapped[str | None] = mapped_column(String(16))
+    #: YYYY-MM: age on a quarter's first day is worked out from it, as the provider does
+    birth_month: Mapped[str | None] = mapped_column(String(7))
     gender: Mapped[str | None] = mapped_column(String(32))
     ethnicity: Mapped[str | None] = mapped_column(String(32))
     postcode_district: Mapped[str | None] = mapped_column(String(8))

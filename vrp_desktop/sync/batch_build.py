@@ -43,8 +43,9 @@ _LINES_PER_CHUNK = 2000
 _SQL = {
     "intervention": "SELECT id, version, framework_id, framework_version, name, tier, setting, "
     "area, active FROM intervention WHERE sync_state = 'valid'",
-    "participant": "SELECT id, version, pseudonym, age_band, gender, ethnicity, "
-    "postcode_district, consent_status, consent_date FROM participant "
+    "participant": "SELECT id, version, pseudonym, age_band, substr(date_of_birth, 1, 7) AS "
+    "birth_month, gender, ethnicity, postcode_district, consent_status, consent_date "
+    "FROM participant "
     "WHERE sync_state = 'valid' AND erased_at IS NULL",
     "enrolment": "SELECT id, version, participant_id, intervention_id, referral_source, "
     "referral_date, start_date, end_date, exit_reason FROM enrolment WHERE sync_state = 'valid'",

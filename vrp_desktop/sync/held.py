@@ -44,8 +44,8 @@ COLUMNS = {
         "framework_id", "framework_version", "name", "tier", "setting", "area", "active",
     ),
     "participant": (
-        "pseudonym", "age_band", "gender", "ethnicity", "postcode_district", "consent_status",
-        "consent_date",
+        "pseudonym", "age_band", "birth_month", "gender", "ethnicity", "postcode_district",
+        "consent_status", "consent_date",
     ),
     "enrolment": (
         "participant_id", "intervention_id", "referral_source", "referral_date", "start_date",

@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "version",
         "pseudonym",
         "age_band",
+        "birth_month",
         "gender",
         "ethnicity",
         "postcode_district",

@@ -99,6 +99,19 @@ def age_band(value: Any) -> str:
     raise Bad(f"should be one of the age bands {', '.join(codes.AGE_BANDS)}.")
 
 
+def birth_month(value: Any) -> str:
+    """Year and month of birth (``YYYY-MM``): the only part of a date of birth that travels,
+    so the VRP works out age on a quarter's first day exactly as the provider does."""
+    if (
+        type(value) is str
+        and _MONTH(value)
+        and 1900 <= int(value[:4]) <= 2100
+        and 1 <= int(value[5:]) <= 12
+    ):
+        return value
+    raise Bad("should be a year and month of birth such as 2011-04 (never a full date).")
+
+
 def text(limit: int) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if type(value) is not str or not value.strip():
@@ -266,6 +279,7 @@ SCHEMA: dict[str, tuple[tuple[str, Checker, bool], ...]] = {
         ("version", version, False),
         ("pseudonym", pseudonym, True),
         ("age_band", age_band, True),
+        ("birth_month", birth_month, True),
         ("gender", code, True),
         ("ethnicity", code, True),
         ("postcode_district", postcode_district, True),
@@ -320,6 +334,9 @@ SCHEMA: dict[str, tuple[tuple[str, Checker, bool], ...]] = {
     ),
 }
 KEYS = {entity: frozenset(name for name, _c, _b in spec) for entity, spec in SCHEMA.items()}
+_MONTH = re.compile(r"\d{4}-\d{2}").fullmatch
+#: fields added after the first batch format: a batch made before them still imports
+_ADDED = {"participant": frozenset({"birth_month"})}
 _LABEL_SAFE = re.compile(r"[a-z][a-z0-9_]{0,39}").fullmatch
 
 
@@ -343,6 +360,10 @@ def check(entity: str, record: Any) -> list[str]:
     if type(record) is not dict:
         return ["This line is not a record."]
     keys = record.keys()
+    added = _ADDED.get(entity, frozenset())
+    if added and keys | added == KEYS[entity] and not keys & added:
+        record.update(dict.fromkeys(added))  # an older provider's batch: left blank
+        keys = record.keys()
     if keys != KEYS[entity]:
         reasons = []
         missing = KEYS[entity] - keys

@@ -1,0 +1,203 @@
+"""What an attacker can work out: the feasible range of each hidden count.
+
+Given the published values and the hidden cells' bounds (a primary-suppressed count is 1 to
+threshold - 1, a complementary one any count >= 0), each hidden cell's smallest and largest
+value over every integer solution of the release's relations. Solved with HiGHS through
+``scipy.optimize.milp`` (one minimise and one maximise per cell), over each connected group of
+hidden cells separately: the groups are small even when the release is large.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from vrp_desktop.disclosure.release import Key, Relation, Release, order
+
+Range = tuple[float, float]
+#: stands for "no upper bound" inside the solver
+_CAP = 1e7
+#: groups up to this many hidden cells are solved whole at once
+_SMALL = 12
+
+
+def groups(release: Release, hidden: Iterable[Key]) -> list[list[Key]]:
+    """Hidden cells joined by a relation that holds two of them (union-find)."""
+    hidden = set(hidden)
+    parent: dict[Key, Key] = {k: k for k in hidden}
+
+    def find(k: Key) -> Key:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for rel in release.relations:
+        members = [k for k in (rel.total, *rel.parts) if k in hidden]
+        for other in members[1:]:
+            a, b = find(members[0]), find(other)
+            if a != b:
+                parent[a] = b
+    out: dict[Key, list[Key]] = {}
+    for k in hidden:
+        out.setdefault(find(k), []).append(k)
+    return sorted(out.values(), key=len)
+
+
+def _rows(rel: Relation, index: Mapping[Key, int], values: Mapping[Key, int]):
+    """(coefficients, lower, upper) rows of one relation with the visible cells as constants."""
+    n = len(index)
+
+    def side(terms: list[tuple[Key, float]]) -> tuple[np.ndarray, float]:
+        a, const = np.zeros(n), 0.0
+        for key, coef in terms:
+            if key in index:
+                a[index[key]] += coef
+            else:
+                const += coef * values[key]
+        return a, const
+
+    # total - sum(parts) == 0, or total - sum(parts) <= 0 and total - part >= 0 for each part
+    a, c = side([(rel.total, 1.0)] + [(p, -1.0) for p in rel.parts])
+    if rel.exact:
+        yield a, -c, -c
+        return
+    yield a, -math.inf, -c
+    for p in rel.parts:
+        a, c = side([(rel.total, 1.0), (p, -1.0)])
+        yield a, -c, math.inf
+
+
+def _index(release: Release, bounds: Mapping[Key, Range]) -> dict[Key, list[Relation]]:
+    """The relations each cell is in (kept with the release until it gains relations)."""
+    cached = getattr(release, "_by_key", None)
+    if cached is not None and cached[0] == len(release.relations):
+        return cached[1]
+    by_key: dict[Key, list[Relation]] = {}
+    for rel in release.relations:
+        for k in (rel.total, *rel.parts):
+            by_key.setdefault(k, []).append(rel)
+    release._by_key = (len(release.relations), by_key)  # type: ignore[attr-defined]
+    return by_key
+
+
+def _group_of(
+    cell: Key, by_key: Mapping[Key, list[Relation]], bounds, hops: int | None = None
+) -> list[Key]:
+    """The hidden cells joined to ``cell`` through relations (within ``hops`` of it)."""
+    seen, layer = {cell}, [cell]
+    while layer and (hops is None or hops > 0):
+        hops = None if hops is None else hops - 1
+        nxt = []
+        for k in layer:
+            for rel in by_key.get(k, ()):
+                for other in (rel.total, *rel.parts):
+                    if other in bounds and other not in seen:
+                        seen.add(other)
+                        nxt.append(other)
+        layer = nxt
+    return sorted(seen, key=order)
+
+
+def _system(release: Release, bounds, group: list[Key], by_key):
+    """(index, A as a sparse matrix, row lower, row upper, lo, hi) of one group."""
+    index = {k: i for i, k in enumerate(group)}
+    seen: set[int] = set()
+    rows = []
+    for k in group:
+        for rel in by_key.get(k, ()):
+            if id(rel) not in seen:
+                seen.add(id(rel))
+                rows.extend(_rows(rel, index, release.values))
+    a = sparse.csr_array(np.array([r[0] for r in rows])) if rows else None
+    lo = np.array([bounds[k][0] for k in group], dtype=float)
+    hi = np.array([bounds[k][1] for k in group], dtype=float)
+    return (
+        index,
+        a,
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        lo,
+        np.where(np.isinf(hi), _CAP, hi),
+    )
+
+
+def holds(
+    release: Release, bounds: Mapping[Key, Range], cell: Key, *, span: Range | None, width: float
+) -> bool:
+    """Whether ``cell`` can take both ends of ``span`` (when given) and values ``width`` apart,
+    in two integer solutions found together: one feasibility problem, not two optimisations."""
+    by_key = _index(release, bounds)
+    group = _group_of(cell, by_key, bounds)
+    if len(group) > _SMALL:
+        # first with the hidden cells far away held at their values: a solution then is a
+        # solution of the whole (so "holds" is sure); only a "no" needs the whole group
+        near = _group_of(cell, by_key, bounds, hops=2)
+        if len(near) < len(group) and _holds(release, bounds, cell, near, by_key, span, width):
+            return True
+    return _holds(release, bounds, cell, group, by_key, span, width)
+
+
+def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
+    index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
+    n, i = len(group), index[cell]
+    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
+    blocks = []
+    if a is not None:
+        blocks.append(
+            LinearConstraint(sparse.block_diag([a, a], format="csr"), rlo + rlo, rhi + rhi)
+        )
+    if span is not None:
+        lo2[i] = hi2[i] = span[0]
+        lo2[n + i] = hi2[n + i] = span[1]
+    if width > 0:
+        row = np.zeros(2 * n)
+        row[n + i], row[i] = 1.0, -1.0
+        blocks.append(LinearConstraint(row.reshape(1, -1), width, np.inf))
+    if np.any(lo2 > hi2):
+        return False
+    res = milp(
+        np.zeros(2 * n), constraints=blocks, integrality=np.ones(2 * n), bounds=Bounds(lo2, hi2)
+    )
+    return res.status == 0
+
+
+def ranges(
+    release: Release,
+    bounds: Mapping[Key, Range],
+    cells: Iterable[Key] | None = None,
+) -> dict[Key, Range]:
+    """The feasible range of each of ``cells`` (default: every hidden cell), given each hidden
+    cell's ``bounds``; every key not in ``bounds`` is visible with its value."""
+    wanted = set(bounds if cells is None else cells)
+    out: dict[Key, Range] = {}
+    by_key = _index(release, bounds)
+    for cell in sorted(wanted, key=order):
+        if cell in out:
+            continue
+        group = _group_of(cell, by_key, bounds)
+        index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
+        for k in group:
+            if k in wanted:
+                out[k] = _extremes(index[k], len(group), (a, rlo, rhi), lo, hi)
+    return out
+
+
+def _extremes(i: int, n: int, system, lo, hi) -> Range:
+    a, rlo, rhi = system
+    found = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(n)
+        c[i] = sign
+        constraints = [LinearConstraint(a, rlo, rhi)] if a is not None else []
+        res = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(lo, hi))
+        if res.status != 0:
+            raise ValueError(f"the published figures admit no solution ({res.message})")
+        value = float(sign * res.fun)
+        # an unbounded count has a cap far above any real count inside the solver
+        found.append(math.inf if value >= _CAP - 0.5 else round(value, 6))
+    return (found[0], found[1])
