@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.forms.findings_view import FieldMessage
+from ui.forms.keyboard import Button
 from ui.models.register_model import COL_NOTE, COL_PRESENT, COL_STATUS, RegisterModel
 
 STATUS_KEYS = {
@@ -130,9 +130,9 @@ class RegisterPanel(QWidget):
         self.title = QLabel("Re&gister")
         self.title.setStyleSheet("font-weight: 600;")
         self.count = QLabel()
-        self.walk_in_button = QPushButton("Add &person…")
-        self.new_button = QPushButton("New &young person…")
-        self.enrol_button = QPushButton("&Enrol…")
+        self.walk_in_button = Button("Add &person…")
+        self.new_button = Button("New &young person…")
+        self.enrol_button = Button("&Enrol…")
         self.walk_in_button.setToolTip(
             "Find someone already on the system (this intervention's people first) and tick them"
         )
