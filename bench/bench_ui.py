@@ -58,6 +58,11 @@ UNLOCK_MARK = "VRP_UNLOCK "
 # -- small helpers ----------------------------------------------------------------------------
 
 
+def call(runner, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` on the runner's store thread and wait (the bench is not a window)."""
+    return runner._pool.submit(fn, *args, **kwargs).result()
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0-100); NaN for no values."""
     clean = sorted(v for v in values if not math.isnan(v))
@@ -369,11 +374,11 @@ def sample_prefixes(runner, ws, count: int, rng: random.Random) -> list[str]:
     """1-4 letter prefixes of real first and last names, from across the register."""
     from vrp_desktop.services import participants
 
-    total = runner.call(participants.count_participants, ws, "")
+    total = call(runner, participants.count_participants, ws, "")
     names: list[str] = []
     for _ in range(10):
         offset = rng.randrange(max(1, total - 100))
-        rows = runner.call(participants.list_participants, ws, "", offset=offset, limit=100)
+        rows = call(runner, participants.list_participants, ws, "", offset=offset, limit=100)
         names += [r[k] for r in rows for k in ("first_name", "last_name") if r[k]]
     prefixes = []
     for _ in range(count):
@@ -415,7 +420,7 @@ def search_and_scroll(
 
     theme.apply(app)
     runner = StoreRunner()
-    ws = runner.call(Workspace.open_with_key, folder, key, username)
+    ws = call(runner, Workspace.open_with_key, folder, key, username)
     ctx = AppContext(ws, runner)
     page = ParticipantsPage(ctx)
     page.resize(1366, 768)
@@ -450,12 +455,17 @@ def search_and_scroll(
         search(prefix)
         wait_store(runner)  # the page's count, queued after its rows were painted, runs first
         started = time.perf_counter()
-        runner.call(  # the page paints its first page before counting: that read is the base
-            participants.list_participants, ws, prefix, offset=0, limit=page.model.page_size
+        call(
+            runner,  # the page paints its first page before counting: that read is the base
+            participants.list_participants,
+            ws,
+            prefix,
+            offset=0,
+            limit=page.model.page_size,
         )
         out["base"].append(time.perf_counter() - started)
     out["matches"] = statistics.median(
-        runner.call(participants.count_participants, ws, p) for p in prefixes[:20]
+        call(runner, participants.count_participants, ws, p) for p in prefixes[:20]
     )
 
     if profile:
@@ -477,7 +487,7 @@ def search_and_scroll(
             return math.nan, math.nan
         shown = probe.marks["painted"] - started
         base_started = time.perf_counter()
-        runner.call(participants.list_participants, ws, "", offset=start, limit=paging.PAGE_SIZE)
+        call(runner, participants.list_participants, ws, "", offset=start, limit=paging.PAGE_SIZE)
         _idle(0.03)
         return shown, time.perf_counter() - base_started
 
@@ -502,7 +512,7 @@ def search_and_scroll(
         deep_start=deep_start,
     )
     page.close()
-    runner.call(ws.close)
+    call(runner, ws.close)
     runner.shutdown()
     return out
 
@@ -529,7 +539,7 @@ def profile_search(page, runner, ws, prefixes: list[str], search: Callable[[str]
             participants.list_participants(ws, prefix, offset=0, limit=page.model.page_size)
         store.disable()
 
-    runner.call(store_calls)
+    call(runner, store_calls)
     report.write(f"-- store thread, the same {len(prefixes)} count + first-page reads --\n")
     pstats.Stats(store, stream=report).sort_stats("cumulative").print_stats(18)
     return report.getvalue()

@@ -59,6 +59,23 @@ def wait_idle(qtbot, ctx: AppContext, timeout: int = 5000) -> None:
     qtbot.waitUntil(lambda: bool(done), timeout=timeout)
 
 
+def on_store(qtbot, ctx: AppContext, fn, *args: Any, timeout: int = 20_000, **kwargs: Any) -> Any:
+    """Run ``fn(*args)`` on the store thread (where the workspace lives) and return its answer,
+    keeping the GUI thread's event loop turning meanwhile (set-up data, or a check)."""
+    box: dict[str, Any] = {}
+    ctx.runner.submit(
+        fn,
+        *args,
+        on_done=lambda r: box.setdefault("result", r),
+        on_error=lambda e: box.setdefault("error", e),
+        **kwargs,
+    )
+    qtbot.waitUntil(lambda: bool(box), timeout=timeout)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def wait_ready(qtbot, model, timeout: int = 5000) -> None:
     """Wait until a paged model's new query, and its count, have arrived from the store thread."""
     qtbot.waitUntil(lambda: not model.refreshing and not model.counting, timeout=timeout)

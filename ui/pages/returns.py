@@ -376,13 +376,12 @@ class ReturnsPage(QWidget):
         self.dialog.open()
 
     def run_import(self, path: Path) -> None:
-        run_with_progress(
+        self.ctx.run_with_progress(
             self,
-            self.ctx.runner,
             "Importing",
             import_xlsx,
-            self.ctx.ws,
             path,
+            changes=("participant", "enrolment"),
             on_done=self._imported,
             on_error=self._failed,
         )
@@ -394,4 +393,3 @@ class ReturnsPage(QWidget):
             f"Imported {counts['participants']:,} young people and {counts['enrolments']:,} "
             f"enrolments. {len(result.bad):,} rows with problems were not imported."
         )
-        self.ctx.data_changed.emit("participant")

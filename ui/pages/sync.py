@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.fields import CodeCombo
-from ui.progress import run_with_progress
 from ui.worker import Cancelled
 from vrp_desktop import clock
 from vrp_desktop.services import interventions
@@ -378,15 +377,14 @@ class SyncPage(QWidget):
                 f"{n} {k.replace('_', ' ')}" for k, n in result["counts"].items() if n
             )
             self.message.say(f"Batch written to {result['file']} ({counts}).")
-            self.ctx.data_changed.emit("batch")
 
         def failed(exc: BaseException) -> None:
             self.message.fail(exc)
             self.refresh()
 
-        return run_with_progress(
-            self, self.ctx.runner, "Building the batch", batch_build.build_batch, self.ctx.ws,
-            on_done=done, on_error=failed,
+        return self.ctx.run_with_progress(
+            self, "Building the batch", batch_build.build_batch,
+            changes=("batch",), on_done=done, on_error=failed,
         )  # fmt: skip
 
     def _choose_receipt(self) -> None:
@@ -403,11 +401,10 @@ class SyncPage(QWidget):
             if rejected:
                 text += f", {len(rejected)} rejected - each shows the VRP's reason; fix and resend."
             self.message.say(text + ".")
-            self.ctx.data_changed.emit("batch")
 
-        return run_with_progress(
-            self, self.ctx.runner, "Importing the receipt", receipts.import_receipt,
-            self.ctx.ws, Path(path), on_done=done, on_error=self.message.fail,
+        return self.ctx.run_with_progress(
+            self, "Importing the receipt", receipts.import_receipt,
+            Path(path), changes=("batch",), on_done=done, on_error=self.message.fail,
         )  # fmt: skip
 
     def _open_record(self, item: QTableWidgetItem) -> None:
