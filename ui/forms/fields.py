@@ -26,12 +26,6 @@ class CodeCombo(QComboBox):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.set_entries(entries, blank=blank)
 
-    def focusInEvent(self, event) -> None:
-        """Arriving in the box starts a fresh type-ahead: letters typed for the last choice
-        (within Qt's input interval) must not stick to the first letter typed now."""
-        self.view().keyboardSearch("")
-        super().focusInEvent(event)
-
     def set_entries(self, entries, *, blank: str | None = "Choose…") -> None:
         current = self.code()
         self.blockSignals(True)

@@ -799,6 +799,9 @@ class SessionForm(QWidget):
         self.session_id = None
         self.heading.setText("<h2>Log a session</h2>")
         self.intervention.set_code(None)
+        # a fresh form starts a fresh type-ahead: the letter typed for the last session's
+        # intervention (within Qt's input interval) must not stick to the one typed now
+        self.intervention.view().keyboardSearch("")
         self._apply_setup()
         self.when.setDateTime(now_rounded())
         self.duration.setValue(60)
