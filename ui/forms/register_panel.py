@@ -27,7 +27,9 @@ STATUS_KEYS = {
     Qt.Key.Key_3: "left_early",
     Qt.Key.Key_0: "absent",
 }
-KEYS_HINT = "Type a name to jump · Space present/absent · 1 attended · 2 late · 3 left early"
+KEYS_HINT = (
+    "Type a name to jump · Space present/absent · 0 absent · 1 attended · 2 late · 3 left early"
+)
 
 
 class FocusRowDelegate(QStyledItemDelegate):

@@ -114,7 +114,8 @@ class SessionForm(QWidget):
         self.repeat_button = Button("&Repeat last session")
         self.repeat_button.setToolTip(
             "Copy the last session of this intervention (time, activities) to its latest run "
-            "on or before now, with everyone enrolled ticked: handy for weekly groups"
+            "on or before now, with everyone enrolled ticked as attended: the keys then go to "
+            "the register, so type an absentee's first letter and press Space (or 0)"
         )
         self.when = WhenEdit()
         self.when.setDateTime(now_rounded())
