@@ -10,6 +10,9 @@ from PySide6.QtCore import QObject, Signal
 from ui.worker import StoreRunner
 
 if TYPE_CHECKING:  # the store stack loads after the unlock screen shows, not before
+    from PySide6.QtWidgets import QWidget
+
+    from ui.progress import JobProgressDialog
     from vrp_desktop.workspace import Workspace
 
 
@@ -69,5 +72,42 @@ class AppContext(QObject):
             on_done=done,
             on_error=on_error,
             with_progress=with_progress,
+            **kwargs,
+        )
+
+    def run_with_progress(
+        self,
+        parent: QWidget | None,
+        title: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        changes: Iterable[str],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        reports_progress: bool = True,
+        **kwargs: Any,
+    ) -> JobProgressDialog:
+        """A long user action ``fn(ws, *args)`` with a progress dialog and Cancel, reporting
+        what it changed like ``run_op`` (``on_done`` first, then ``data_changed``)."""
+        from ui.progress import run_with_progress
+
+        entities = tuple(changes)
+
+        def done(result: Any) -> None:
+            if on_done is not None:
+                on_done(result)
+            for entity in entities:
+                self.data_changed.emit(entity)
+
+        return run_with_progress(
+            parent,
+            self.runner,
+            title,
+            fn,
+            self.ws,
+            *args,
+            on_done=done,
+            on_error=on_error,
+            reports_progress=reports_progress,
             **kwargs,
         )

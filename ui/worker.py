@@ -88,15 +88,6 @@ class StoreRunner(QObject):
         self._pool.submit(run)
         return job
 
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Deprecated: run on the store thread and wait, freezing the window meanwhile.
-
-        Kept only until the last pages move to ``ctx.read`` / ``ctx.run_op`` (which answer by
-        signal); new code must not use it, and on a thread refused store work it cannot help
-        anyway. To be removed.
-        """
-        return self._pool.submit(fn, *args, **kwargs).result()
-
     @Slot(int, object)
     def _deliver_result(self, job: int, result: object) -> None:
         on_done, _ = self._callbacks.pop(job, (None, None))

@@ -8,11 +8,14 @@ Both use the real encrypted workspace from ``tests/conftest.py`` (user "manager"
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from ui.context import AppContext
 from ui.worker import StoreRunner
@@ -74,6 +77,105 @@ def wait_idle(qtbot, ctx: AppContext, timeout: int = 5000) -> None:
     qtbot.waitUntil(lambda: bool(done), timeout=timeout)
 
 
+def on_store(qtbot, ctx: AppContext, fn, *args: Any, timeout: int = 20_000, **kwargs: Any) -> Any:
+    """Run ``fn(*args)`` on the store thread (where the workspace lives) and return its answer,
+    keeping the GUI thread's event loop turning meanwhile (set-up data, or a check)."""
+    box: dict[str, Any] = {}
+    ctx.runner.submit(
+        fn,
+        *args,
+        on_done=lambda r: box.setdefault("result", r),
+        on_error=lambda e: box.setdefault("error", e),
+        **kwargs,
+    )
+    qtbot.waitUntil(lambda: bool(box), timeout=timeout)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def wait_ready(qtbot, model, timeout: int = 5000) -> None:
     """Wait until a paged model's new query, and its count, have arrived from the store thread."""
     qtbot.waitUntil(lambda: not model.refreshing and not model.counting, timeout=timeout)
+
+
+def settle(qtbot, ctx: AppContext, rounds: int = 8, timeout: int = 5000) -> None:
+    """Wait until the store has answered everything, including jobs that answers queued."""
+    for _ in range(rounds):
+        wait_idle(qtbot, ctx, timeout=timeout)
+        if not ctx.runner._callbacks:
+            return
+
+
+def _pending_debounce() -> bool:
+    """True while a search box on screen is still waiting out its typing pause."""
+    window = QApplication.activeModalWidget() or QApplication.activeWindow()
+    if window is None:
+        return False
+    return any(
+        t.isActive() and t.isSingleShot() and t.interval() <= 500
+        for t in window.findChildren(QTimer)
+    )
+
+
+class Keyboard:
+    """Presses keys where the focus is, as a person does, and counts every one.
+
+    After each key it waits for the store to answer (a person's pace); ``look()`` also waits
+    out a search box's typing pause, as a person reading the results would.
+    """
+
+    def __init__(self, qtbot, ctx: AppContext) -> None:
+        self.qtbot, self.ctx, self.count = qtbot, ctx, 0
+
+    @staticmethod
+    def target():
+        return (
+            QApplication.activePopupWidget()
+            or QApplication.focusWidget()
+            or QApplication.activeModalWidget()
+            or QApplication.activeWindow()
+        )
+
+    def press(self, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+        self.count += 1
+        self.qtbot.keyClick(self.target(), key, modifiers)
+        settle(self.qtbot, self.ctx)
+
+    def type(self, text: str) -> None:
+        for char in text:
+            self.count += 1
+            self.qtbot.keyClicks(self.target(), char)
+            settle(self.qtbot, self.ctx)
+
+    def look(self) -> None:
+        """Read the screen: no key pressed, but what was typed has been searched for."""
+        self.qtbot.waitUntil(lambda: not _pending_debounce(), timeout=2000)
+        settle(self.qtbot, self.ctx)
+
+
+def make_person(ws, first: str, last: str, dob: str = "2010-06-01") -> dict[str, Any]:
+    """A consenting young person, set up through the service (data the test starts from)."""
+    from vrp_desktop.services import participants
+
+    return participants.create_participant(
+        ws,
+        {
+            "first_name": first,
+            "last_name": last,
+            "date_of_birth": dob,
+            "gender": "female",
+            "ethnicity": "white_british",
+            "consent_status": "given",
+            "consent_date": "2025-09-01",
+        },
+    )
+
+
+def enrol_in(ws, pid: str, iid: str, start: dt.date | str = "2025-09-01") -> dict[str, Any]:
+    """Enrol ``pid`` in ``iid`` from ``start`` (self-referred on the same day)."""
+    from vrp_desktop.services import enrolments
+
+    return enrolments.enrol(
+        ws, pid, iid, {"referral_source": "self", "referral_date": start, "start_date": start}
+    )

@@ -14,19 +14,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import Keyboard, enrol_in, make_person, settle
 from ui.forms.session_dialogs import DeleteSessionDialog, DuplicateDialog
 from ui.pages.sessions import SessionsPage
-from vrp_desktop.services import enrolments, participants, sessions
+from vrp_desktop.services import enrolments, sessions
+from vrp_desktop.services.audit import REASON_GIVEN
 from vrp_desktop.store.models import AuditEvent, Tombstone
 
-pytestmark = [
-    pytest.mark.gui,
-    pytest.mark.skip(
-        reason="unfinished at the deadline: Alt+R after choosing the intervention by a typed "
-        "letter does not yet land in the register offscreen; see the rosters branch report"
-    ),
-]
+pytestmark = [pytest.mark.gui]
 
 GROUP = [
     "Aisha",
@@ -46,75 +41,17 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 ALT = Qt.KeyboardModifier.AltModifier
 
 
-def settle(qtbot, ctx, rounds: int = 8) -> None:
-    """Wait until the store has answered everything, including jobs that answers queued."""
-    for _ in range(rounds):
-        wait_idle(qtbot, ctx)
-        if not ctx.runner._callbacks:
-            return
-
-
-class Keyboard:
-    """Presses keys where the focus is, as a person does, and counts every one."""
-
-    def __init__(self, qtbot, ctx) -> None:
-        self.qtbot, self.ctx, self.count = qtbot, ctx, 0
-
-    def target(self):
-        return (
-            QApplication.activePopupWidget()
-            or QApplication.focusWidget()
-            or QApplication.activeModalWidget()
-            or QApplication.activeWindow()
-        )
-
-    def press(self, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
-        self.count += 1
-        self.qtbot.keyClick(self.target(), key, modifiers)
-        settle(self.qtbot, self.ctx)
-
-    def type(self, text: str) -> None:
-        for char in text:
-            self.count += 1
-            self.qtbot.keyClicks(self.target(), char)
-            settle(self.qtbot, self.ctx)
-
-
-def _person(ws, first: str, last: str, dob: str = "2010-06-01") -> dict:
-    return participants.create_participant(
-        ws,
-        {
-            "first_name": first,
-            "last_name": last,
-            "date_of_birth": dob,
-            "gender": "female",
-            "ethnicity": "white_british",
-            "consent_status": "given",
-            "consent_date": "2025-09-01",
-        },
-    )
-
-
-def _enrol(ws, pid: str, iid: str) -> None:
-    enrolments.enrol(
-        ws,
-        pid,
-        iid,
-        {"referral_source": "self", "referral_date": "2025-09-01", "start_date": "2025-09-01"},
-    )
-
-
 @pytest.fixture
 def weekly_group(workspace, interventions_by_framework):
     """Friday Football: 12 enrolled, last week's session with all 12 there; one who left."""
     iid = interventions_by_framework["sports_diversion"]["id"]
     ids = []
     for i, first in enumerate(GROUP):
-        p = _person(workspace, first, f"Player{i:02d}")
-        _enrol(workspace, p["id"], iid)
+        p = make_person(workspace, first, f"Player{i:02d}")
+        enrol_in(workspace, p["id"], iid)
         ids.append(p["id"])
-    left = _person(workspace, "Zed", "Former")
-    _enrol(workspace, left["id"], iid)
+    left = make_person(workspace, "Zed", "Former")
+    enrol_in(workspace, left["id"], iid)
     e = enrolments.enrolments_for(workspace, left["id"])[0]
     enrolments.exit_enrolment(workspace, e["id"], end_date="2025-10-01", exit_reason="completed")
     last = dt.datetime.now().replace(hour=18, minute=0, second=0, microsecond=0) - dt.timedelta(
@@ -190,11 +127,11 @@ def test_new_one_to_one_for_a_person_found_by_three_letters_in_twenty_keys(
 ):
     mentors = interventions_by_framework["mentoring"]["id"]
     for i, first in enumerate(GROUP):
-        _person(workspace, first, f"Other{i:02d}")
-    jordan = _person(workspace, "Jordan", "Quigley", dob="2011-03-04")
-    earlier = _person(workspace, "Sam", "Earlier")
+        make_person(workspace, first, f"Other{i:02d}")
+    jordan = make_person(workspace, "Jordan", "Quigley", dob="2011-03-04")
+    earlier = make_person(workspace, "Sam", "Earlier")
     for p in (jordan, earlier):
-        _enrol(workspace, p["id"], mentors)
+        enrol_in(workspace, p["id"], mentors)
     sessions.log_session(  # last week's 1:1 with someone else: the usual type, mode, place
         workspace,
         mentors,
@@ -217,6 +154,7 @@ def test_new_one_to_one_for_a_person_found_by_three_letters_in_twenty_keys(
     keys.press(Qt.Key.Key_P, ALT)  # Add person
     picker = form.dialog
     keys.type("qui")
+    keys.look()  # the matches for what was typed
     first = picker.search.model.row(0)
     assert first["id"] == jordan["id"] and first["age"] is not None
     keys.press(Qt.Key.Key_Return)
@@ -262,6 +200,8 @@ def test_every_label_letter_focuses_its_own_field_and_no_letter_is_shared(
         assert QApplication.focusWidget() is buddy, f"Alt+{letter} ({text})"
 
 
+# a popup on the offscreen platform: it cannot raise or grab the keyboard, and says so
+@pytest.mark.qt_log_ignore(r"^This plugin does not support (raise\(\)|grabbing the keyboard)")
 def test_when_is_left_with_one_tab_and_takes_a_typed_date(qtbot, page, weekly_group, unlocked_ctx):
     form = page.form
     page.new_session()
@@ -376,7 +316,8 @@ def test_delete_with_a_reason_from_the_list_and_from_the_form(
         assert set(stones) == {doomed, second}
         assert {t.reason for t in stones.values()} == {"deleted"}
         events = db.query(AuditEvent).filter_by(action="session.delete").all()
+        # the reason's free text stays out of the chain (it may name someone): it was given
         assert {(e.entity_id, e.reason) for e in events} == {
-            (doomed, "dup"),
-            (second, "wrong group"),
+            (doomed, REASON_GIVEN),
+            (second, REASON_GIVEN),
         }

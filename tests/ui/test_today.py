@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import distinct, func, select
 
-from tests.ui.conftest import wait_idle
+from tests.ui.conftest import on_store, wait_idle
 from ui.pages.today import TodayPage
 from vrp_desktop import codes
 from vrp_desktop.services import demo
@@ -69,13 +69,13 @@ def test_empty_workspace_shows_empty_state(qtbot, unlocked_ctx):
 
 def test_numbers_match_store_after_demo(qtbot, unlocked_ctx):
     ws = unlocked_ctx.ws
-    unlocked_ctx.runner.call(demo.generate, ws, participants=80, sessions=400, seed=3)
+    on_store(qtbot, unlocked_ctx, demo.generate, ws, participants=80, sessions=400, seed=3)
     page = TodayPage(unlocked_ctx)
     qtbot.addWidget(page)
     page.resize(1100, 700)
     page.show()
     qtbot.waitUntil(lambda: page.data is not None, timeout=20_000)
-    week, reached, _ = unlocked_ctx.runner.call(_expected, ws)
+    week, reached, _ = on_store(qtbot, unlocked_ctx, _expected, ws)
     data = page.data
     assert page.week_tile.number.text() == f"{week:,}"
     assert page.reach_tile.number.text() == f"{reached:,}"
@@ -96,8 +96,13 @@ def test_attention_item_navigates(qtbot, unlocked_ctx):
     from vrp_desktop.services import participants
 
     ws = unlocked_ctx.ws
-    created = unlocked_ctx.runner.call(
-        participants.create_participant, ws, {"first_name": "Ari"}, warning_reason=None
+    created = on_store(
+        qtbot,
+        unlocked_ctx,
+        participants.create_participant,
+        ws,
+        {"first_name": "Ari"},
+        warning_reason=None,
     )
     page = TodayPage(unlocked_ctx)
     qtbot.addWidget(page)

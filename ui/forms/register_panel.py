@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.forms.findings_view import FieldMessage
+from ui.forms.keyboard import Button
 from ui.models.register_model import COL_NOTE, COL_PRESENT, COL_STATUS, RegisterModel
 
 STATUS_KEYS = {
@@ -27,7 +27,9 @@ STATUS_KEYS = {
     Qt.Key.Key_3: "left_early",
     Qt.Key.Key_0: "absent",
 }
-KEYS_HINT = "Type a name to jump · Space present/absent · 1 attended · 2 late · 3 left early"
+KEYS_HINT = (
+    "Type a name to jump · Space present/absent · 0 absent · 1 attended · 2 late · 3 left early"
+)
 
 
 class FocusRowDelegate(QStyledItemDelegate):
@@ -130,9 +132,9 @@ class RegisterPanel(QWidget):
         self.title = QLabel("Re&gister")
         self.title.setStyleSheet("font-weight: 600;")
         self.count = QLabel()
-        self.walk_in_button = QPushButton("Add &person…")
-        self.new_button = QPushButton("New &young person…")
-        self.enrol_button = QPushButton("&Enrol…")
+        self.walk_in_button = Button("Add &person…")
+        self.new_button = Button("New &young person…")
+        self.enrol_button = Button("&Enrol…")
         self.walk_in_button.setToolTip(
             "Find someone already on the system (this intervention's people first) and tick them"
         )

@@ -15,15 +15,17 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.forms.keyboard import Button
+
 
 class DuplicateDialog(QDialog):
-    """Shown before saving a session that looks like one already logged. Going back is the
-    default (Enter, Esc); keeping both needs a reason, which travels as the warning's reason."""
+    """Shown before saving a session that looks like one already logged. The cursor waits in
+    the reason: with nothing typed Enter (or Esc) goes back; keeping both needs a reason, and
+    once one is typed Enter saves both. The reason travels as the warning's reason."""
 
     def __init__(self, parent: QWidget | None, duplicates: Sequence[dict[str, Any]]) -> None:
         super().__init__(parent)
@@ -47,20 +49,26 @@ class DuplicateDialog(QDialog):
         form = QFormLayout()
         form.addRow("&Why keep both?", self.reason)
         self.buttons = QDialogButtonBox()
-        self.back_button = QPushButton("Go &back")
-        self.keep_button = QPushButton("Save &both")
+        self.back_button = Button("&Go back")
+        self.keep_button = Button("Save &both")
         self.buttons.addButton(self.back_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.addButton(self.keep_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.back_button.setDefault(True)
         self.keep_button.setEnabled(False)
-        self.reason.textChanged.connect(lambda t: self.keep_button.setEnabled(bool(t.strip())))
+        self.reason.textChanged.connect(self._reason_changed)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
-        self.back_button.setFocus()
+        self.reason.setFocus()
+
+    def _reason_changed(self, text: str) -> None:
+        given = bool(text.strip())
+        self.keep_button.setEnabled(given)
+        self.keep_button.setDefault(given)
+        self.back_button.setDefault(not given)
 
     def reason_text(self) -> str:
         return self.reason.text().strip()
@@ -82,7 +90,7 @@ class DeleteSessionDialog(QDialog):
         form = QFormLayout()
         form.addRow("&Reason", self.reason)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.delete_button = QPushButton("&Delete session")
+        self.delete_button = Button("&Delete session")
         self.buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.delete_button.setEnabled(False)
         self.reason.textChanged.connect(lambda t: self.delete_button.setEnabled(bool(t.strip())))

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from ui.errors import show_error
 from ui.forms.enrolment_form import EnrolDialog
 from ui.forms.fields import CheckList, CodeCombo
 from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save
+from ui.forms.keyboard import Button, give_focus
 from ui.forms.participant_form import ParticipantDialog
 from ui.forms.participant_picker import ParticipantPicker
 from ui.forms.register_panel import RegisterPanel
@@ -104,17 +104,18 @@ class SessionForm(QWidget):
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.hide()
-        self.discard_button = QPushButton("Dis&card draft")
+        self.discard_button = Button("Dis&card draft")
         self.discard_button.hide()
-        self.delete_button = QPushButton("&Delete…")
+        self.delete_button = Button("&Delete…")
         self.delete_button.setToolTip("Delete this session (logged twice, wrong group…)")
         self.delete_button.hide()
 
         self.intervention = CodeCombo({})
-        self.repeat_button = QPushButton("&Repeat last session")
+        self.repeat_button = Button("&Repeat last session")
         self.repeat_button.setToolTip(
             "Copy the last session of this intervention (time, activities) to its latest run "
-            "on or before now, with everyone enrolled ticked: handy for weekly groups"
+            "on or before now, with everyone enrolled ticked as attended: the keys then go to "
+            "the register, so type an absentee's first letter and press Space (or 0)"
         )
         self.when = WhenEdit()
         self.when.setDateTime(now_rounded())
@@ -163,10 +164,10 @@ class SessionForm(QWidget):
         self.register_panel = RegisterPanel(self.register)
         self.view.add("attendees", self.register_panel.message)
 
-        self.save_button = QPushButton("&Save session")
+        self.save_button = Button("&Save session")
         self.save_button.setDefault(True)
         self.save_button.setToolTip("Save (Ctrl+S)")
-        self.cancel_button = QPushButton("Close")
+        self.cancel_button = Button("Close")
         self.cancel_button.setToolTip(
             "Back to the list (Esc); an unsaved new session stays as a draft"
         )
@@ -394,11 +395,14 @@ class SessionForm(QWidget):
     def findings(self) -> list[Any]:
         fw = self.framework()
         if fw is None:
-            return [
+            found = [
                 error(
                     "intervention_id", "Choose the intervention this session was for.", "required"
                 )
             ]
+            if self.when.problem:  # a mistyped date is said at once, intervention or not
+                found.append(error("starts_at", self.when.problem, "type"))
+            return found
         record = {"intervention_id": self.intervention.code(), **self.fields()}
         day = self._day()
         contexts = []
@@ -499,8 +503,12 @@ class SessionForm(QWidget):
         iid = self.intervention.code()
         if not iid:
             self._say("Choose the intervention first, then repeat its last session.")
-            self.intervention.setFocus()
+            give_focus(self.intervention)
             return
+
+        # The register takes the keys from now on: a name's first letter typed while the
+        # store answers must not land in the Intervention box (and pick another one).
+        self.register_panel.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
         def ask() -> None:
             self.ctx.read(
@@ -515,7 +523,11 @@ class SessionForm(QWidget):
     def _repeat_loaded(self, plan: dict[str, Any] | None) -> None:
         if plan is None:
             self._say("This intervention has no earlier session to repeat.")
+            give_focus(self.when)
             return
+        view = self.register_panel.view
+        current = self.register_panel.current_row()
+        keep = self.register.rows()[current].participant_id if current >= 0 else None
         fields = plan["fields"]
         self._loading = True
         self.when.setDateTime(fields["starts_at"])
@@ -544,10 +556,11 @@ class SessionForm(QWidget):
             "absent.",
             warning=False,
         )
-        view = self.register_panel.view
-        view.setFocus()
+        give_focus(view)
         if self.register.rowCount():
-            view.setCurrentIndex(self.register.index(0, COL_PRESENT))
+            # keep the person the cursor was on if a name was typed while the plan arrived
+            row = max(self.register.row_of(keep), 0) if keep else 0
+            view.setCurrentIndex(self.register.index(row, COL_PRESENT))
 
     def add_walk_in(self) -> None:
         iid = self.intervention.code()
@@ -563,16 +576,13 @@ class SessionForm(QWidget):
 
         def finished(result: int) -> None:
             if not (result and picker.chosen):
+                give_focus(self.register_panel.walk_in_button)
                 return
             chosen = picker.chosen
 
             def loaded(people: list[dict[str, Any]]) -> None:
                 self._add_people(people, ticked=True)
-                view = self.register_panel.view
-                row = self.register.row_of(chosen["id"])
-                view.setFocus()
-                if row >= 0:
-                    view.setCurrentIndex(self.register.index(row, COL_PRESENT))
+                self._focus_row(chosen["id"])
                 if iid and chosen.get("state") != "enrolled":
                     self._offer_enrol(chosen["id"], asked=chosen)
 
@@ -614,8 +624,17 @@ class SessionForm(QWidget):
             ],
             ticked=True,
         )
+        self._focus_row(p["id"])
         if self.intervention.code():
             self._offer_enrol(p["id"], asked=p)
+
+    def _focus_row(self, pid: str) -> None:
+        """Back on the register after a dialog, with the cursor on ``pid``'s row."""
+        view = self.register_panel.view
+        give_focus(view)
+        row = self.register.row_of(pid)
+        if row >= 0:
+            view.setCurrentIndex(self.register.index(row, COL_PRESENT))
 
     def _offer_enrol(self, pid: str, asked: dict[str, Any] | None = None) -> None:
         """Someone ticked who is not enrolled: one question, then the enrolment form."""
@@ -692,6 +711,8 @@ class SessionForm(QWidget):
                 if row >= 0 and person["enrolled"]:
                     self.register.rows()[row].source = "roster"
             self._edited()
+            if ids:
+                self._focus_row(ids[0])
 
         self.ctx.read(
             sessions.people_on_register,
@@ -771,7 +792,7 @@ class SessionForm(QWidget):
                 "Notes are not kept in drafts. Save it, or discard the draft.",
             )
             self.discard_button.show()
-        self.intervention.setFocus()
+        give_focus(self.intervention)
 
     def reset(self) -> None:
         self._loading = True
@@ -779,6 +800,9 @@ class SessionForm(QWidget):
         self.session_id = None
         self.heading.setText("<h2>Log a session</h2>")
         self.intervention.set_code(None)
+        # a fresh form starts a fresh type-ahead: the letter typed for the last session's
+        # intervention (within Qt's input interval) must not stick to the one typed now
+        self.intervention.view().keyboardSearch("")
         self._apply_setup()
         self.when.setDateTime(now_rounded())
         self.duration.setValue(60)
@@ -973,10 +997,10 @@ class SessionForm(QWidget):
         self.view.reveal_all = True
         self.revalidate()
         if self.framework() is None:
-            self.intervention.setFocus()
+            give_focus(self.intervention)
             return
         if self.starts_at() is None or self.when.problem:
-            self.when.setFocus()
+            give_focus(self.when)
             return
         self._saving = True
         self.save_button.setEnabled(False)
@@ -1002,7 +1026,7 @@ class SessionForm(QWidget):
     def _back(self) -> None:
         self._saving = False
         self.save_button.setEnabled(True)
-        self.when.setFocus()
+        give_focus(self.when)
 
     def _confirm(self, findings: list[Any], duplicate_reason: str | None) -> None:
         ok, reason = confirm_save(self, findings, "session")

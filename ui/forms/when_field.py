@@ -116,7 +116,9 @@ class WhenEdit(QLineEdit):
             self.problem = str(exc)
             self.dateTimeChanged.emit(self._value)  # re-check: the form shows the problem
             return
-        self.problem = None
+        had_problem, self.problem = self.problem is not None, None
+        if value == self._value and had_problem:
+            self.dateTimeChanged.emit(value)  # fixed back to the same time: clear the problem
         self._set(value)
 
     def focusOutEvent(self, event) -> None:

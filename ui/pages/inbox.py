@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from ui.context import AppContext
 from ui.pages.sync import _fill, _table, scrolling_page
-from ui.progress import run_with_progress
 from vrp_desktop import clock
 from vrp_desktop.returns.quarters import display_period
 from vrp_desktop.sync import batch_import, coordinator, onboarding
@@ -262,19 +261,19 @@ class InboxPage(QWidget):
         lines += [f"  {n}" for r in reports for n in r.notes]
         lines += [f"  Receipt written: {r.receipt}" for r in reports if r.receipt]
         self.message.say("\n".join(lines), problem=any(r.error for r in reports))
-        self.ctx.data_changed.emit("batch")
 
     def import_files(self, paths: list[str]):
-        return run_with_progress(
-            self, self.ctx.runner, "Importing batches", batch_import.import_files, self.ctx.ws,
-            [Path(p) for p in paths], dry_run=self.dry_run.isChecked(),
+        return self.ctx.run_with_progress(
+            self, "Importing batches", batch_import.import_files,
+            [Path(p) for p in paths], dry_run=self.dry_run.isChecked(), changes=("batch",),
             on_done=self._reported, on_error=self.message.fail,
         )  # fmt: skip
 
     def import_inbox(self):
-        return run_with_progress(
-            self, self.ctx.runner, "Importing the inbox", batch_import.import_inbox, self.ctx.ws,
-            dry_run=self.dry_run.isChecked(), on_done=self._reported, on_error=self.message.fail,
+        return self.ctx.run_with_progress(
+            self, "Importing the inbox", batch_import.import_inbox,
+            dry_run=self.dry_run.isChecked(), changes=("batch",),
+            on_done=self._reported, on_error=self.message.fail,
         )  # fmt: skip
 
     # -- onboarding ---------------------------------------------------------------------------

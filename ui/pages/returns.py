@@ -331,13 +331,12 @@ class ReturnsPage(QWidget):
         self.dialog.open()
 
     def run_import(self, path: Path) -> None:
-        run_with_progress(
+        self.ctx.run_with_progress(
             self,
-            self.ctx.runner,
             "Importing",
             import_xlsx,
-            self.ctx.ws,
             path,
+            changes=("participant", "enrolment", "session"),
             on_done=self._imported,
             on_error=self._failed,
         )
@@ -362,6 +361,3 @@ class ReturnsPage(QWidget):
             + (" (" + ", ".join(parts) + ")" if parts else "")
             + f". {len(result.bad):,} rows with problems were not imported."
         )
-        self.ctx.data_changed.emit("participant")
-        if counts.get("sessions") or counts.get("responses"):
-            self.ctx.data_changed.emit("session")

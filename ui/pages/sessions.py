@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.forms.fields import CodeCombo
+from ui.forms.keyboard import Button, give_focus
 from ui.forms.session_dialogs import ask_and_delete
 from ui.forms.session_draft import load_draft
 from ui.forms.session_form import SessionForm
@@ -31,9 +31,9 @@ class SessionsPage(QWidget):
 
         self.filter = CodeCombo({}, blank="All interventions")
         self.filter.setAccessibleName("Filter sessions by intervention")
-        self.new_button = QPushButton("&Log a session")
+        self.new_button = Button("&Log a session")
         self.new_button.setToolTip("Log a 1:1, group or outreach session (Ctrl+N)")
-        self.delete_button = QPushButton("&Delete…")
+        self.delete_button = Button("&Delete…")
         self.delete_button.setToolTip("Delete the selected session, with a reason (Delete key)")
         self.delete_button.setEnabled(False)
         self.count = QLabel()
@@ -142,7 +142,7 @@ class SessionsPage(QWidget):
 
     def show_list(self) -> None:
         self.stack.setCurrentWidget(self.list_page)
-        self.new_button.setFocus()
+        give_focus(self.new_button)
 
     def new_session(self) -> None:
         self.banner.hide()

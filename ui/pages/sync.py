@@ -376,17 +376,18 @@ class SyncPage(QWidget):
         def uploaded(planned, items) -> None:
             self.ctx.run_op(
                 intake_client.accept, planned, items, changes=("batch",),
-                on_done=done, on_error=failed,
+                on_done=done, on_error=self.message.fail,
             )  # fmt: skip
 
         def planned(plan) -> None:
             if not plan.files:
                 self.message.say("Nothing to send: every batch has its receipt.")
-                self.ctx.data_changed.emit("batch")
                 return
+            # the network phase changes nothing in the store: no changes to report
             dialog = run_with_progress(
                 self, self.network, "Sending to the VRP", intake_client.upload_all, plan,
-                cancel=cancel, on_done=lambda items: uploaded(plan, items), on_error=failed,
+                cancel=cancel, on_done=lambda items: uploaded(plan, items),
+                on_error=self.message.fail,
             )  # fmt: skip
             dialog.canceled.connect(cancel.set)
             self.send_dialog = dialog
@@ -395,13 +396,9 @@ class SyncPage(QWidget):
             problem = any(r.outcome != "receipted" for r in results)
             self.message.say(" ".join(r.message for r in results), problem=problem)
 
-        def failed(exc: BaseException) -> None:
-            self.message.fail(exc)
-            self.ctx.data_changed.emit("batch")
-
-        return run_with_progress(
-            self, self.ctx.runner, "Preparing the batch", intake_client.plan, self.ctx.ws,
-            on_done=planned, on_error=failed,
+        return self.ctx.run_with_progress(
+            self, "Preparing the batch", intake_client.plan, changes=("batch",),
+            on_done=planned, on_error=self.message.fail,
         )  # fmt: skip
 
     # -- actions ------------------------------------------------------------------------------
@@ -480,15 +477,14 @@ class SyncPage(QWidget):
                 f"{n} {k.replace('_', ' ')}" for k, n in result["counts"].items() if n
             )
             self.message.say(f"Batch written to {result['file']} ({counts}).")
-            self.ctx.data_changed.emit("batch")
 
         def failed(exc: BaseException) -> None:
             self.message.fail(exc)
             self.refresh()
 
-        return run_with_progress(
-            self, self.ctx.runner, "Building the batch", batch_build.build_batch, self.ctx.ws,
-            on_done=done, on_error=failed,
+        return self.ctx.run_with_progress(
+            self, "Building the batch", batch_build.build_batch,
+            changes=("batch",), on_done=done, on_error=failed,
         )  # fmt: skip
 
     def _choose_receipt(self) -> None:
@@ -505,11 +501,10 @@ class SyncPage(QWidget):
             if rejected:
                 text += f", {len(rejected)} rejected - each shows the VRP's reason; fix and resend."
             self.message.say(text + ".")
-            self.ctx.data_changed.emit("batch")
 
-        return run_with_progress(
-            self, self.ctx.runner, "Importing the receipt", receipts.import_receipt,
-            self.ctx.ws, Path(path), on_done=done, on_error=self.message.fail,
+        return self.ctx.run_with_progress(
+            self, "Importing the receipt", receipts.import_receipt,
+            Path(path), changes=("batch",), on_done=done, on_error=self.message.fail,
         )  # fmt: skip
 
     def _open_record(self, item: QTableWidgetItem) -> None:
