@@ -140,9 +140,11 @@ def _check_extent(path: Path, sheets: list[str]) -> None:
             with archive.open(member) as stream:
                 while chunk := stream.read(1 << 20):
                     data = tail + chunk
-                    for found in _FILLED_CELL.finditer(data):
-                        cols = max(cols, _column(found.group(1)))
-                        rows = max(rows, int(found.group(2)))
+                    found = _FILLED_CELL.findall(data)
+                    if found:
+                        letters, numbers = zip(*found, strict=True)
+                        cols = max(cols, *map(_column, set(letters)))
+                        rows = max(rows, *map(int, numbers))
                     tail = data[-64:]
             if rows * cols > _MAX_GRID:
                 raise SpreadsheetError(
