@@ -108,7 +108,7 @@ def create_app(ws, store: UploadStore, *, limiter: RateLimiter | None = None) ->
     async def guarded(request: Request, event: str, handler) -> Response:
         started, provider = time.monotonic(), who(request)
         upload = request.path_params.get("upload_id", "")
-        wait = limiter.take(provider)
+        wait = limiter.take(provider, request.client.host if request.client else "unknown")
         if wait > 0:
             seconds = max(1, round(wait + 0.5))
             _event(event=event, provider=provider, status=429, upload=upload[:12])
@@ -188,6 +188,7 @@ def create_app(ws, store: UploadStore, *, limiter: RateLimiter | None = None) ->
         declared = request.headers.get("content-length")
         if declared and declared.isdigit():
             store.check_size(int(declared))
+        store.check_room(new=True)
         temp = store.root / "parts" / f"incoming-{secrets.token_hex(8)}"
         sha, size = hashlib.sha256(), 0
         try:

@@ -31,6 +31,8 @@ INTAKE_URL = "sync.intake_url"
 INTAKE_CA = "sync.intake_ca"
 CHUNK = 1 << 20
 RECEIPT_TYPE = "application/vnd.vrp.receipt"
+#: a receipt has a short line per record: far beyond this is not a receipt, and is not read
+MAX_RECEIPT = 256 << 20
 
 
 class Offline(SyncError):
@@ -107,6 +109,33 @@ def _check(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _unreadable(path: Path) -> str:
+    return (
+        "The VRP's intake gave an answer VRP Desktop cannot read (is the address right, or is "
+        f"a login page in the way?), so {path.name} was not sent and nothing was changed. It "
+        "stays in the outbox: try again later, or copy it to the VRP on a stick."
+    )
+
+
+def _answer(response: httpx.Response, path: Path) -> dict:
+    """The intake's JSON answer, or a clear refusal when it is not one."""
+    try:
+        value = response.json()
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise SyncError(_unreadable(path))
+    return value
+
+
+def _offset(state: dict, size: int, path: Path) -> int:
+    """Where the intake says the upload stands: a whole number from 0 to the file's size."""
+    value = state.get("offset", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= size:
+        raise SyncError(_unreadable(path))
+    return value
+
+
 class Uploader:
     """Uploads one file at a time to one intake, with resume, retries and cancel."""
 
@@ -173,8 +202,8 @@ class Uploader:
 
     def _try(self, path: Path, name: str, size: int, progress: Progress) -> tuple[bytes, dict]:
         where = f"{self.url}/v1/uploads/{name}"
-        state = _check(self.client.get(where)).json()
-        offset = int(state.get("offset", 0)) if not state.get("complete") else size
+        state = _answer(_check(self.client.get(where)), path)
+        offset = _offset(state, size, path) if not state.get("complete") else size
         with path.open("rb") as handle:
             while offset < size:
                 if self.cancel.is_set():
@@ -191,22 +220,40 @@ class Uploader:
                     )
                 )
                 if response.status_code == 409:
-                    offset = int(response.json().get("offset", 0))
+                    offset = _offset(_answer(response, path), size, path)
                     continue
                 if response.status_code != 200:
                     raise SyncError(f"The VRP refused {path.name}: {_answer_error(response)}")
-                offset = int(response.json()["offset"])
+                offset = _offset(_answer(response, path), size, path)
                 progress("Sending to the VRP", offset, size)
-        response = _check(self.client.post(f"{where}/finish"))
-        if response.status_code == 404:
-            raise _Retry("the upload was lost on the way")
-        if response.status_code != 200 or response.headers.get("content-type") != RECEIPT_TYPE:
-            raise SyncError(f"The VRP refused {path.name}: {_answer_error(response)}")
+        with self.client.stream("POST", f"{where}/finish") as response:
+            if response.status_code != 200 or (
+                response.headers.get("content-type") != RECEIPT_TYPE
+            ):
+                response.read()
+                _check(response)
+                if response.status_code == 404:
+                    raise _Retry("the upload was lost on the way")
+                if response.status_code == 200:  # not a receipt: a login page, a proxy...
+                    raise SyncError(_unreadable(path))
+                raise SyncError(
+                    f"The VRP refused {path.name}: {_answer_error(response)}. It stays in the "
+                    "outbox."
+                )
+            receipt = bytearray()
+            for chunk in response.iter_bytes():
+                receipt += chunk
+                if len(receipt) > MAX_RECEIPT:
+                    raise SyncError(
+                        f"The VRP's answer to {path.name} is far too large to be a receipt, so "
+                        "it was not read and nothing was changed. The batch stays in the "
+                        "outbox; ask the VRP, or send it on a stick."
+                    )
         try:
             counts = json.loads(response.headers.get("x-vrp-counts", "{}"))
         except ValueError:
             counts = {}
-        return response.content, counts if isinstance(counts, dict) else {}
+        return bytes(receipt), counts if isinstance(counts, dict) else {}
 
 
 def unanswered(ws) -> list[tuple[str, Path]]:
@@ -328,17 +375,41 @@ def accept(ws, plan: Plan, uploaded: list[Uploaded]) -> list[Sent]:
                 results.append(item.instead)
             continue
         receipt_path = plan.receipt_folder / f"{item.file.stem}{common.RECEIPT_SUFFIX}"
+        if _receipt_batch(item.receipt) != item.batch_id:
+            results.append(
+                Sent(str(item.file), item.batch_id, "refused", f"The VRP answered "
+                     f"{item.file.name} with a receipt for another batch (or with something "
+                     "that is not a receipt), so it was not used and nothing was changed. The "
+                     "batch stays in the outbox; send it again later, or ask the VRP.")
+            )  # fmt: skip
+            continue
+        existed = receipt_path.exists()
         atomic_write_bytes(receipt_path, item.receipt, mode=0o600)
         try:
             receipts.import_receipt(ws, receipt_path)
         except SyncError as exc:
             if "already imported" not in str(exc):
-                raise
+                if not existed:
+                    receipt_path.unlink(missing_ok=True)
+                results.append(
+                    Sent(str(item.file), item.batch_id, "refused", f"{exc} The batch stays in "
+                         "the outbox; send it again later, or ask the VRP.")
+                )  # fmt: skip
+                continue
         results.append(
             Sent(str(item.file), item.batch_id, "receipted", _said(item.file.name, item.counts),
                  dict(item.counts))
         )  # fmt: skip
     return results
+
+
+def _receipt_batch(receipt: bytes) -> str | None:
+    """The batch a receipt says it answers (its first line), or None if it says none."""
+    try:
+        header = json.loads(receipt[: receipt.find(b"\n")] if b"\n" in receipt else receipt)
+    except ValueError:
+        return None
+    return header.get("batch_id") if isinstance(header, dict) else None
 
 
 def send_now(

@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from vrp_desktop.atomic import atomic_write_bytes
 
 _NAME = re.compile(r"[0-9a-f]{64}")
+#: unfinished uploads the intake holds at once, and for how long one left alone is kept: a
+#: client that starts uploads and never finishes them must not fill the coordinator's disk
+MAX_PARTS = 64
+HELD_FACTOR = 4
+STALE_SECONDS = 24 * 3600
 
 
 class UploadError(Exception):
@@ -77,8 +83,30 @@ class UploadStore:
             raise UploadError(
                 409, f"The upload is at byte {have}, not {offset}: resume from there.", offset=have
             )
+        self.check_room(new=not self.part(upload_id).exists())
         fd = os.open(self.part(upload_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return os.fdopen(fd, "ab")
+
+    def check_room(self, new: bool) -> None:
+        """Refuse more bytes while unfinished uploads already hold their share of the disk
+        (``HELD_FACTOR`` times the largest batch, or ``MAX_PARTS`` files); part files left
+        alone for ``STALE_SECONDS`` are dropped first, so abandoned uploads do not pile up."""
+        now, held, count = time.time(), 0, 0
+        for path in (self.root / "parts").iterdir():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if now - stat.st_mtime > STALE_SECONDS:
+                path.unlink(missing_ok=True)
+                continue
+            held, count = held + stat.st_size, count + 1
+        if held >= HELD_FACTOR * self.max_bytes or (new and count >= MAX_PARTS):
+            raise UploadError(
+                507,
+                "The intake is holding too many unfinished uploads to take more now. Try again "
+                "later, or copy the batch to the VRP through the outbox folder.",
+            )
 
     def check_size(self, size: int) -> None:
         if size > self.max_bytes:

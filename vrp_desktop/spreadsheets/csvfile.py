@@ -80,7 +80,15 @@ class CsvReader(Reader):
         try:
             for number, values in enumerate(reader, start=1):
                 yield number, [v if v.strip() else None for v in values]
-        except csv.Error:
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise SpreadsheetError(
+                    f"{self.path.name} has a cell holding more than {csv.field_size_limit()} "
+                    "characters, far more than any register cell (often a quote opened and "
+                    "never closed, so the rest of the file ran into one cell). Open it in Excel "
+                    "or LibreOffice, check that row, save it again and try again. Nothing was "
+                    "imported."
+                ) from None
             raise SpreadsheetError(
                 f"{self.path.name} is not a well-formed CSV file (a quote is not closed). Open "
                 "it in Excel or LibreOffice, save it again and try again. Nothing was imported."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -27,6 +28,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 #: a register of 50,000 rows unpacks to ~60 MB of XML; far beyond this is a zip bomb
 _MAX_UNPACKED = 1 << 30
 _MAX_RATIO = 250
+#: calamine builds a sheet as one dense grid from its first to its last filled cell (32 bytes
+#: a cell), so two filled cells at A1 and XFD1048576 ask for 512 GiB and abort the process;
+#: a register of 50,000 rows by 40 columns is 2 million cells
+_MAX_GRID = 20_000_000
+_FILLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
 _DAMAGED = (
     "{name} is damaged or is not an Excel workbook (it may be a Word or OpenDocument file, or "
     "an incomplete download). Open it in Excel or LibreOffice, save it as .xlsx and try again. "
@@ -114,7 +120,39 @@ def check_file(path: Path) -> str:
         return "ods"
     if bad is not None or "xl/workbook.xml" not in names:
         raise SpreadsheetError(_DAMAGED.format(name=path.name))
+    _check_extent(path, sorted(n for n in names if n.startswith("xl/worksheets/")))
     return "xlsx"
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_extent(path: Path, sheets: list[str]) -> None:
+    """Refuse a sheet whose filled cells span a grid too large to read (see ``_MAX_GRID``)."""
+    with zipfile.ZipFile(path) as archive:
+        for member in sheets:
+            rows = cols = 0
+            tail = b""
+            with archive.open(member) as stream:
+                while chunk := stream.read(1 << 20):
+                    data = tail + chunk
+                    found = _FILLED_CELL.findall(data)
+                    if found:
+                        letters, numbers = zip(*found, strict=True)
+                        cols = max(cols, *map(_column, set(letters)))
+                        rows = max(rows, *map(int, numbers))
+                    tail = data[-64:]
+            if rows * cols > _MAX_GRID:
+                raise SpreadsheetError(
+                    f"{path.name} has a sheet whose cells reach row {rows} and column {cols}, "
+                    "far beyond any register, so it was not opened. Delete the rows and "
+                    "columns below and to the right of the data (or copy just the data into "
+                    "a new workbook), save it as .xlsx and try again. Nothing was imported."
+                )
 
 
 def _guarded(path: Path, rows: Iterator[tuple[int, list[Any]]], kind: str = "xlsx"):
