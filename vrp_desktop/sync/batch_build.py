@@ -35,7 +35,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
-from vrp_desktop.sync import common, manifest, outbox, zipstream
+from vrp_desktop.sync import common, linkage, manifest, outbox, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
 
 _LINES_PER_CHUNK = 2000
@@ -237,6 +237,27 @@ class _Member:
         return chunk
 
 
+class _Rotation:
+    """The rotation member: old pseudonym -> new, hashed and counted like an entity member."""
+
+    def __init__(self, pairs: list[list[str]]) -> None:
+        self.pairs = pairs
+        self.sha = hashlib.sha256()
+        self.count = self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.pairs), _LINES_PER_CHUNK):
+            lines = [
+                _dumps({"old": old, "new": new})
+                for old, new in self.pairs[start : start + _LINES_PER_CHUNK]
+            ]
+            chunk = b"\n".join(lines) + b"\n"
+            self.sha.update(chunk)
+            self.count += len(lines)
+            self.bytes += len(chunk)
+            yield chunk
+
+
 # -- building -----------------------------------------------------------------------------------
 
 
@@ -297,6 +318,8 @@ def build_batch(
     provider_id = ws.setting(common.PROVIDER_ID)
     vrp_id = ws.setting(common.VRP_ID)
     previous_batch_id = ws.setting(common.LAST_BATCH_ID)
+    key_info = linkage.batch_linkage(ws)
+    rotation = linkage.pending_rotation(ws)
     recover(ws, folder)
     batch_id = uuid7()
     target = folder / outbox.batch_file_name(provider_code, batch_id)
@@ -317,7 +340,7 @@ def build_batch(
             session.flush()  # takes the write lock: nothing else writes while we build
             conn = session.connection()
             total = _to_send(conn)
-            if total == 0:
+            if total == 0 and not (rotation and rotation["pairs"]):
                 raise SyncError(
                     "There is nothing new to send: every record the VRP should have is already "
                     "sent, or waiting to be fixed."
@@ -330,6 +353,10 @@ def build_batch(
                 report("Packing records", done[0], total)
 
             members = {e: _Member(conn, e, blocked, tick) for e in manifest.ENTITIES}
+            rotated = _Rotation(rotation["pairs"]) if rotation else None
+            travelling = [(manifest.MEMBERS[e], m) for e, m in members.items()]
+            if rotated is not None:
+                travelling.insert(0, (manifest.ROTATION_MEMBER, rotated))
             created_at = common.utc_now_iso()
             audit_head = audit.head(session).as_dict()
             frameworks: dict[str, list[int]] = {}
@@ -341,6 +368,17 @@ def build_batch(
             def trailer() -> list[tuple[str, bytes]]:
                 counts = {e: m.count for e, m in members.items()}
                 counts["attendance"] = members["session"].attendances
+                listed = {
+                    name: {"sha256": m.sha.hexdigest(), "bytes": m.bytes, "records": m.count}
+                    for name, m in travelling
+                }
+                key_section = dict(key_info)
+                if rotation is not None:
+                    key_section["rotation"] = {
+                        "from_key_id": rotation["from_key_id"],
+                        "to_key_id": rotation["to_key_id"],
+                        "pairs": rotated.count,
+                    }
                 body = manifest.make_manifest(
                     batch_id=batch_id,
                     vrp_id=vrp_id,
@@ -352,14 +390,8 @@ def build_batch(
                     framework_versions=frameworks,
                     audit_head=audit_head,
                     counts=counts,
-                    members={
-                        manifest.MEMBERS[e]: {
-                            "sha256": m.sha.hexdigest(),
-                            "bytes": m.bytes,
-                            "records": m.count,
-                        }
-                        for e, m in members.items()
-                    },
+                    members=listed,
+                    linkage=key_section,
                 )
                 batch.manifest = json.loads(body)
                 signature = common.sign(own.signing_private_key, body)
@@ -368,9 +400,7 @@ def build_batch(
                     (manifest.SIGNATURE, common.b64(signature).encode()),
                 ]
 
-            source = zipstream.producer(
-                ((manifest.MEMBERS[e], m) for e, m in members.items()), trailer
-            )
+            source = zipstream.producer(iter(travelling), trailer)
             handle = _open_part(part)
             written = True
             with handle:
@@ -398,6 +428,8 @@ def build_batch(
                 "outbox": str(folder),
             }
             ws.set_setting(session, common.LAST_BATCH_ID, batch_id)
+            if rotation is not None:
+                ws.set_setting(session, linkage.PENDING, "")  # it travels in this batch
             audit.append(
                 session,
                 ws.user.username,
@@ -423,6 +455,7 @@ def build_batch(
             {"entity": e, "id": rid, "reason": reason} for (e, rid), reason in blocked.held.items()
         ],
         "previous_batch_id": batch.previous_batch_id,
+        "linkage": batch.manifest.get("linkage"),
     }
 
 
