@@ -5,6 +5,7 @@ compared by phone, and never a key older than the one it uses."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyrage
 import pytest
@@ -38,9 +39,9 @@ def test_the_coordinator_holds_no_key_and_refuses_to_store_one(trio):
     with trio.c() as c:
         assert c.setting("linkage_key") is None
         assert linkage.status(c)["holds_key"] is False
-        with pytest.raises(WorkspaceError, match="never holds the partnership's linkage key"):
-            with c.unit() as s:
-                c.set_setting(s, "linkage_key", "ab" * 32)
+        refused = pytest.raises(WorkspaceError, match="never holds the partnership's linkage")
+        with refused, c.unit() as s:
+            c.set_setting(s, "linkage_key", "ab" * 32)
         assert c.setting("linkage_key") is None
     pack = trio.issue("P001")
     with trio.c() as c, pytest.raises(SyncError, match="runs in a provider's workspace"):
@@ -176,14 +177,62 @@ def test_not_a_pack_and_not_a_request_say_so(trio, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_rotation_that_is_not_pseudonyms_refuses_the_batch(trio):
-    from tests.sync import resign
+def _resigned_with_rotation_line(trio, path, line: bytes, out):
+    """The batch at ``path`` with its rotation's first line replaced, re-signed by P001."""
+    import hashlib
+    import io
+    import zipfile
 
+    from vrp_desktop.store.models import Provider
+    from vrp_desktop.sync import coordinator, manifest, zipstream
+
+    with trio.c() as c:
+        identity = coordinator.identity(c)
+        recipient = pyrage.x25519.Recipient.from_str(coordinator.recipient(c))
+    with zipfile.ZipFile(io.BytesIO(pyrage.decrypt(path.read_bytes(), [identity]))) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    body = json.loads(members.pop(manifest.MANIFEST))
+    members.pop(manifest.SIGNATURE)
+    lines = members[manifest.ROTATION_MEMBER].splitlines()
+    members[manifest.ROTATION_MEMBER] = b"\n".join([line, *lines[1:]]) + b"\n"
+    for name, data in members.items():
+        body["members"][name]["sha256"] = hashlib.sha256(data).hexdigest()
+        body["members"][name]["bytes"] = len(data)
+    body_bytes = json.dumps(body, indent=1, sort_keys=True).encode()
+    with trio.p("P001") as p, p.read() as s:
+        own = s.scalar(select(Provider).where(Provider.is_self.is_(True)))
+        signature = common.b64(common.sign(own.signing_private_key, body_bytes)).encode()
+    source = zipstream.producer(
+        ((n, [d]) for n, d in members.items()),
+        lambda: [(manifest.MANIFEST, body_bytes), (manifest.SIGNATURE, signature)],
+    )
+    plain = b""
+    while chunk := source.read(1 << 16):
+        plain += chunk
+    out.write_bytes(pyrage.encrypt(plain, [recipient]))
+    return out
+
+
+def test_a_rotation_line_that_is_not_two_pseudonyms_refuses_the_batch(trio):
+    with trio.p("P001") as p:
+        first = batch_build.build_batch(p)
+    with trio.c() as c:
+        batch_import.import_batch(c, first["file"])
     trio.link("P001")
     with trio.p("P001") as p:
         built = batch_build.build_batch(p)
-    assert built["linkage"]["rotation"]["pairs"] > 0
-    assert resign is not None  # the re-signing helper covers entity members; see below
-    with trio.c() as c:
+    bad = _resigned_with_rotation_line(
+        trio,
+        Path(built["file"]),
+        b'{"new":"' + b"ab" * 16 + b'","old":"Amir Khan 2009-04-02"}',
+        trio.root / "bad.vrpbatch",
+    )
+    before = snapshot(trio.coord)
+    with trio.c() as c, pytest.raises(SyncError, match="not two pseudonyms") as caught:
+        batch_import.import_batch(c, bad)
+    assert "Amir" not in str(caught.value)  # a planted name is never echoed back
+    assert snapshot(trio.coord) == before
+    with trio.c() as c:  # the genuine batch re-keys P001's people
         report = batch_import.import_batch(c, built["file"])
     assert report.counts["rejected"] == 0
+    assert any("re-keyed" in note for note in report.notes)
