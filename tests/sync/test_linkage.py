@@ -83,6 +83,38 @@ def test_import_recomputes_pseudonyms_queues_a_rotation_and_forgets_the_old_key(
     assert built["linkage"]["key_id"] == info["key_id"]
 
 
+def test_a_batch_says_how_many_people_are_unique_on_what_travels(trio):
+    from collections import Counter
+
+    from vrp_desktop.sync import quasi
+
+    with trio.p("P001") as p:
+        built = batch_build.build_batch(p)
+        with p.read() as s:
+            rows = s.execute(
+                select(*(getattr(Participant, f) for f in quasi.FIELDS)).where(
+                    Participant.sync_state == "sent"
+                )
+            ).all()
+    groups = Counter(tuple(r) for r in rows)
+    figure = built["disclosure"]
+    assert figure["people"] == built["counts"]["participant"] == len(rows) > 0
+    assert figure["unique"] == sum(1 for n in groups.values() if n == 1)
+    assert figure["k"] == min(groups.values())
+    assert quasi.describe(figure).startswith(f"{figure['unique']} of {figure['people']}")
+    from tests.sync import resign
+
+    body, _records = resign.open_batch(_Pair(trio), Path(built["file"]))
+    assert body["disclosure"] == figure  # in the signed manifest too
+
+
+class _Pair:
+    """``resign.open_batch`` wants something with ``c()``."""
+
+    def __init__(self, trio) -> None:
+        self.c = trio.c
+
+
 def test_a_pack_for_another_provider_is_refused_and_nothing_changes(trio):
     trio.request("P001")  # P001 has its own age identity already
     for_p002 = trio.issue("P002")

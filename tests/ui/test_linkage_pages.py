@@ -63,6 +63,7 @@ def test_request_issue_and_import_through_the_window(
     wait_idle(qtbot, unlocked_ctx)
     assert page.linkage_box.isVisible()
     assert "No linkage key from your custodian yet" in page.linkage_label.text()
+    assert "Identifiability of what the VRP holds" in page.pending_label.text()
 
     request = tmp_path / "request.vrplinkreq"
     page.save_request(str(request))

@@ -36,7 +36,7 @@ from ui.progress import run_with_progress
 from ui.worker import Cancelled
 from vrp_desktop import clock
 from vrp_desktop.services import interventions
-from vrp_desktop.sync import batch_build, linkage, onboarding, outbox, receipts
+from vrp_desktop.sync import batch_build, linkage, onboarding, outbox, quasi, receipts
 
 #: where a record of each kind is opened
 PAGE_FOR = {
@@ -368,12 +368,13 @@ class SyncPage(QWidget):
                 batch_build.preview(ws, limit=500),
                 outbox.history(ws),
                 linkage.status(ws),
+                quasi.for_workspace(ws),
             )
 
         self.ctx.read(load, on_done=self._show, on_error=self.message.fail)
 
     def _show(self, result) -> None:
-        self.status, self.preview, history, linked = result
+        self.status, self.preview, history, linked, identifiable = result
         self._show_linkage(linked)
         joined = self.status.get("joined")
         if joined:
@@ -396,7 +397,8 @@ class SyncPage(QWidget):
         total = self.preview.get("pending_total", 0)
         held = self.preview.get("quarantined", 0)
         self.pending_label.setText(
-            f"{total} records are ready to go. {held} stay behind until they are fixed."
+            f"{total} records are ready to go. {held} stay behind until they are fixed.\n"
+            f"Identifiability of what the VRP holds from you: {quasi.describe(identifiable)}"
             if joined
             else "Join a VRP to send batches."
         )

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
-from vrp_desktop.sync import common, linkage, manifest, outbox, zipstream
+from vrp_desktop.sync import common, linkage, manifest, outbox, quasi, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
 
 _LINES_PER_CHUNK = 2000
@@ -201,6 +202,7 @@ class _Member:
         self.conn, self.entity, self.blocked, self.tick = conn, entity, blocked, tick
         self.sha = hashlib.sha256()
         self.count = self.bytes = self.attendances = 0
+        self.groups: Counter = Counter()  # participants by quasi-identifiers (see ``quasi``)
 
     def __iter__(self) -> Iterator[bytes]:
         lines: list[bytes] = []
@@ -218,6 +220,8 @@ class _Member:
             if self.blocked.check(self.entity, row, register):
                 continue
             record = _project(self.entity, row)
+            if self.entity == "participant":
+                self.groups[quasi.key(record)] += 1
             if register is not None:
                 record["register"] = register
                 self.attendances += len(register)
@@ -392,6 +396,7 @@ def build_batch(
                     counts=counts,
                     members=listed,
                     linkage=key_section,
+                    disclosure=quasi.figure(members["participant"].groups),
                 )
                 batch.manifest = json.loads(body)
                 signature = common.sign(own.signing_private_key, body)
@@ -456,6 +461,7 @@ def build_batch(
         ],
         "previous_batch_id": batch.previous_batch_id,
         "linkage": batch.manifest.get("linkage"),
+        "disclosure": batch.manifest.get("disclosure"),
     }
 
 
