@@ -2,7 +2,9 @@
 
 The pseudonym is an HMAC of a person's normalised identity (names and date of birth) under
 the partnership's linkage key: the same young person seen by two providers gets the same
-pseudonym, and nobody without the key can turn it back into a name.
+pseudonym, and nobody without the key can test a name against it. The key is made by the
+partnership's linkage custodian and never held by the VRP that receives the pseudonyms
+(``vrp_desktop/sync/linkage.py``): a recipient holding the key could test any name it knows.
 """
 
 from __future__ import annotations
