@@ -18,6 +18,7 @@ from vrp_desktop.services.pseudonyms import pseudonym
 from vrp_desktop.store.models import Participant
 from vrp_desktop.sync import batch_build, batch_import, common, linkage, onboarding
 from vrp_desktop.sync.common import SyncError
+from vrp_desktop.workspace import Workspace
 
 
 @pytest.fixture
@@ -268,3 +269,24 @@ def test_a_rotation_line_that_is_not_two_pseudonyms_refuses_the_batch(trio):
         report = batch_import.import_batch(c, built["file"])
     assert report.counts["rejected"] == 0
     assert any("re-keyed" in note for note in report.notes)
+
+
+def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp_path):
+    from sqlalchemy import text
+
+    from tests.conftest import PASSPHRASE
+    from tests.sync.conftest import make_coordinator, make_provider
+
+    folders = {
+        "coordinator": (make_coordinator(tmp_path / "coord"), "coord"),
+        "provider": (make_provider(tmp_path / "prov", participants=2, sessions=2), "manager"),
+    }
+    for folder, user in folders.values():  # as a store from before issue 12 looked
+        with Workspace.open(folder, user, PASSPHRASE) as ws, ws.engine.begin() as conn:
+            conn.execute(text("DELETE FROM setting WHERE key = 'linkage_key'"))
+            conn.execute(text("INSERT INTO setting (key, value) VALUES ('linkage_key', :v)"),
+                         {"v": "11" * 32})  # fmt: skip
+            conn.execute(text("UPDATE alembic_version SET version_num = '0011_import_pending'"))
+    for kind, (folder, user) in folders.items():
+        with Workspace.open(folder, user, PASSPHRASE) as ws:
+            assert ws.setting("linkage_key") == (None if kind == "coordinator" else "11" * 32)

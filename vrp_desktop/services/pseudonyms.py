@@ -25,11 +25,12 @@ def _normalise_name(name: str | None) -> str:
 
 
 def pseudonym(
-    linkage_key_hex: str, first_name: str | None, last_name: str | None, dob: dt.date | None
+    linkage_key_hex: str | None, first_name: str | None, last_name: str | None, dob: dt.date | None
 ) -> str | None:
-    """The keyed pseudonym, or None when there is too little identity to link on."""
+    """The keyed pseudonym, or None when there is too little identity to link on (or no key:
+    a coordinator's or custodian's workspace holds none)."""
     first, last = _normalise_name(first_name), _normalise_name(last_name)
-    if not first or not last or dob is None:
+    if not linkage_key_hex or not first or not last or dob is None:
         return None
     message = f"{first}|{last}|{dob.isoformat()}".encode()
     return hmac.new(bytes.fromhex(linkage_key_hex), message, hashlib.sha256).hexdigest()[:32]
