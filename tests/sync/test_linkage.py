@@ -290,3 +290,39 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:
             assert ws.setting("linkage_key") == (None if kind == "coordinator" else "11" * 32)
+
+
+def test_soundex_follows_the_published_examples():
+    from vrp_desktop.sync.matching import soundex
+
+    cases = {"Robert": "R163", "Rupert": "R163", "Rubin": "R150", "Ashcraft": "A261",
+             "Ashcroft": "A261", "Tymczak": "T522", "Pfister": "P236", "Honeyman": "H555",
+             "Lee": "L000", "O'Hara": "O600"}  # fmt: skip
+    assert {name: soundex(name) for name in cases} == cases
+
+
+def test_the_vrp_lists_probable_duplicates_across_providers(trio):
+    from vrp_desktop.services import participants
+    from vrp_desktop.sync import matching
+
+    trio.link("P001")
+    trio.link("P002")
+    with trio.p("P002") as p, p.read() as s:
+        person = s.scalars(select(Participant).where(Participant.pseudonym.is_not(None))).first()
+    typo = (person.date_of_birth.replace(day=1 if person.date_of_birth.day > 1 else 2)).isoformat()
+    with trio.p("P002") as p:  # the same young person, birth day typed differently
+        participants.update_participant(p, person.id, {"date_of_birth": typo})
+    for code in ("P001", "P002"):
+        with trio.p(code) as p:
+            built = batch_build.build_batch(p)
+        with trio.c() as c:
+            batch_import.import_batch(c, built["file"])
+    with trio.c() as c:
+        groups = matching.probable_duplicates(c)
+    assert len(groups) == 1
+    people = groups[0]["people"]
+    assert {p["provider_code"] for p in people} == {"P001", "P002"}
+    assert person.id in {p["record_id"] for p in people}
+    assert len({p["pseudonym"] for p in people}) == 2
+    with trio.p("P001") as p, pytest.raises(SyncError, match="coordinator"):
+        matching.probable_duplicates(p)

@@ -36,7 +36,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
-from vrp_desktop.sync import common, linkage, manifest, outbox, quasi, zipstream
+from vrp_desktop.sync import common, linkage, manifest, matching, outbox, quasi, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
 
 _LINES_PER_CHUNK = 2000
@@ -45,7 +45,8 @@ _SQL = {
     "intervention": "SELECT id, version, framework_id, framework_version, name, tier, setting, "
     "area, active FROM intervention WHERE sync_state = 'valid'",
     "participant": "SELECT id, version, pseudonym, age_band, gender, ethnicity, "
-    "postcode_district, consent_status, consent_date FROM participant "
+    "postcode_district, consent_status, consent_date, first_name, last_name, date_of_birth "
+    "FROM participant "
     "WHERE sync_state = 'valid' AND erased_at IS NULL",
     "enrolment": "SELECT id, version, participant_id, intervention_id, referral_source, "
     "referral_date, start_date, end_date, exit_reason FROM enrolment WHERE sync_state = 'valid'",
@@ -198,8 +199,9 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
 class _Member:
     """One entity's JSON Lines: streamed, counted and hashed as the ZIP asks for it."""
 
-    def __init__(self, conn, entity: str, blocked: _Blocked, tick) -> None:
+    def __init__(self, conn, entity: str, blocked: _Blocked, tick, key: str | None = None) -> None:
         self.conn, self.entity, self.blocked, self.tick = conn, entity, blocked, tick
+        self.key = key  # the linkage key, for the participant's coarse token
         self.sha = hashlib.sha256()
         self.count = self.bytes = self.attendances = 0
         self.groups: Counter = Counter()  # participants by quasi-identifiers (see ``quasi``)
@@ -219,6 +221,15 @@ class _Member:
                     pending = next(registers, None)
             if self.blocked.check(self.entity, row, register):
                 continue
+            if self.entity == "participant":
+                # identity is read only to make the coarse token, and never travels
+                first, last, born = (
+                    row.pop("first_name"),
+                    row.pop("last_name"),
+                    row.pop("date_of_birth"),
+                )
+                born = dt.date.fromisoformat(born) if isinstance(born, str) else born
+                row["match_token"] = matching.coarse_token(self.key, first, last, born)
             record = _project(self.entity, row)
             if self.entity == "participant":
                 self.groups[quasi.key(record)] += 1
@@ -323,6 +334,7 @@ def build_batch(
     vrp_id = ws.setting(common.VRP_ID)
     previous_batch_id = ws.setting(common.LAST_BATCH_ID)
     key_info = linkage.batch_linkage(ws)
+    linkage_key = ws.setting(linkage.KEY)
     rotation = linkage.pending_rotation(ws)
     recover(ws, folder)
     batch_id = uuid7()
@@ -356,7 +368,7 @@ def build_batch(
                 done[0] += n
                 report("Packing records", done[0], total)
 
-            members = {e: _Member(conn, e, blocked, tick) for e in manifest.ENTITIES}
+            members = {e: _Member(conn, e, blocked, tick, linkage_key) for e in manifest.ENTITIES}
             rotated = _Rotation(rotation["pairs"]) if rotation else None
             travelling = [(manifest.MEMBERS[e], m) for e, m in members.items()]
             if rotated is not None:

@@ -150,6 +150,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from vrp_desktop.sync import matching
+
+    with _cli().open_workspace(args) as ws:
+        groups = matching.probable_duplicates(ws, limit=args.limit)
+    if args.json:
+        print(json.dumps(groups, indent=2, sort_keys=True))
+        return 0
+    if not groups:
+        print("No probable duplicates across providers.")
+        return 0
+    print(f"{len(groups)} probable duplicates (same initial, surname sound and birth month at")
+    print("different providers, different pseudonyms). Ask the providers to compare records:")
+    for group in groups:
+        people = [f"{p['provider_code']} {p['record_id']}" for p in group["people"]]
+        print("  " + "  |  ".join(people))
+    return 0
+
+
 def register(sub, workspace_args) -> None:
     """Add ``vrp linkage ...`` to the parser."""
     p = sub.add_parser("linkage", help="the linkage key (custodian and providers)").add_subparsers(
@@ -181,3 +200,8 @@ def register(sub, workspace_args) -> None:
     workspace_args(q)
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=cmd_list)
+    q = p.add_parser("duplicates", help="probable duplicates across providers (VRP)")
+    workspace_args(q)
+    q.add_argument("--limit", type=int, default=1000)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_duplicates)

@@ -52,6 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "postcode_district",
         "consent_status",
         "consent_date",
+        "match_token",
     ),
     "enrolment": (
         "id",
