@@ -286,6 +286,8 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
             conn.execute(text("DELETE FROM setting WHERE key = 'linkage_key'"))
             conn.execute(text("INSERT INTO setting (key, value) VALUES ('linkage_key', :v)"),
                          {"v": "11" * 32})  # fmt: skip
+            conn.execute(text("DROP INDEX ix_imported_participant_match_token"))
+            conn.execute(text("ALTER TABLE imported_participant DROP COLUMN match_token"))
             conn.execute(text("UPDATE alembic_version SET version_num = '0011_import_pending'"))
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:
