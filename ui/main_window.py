@@ -80,12 +80,19 @@ def _lazy(name: str, module: str, class_name: str) -> Callable[[AppContext], QWi
 
 
 def _by_kind(
-    *, provider: Callable[[AppContext], QWidget], coordinator: Callable[[AppContext], QWidget]
+    *,
+    provider: Callable[[AppContext], QWidget],
+    coordinator: Callable[[AppContext], QWidget],
+    custodian: Callable[[AppContext], QWidget] | None = None,
 ) -> Callable[[AppContext], QWidget]:
-    """A page that differs by workspace: a provider sends batches, the VRP's inbox takes them."""
+    """A page that differs by workspace: a provider sends batches, the VRP's inbox takes them,
+    the linkage custodian issues keys."""
 
     def build(ctx: AppContext) -> QWidget:
-        return (coordinator if ctx.ws.kind == "coordinator" else provider)(ctx)
+        kind = ctx.ws.kind
+        if kind == "custodian" and custodian is not None:
+            return custodian(ctx)
+        return (coordinator if kind == "coordinator" else provider)(ctx)
 
     return build
 
@@ -98,6 +105,7 @@ PAGES: dict[str, Callable[[AppContext], QWidget]] = {
     "sync": _by_kind(
         provider=_lazy("sync", "ui.pages.sync", "SyncPage"),
         coordinator=_lazy("sync", "ui.pages.inbox", "InboxPage"),
+        custodian=_lazy("sync", "ui.pages.custodian", "CustodianPage"),
     ),
     "returns": _lazy("returns", "ui.pages.returns", "ReturnsPage"),
     "evaluation": _lazy("evaluation", "ui.pages.evaluation", "EvaluationPage"),

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.intervention_cli",
     "vrp_desktop.intake.cli",
     "vrp_desktop.evaluation.cli",
+    "vrp_desktop.sync.linkage_cli",
 )
 
 
@@ -181,12 +182,22 @@ def _no_workspace_yet(folder: Path) -> None:
         )
 
 
+def _init_kind(args: argparse.Namespace) -> str:
+    if args.coordinator and args.custodian:
+        raise VrpError(
+            "A workspace is either the VRP's (--coordinator) or the linkage custodian's "
+            "(--custodian), never both: the custodian must not be the VRP."
+        )
+    return "coordinator" if args.coordinator else "custodian" if args.custodian else "provider"
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from vrp_desktop.staging import staged_folder
     from vrp_desktop.workspace import Workspace
 
     target = Path(args.workspace)
     _no_workspace_yet(target)
+    _init_kind(args)
     passphrase = _read_secret(args, prompt=f"New passphrase for {args.user}", confirm=True)
     # built beside its place and renamed at the end: a crash leaves no half-made workspace
     with staged_folder(target) as folder:
@@ -197,7 +208,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             username=args.user,
             passphrase=passphrase,
             display_name=args.display_name,
-            kind="coordinator" if args.coordinator else "provider",
+            kind=_init_kind(args),
             role="coordinator" if args.coordinator else "manager",
         )
         with ws:
@@ -205,6 +216,11 @@ def cmd_init(args: argparse.Namespace) -> int:
                 from vrp_desktop.sync import coordinator
 
                 coordinator.setup(ws, partnership_name=args.provider_name)
+            if args.custodian:
+                from vrp_desktop.sync import linkage
+
+                info = linkage.setup_custodian(ws, args.provider_name)
+                print(f"Linkage custodian ready; your fingerprint is {info['fingerprint']}.")
     print(f"Workspace created in {args.workspace} for user {args.user}.")
     print()
     print("RECOVERY CODE (shown once; print it or write it down and keep it locked away):")
@@ -497,6 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True, help="the first user (a provider manager)")
     p.add_argument("--display-name")
     p.add_argument("--coordinator", action="store_true", help="a VRP coordinator workspace")
+    p.add_argument(
+        "--custodian", action="store_true", help="a linkage custodian's workspace (not the VRP)"
+    )
     p.add_argument("--passphrase-file")
     p.set_defaults(handler=cmd_init)
 

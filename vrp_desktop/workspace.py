@@ -32,7 +32,9 @@ from vrp_desktop.store import rekey as rekeying
 from vrp_desktop.store.engine import check_readable, create_store_engine, immediate
 from vrp_desktop.store.models import Provider, Setting, User
 
-KINDS = ("provider", "coordinator")
+KINDS = ("provider", "coordinator", "custodian")
+#: the setting that holds a linkage key; a coordinator workspace refuses to store one
+LINKAGE_KEY = "linkage_key"
 _AFTER_COMMIT = "vrp_after_commit"
 
 
@@ -92,7 +94,9 @@ class Workspace:
                 f"There is already a workspace in {folder}. Open it, or choose an empty folder."
             )
         if kind not in KINDS:
-            raise WorkspaceError(f"Unknown workspace kind {kind!r}: use provider or coordinator.")
+            raise WorkspaceError(
+                f"Unknown workspace kind {kind!r}: use provider, coordinator or custodian."
+            )
         if role not in roles.ROLES:
             raise WorkspaceError(f"Unknown role {role!r}: use one of {', '.join(roles.ROLES)}.")
         folder.mkdir(parents=True, exist_ok=True)
@@ -111,11 +115,13 @@ class Workspace:
             migrate.upgrade(engine)
             user = SignedInUser(username, display_name or username, role)
             with sessionmaker(engine).begin() as session:
+                if kind == "provider":
+                    # the provider's own key until the custodian's arrives (never the VRP's)
+                    session.add(Setting(key=LINKAGE_KEY, value=secrets.token_hex(32)))
                 session.add_all(
                     [
                         Setting(key="workspace_id", value=workspace_id),
                         Setting(key="kind", value=kind),
-                        Setting(key="linkage_key", value=secrets.token_hex(32)),
                         Setting(key="created_at", value=dt.datetime.now(dt.UTC).isoformat()),
                         Provider(code=provider_code, name=provider_name, is_self=True),
                         User(username=username, display_name=user.display_name, role=role),
@@ -316,6 +322,11 @@ class Workspace:
         return default if value is None else value
 
     def set_setting(self, session: OrmSession, key: str, value: str) -> None:
+        if key == LINKAGE_KEY and self.kind != "provider":
+            raise WorkspaceError(
+                "This workspace is not a provider's: it never holds the partnership's linkage "
+                "key (the custodian issues it to providers only). Nothing was stored."
+            )
         row = session.get(Setting, key)
         if row is None:
             session.add(Setting(key=key, value=value))

@@ -38,7 +38,7 @@ from ui.worker import Cancelled, StoreRunner
 from vrp_desktop import clock
 from vrp_desktop.intake import client as intake_client
 from vrp_desktop.services import interventions
-from vrp_desktop.sync import batch_build, onboarding, outbox, receipts
+from vrp_desktop.sync import batch_build, linkage, onboarding, outbox, quasi, receipts
 
 #: where a record of each kind is opened
 PAGE_FOR = {
@@ -169,6 +169,8 @@ class SyncPage(QWidget):
         form.addRow("", self.join_button)
         vrp.addWidget(self.join_form)
         layout.addWidget(self.vrp_box)
+        self.linkage_box = self._linkage_box(body)
+        layout.addWidget(self.linkage_box)
 
         # after joining: the VRP's frameworks are here; offer to set up what is run under them
         self.offer_box = QGroupBox("Set up what you run", body)
@@ -270,6 +272,122 @@ class SyncPage(QWidget):
         ctx.data_changed.connect(lambda _entity: self.refresh())
         self.refresh()
 
+    def _linkage_box(self, body: QWidget) -> QGroupBox:
+        """The linkage key: which one pseudonyms are made with, a request for the custodian,
+        and importing the pack the custodian sends back (fingerprint compared by phone)."""
+        box = QGroupBox("Linkage key (from your partnership's custodian)", body)
+        box.setObjectName("linkage_box")
+        column = QVBoxLayout(box)
+        self.linkage_label = QLabel(box)
+        self.linkage_label.setWordWrap(True)
+        self.linkage_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(self.linkage_label)
+        form = self._linkage_form = QFormLayout()
+        request_row = QHBoxLayout()
+        self.request_button = QPushButton("Save linkage request…", box)
+        self.request_button.clicked.connect(self._choose_request)
+        request_row.addWidget(QLabel("Send it to the custodian (through the VRP is fine).", box), 1)
+        request_row.addWidget(self.request_button)
+        form.addRow("Request", request_row)
+        pack_row = QHBoxLayout()
+        self.linkage_pack_edit = QLineEdit(box)
+        self.linkage_pack_edit.setPlaceholderText("The linkage pack the custodian sent you")
+        self.linkage_pack_edit.setAccessibleName("Linkage pack file")
+        browse = QPushButton("Choose…", box)
+        browse.clicked.connect(self._choose_linkage_pack)
+        pack_row.addWidget(self.linkage_pack_edit, 1)
+        pack_row.addWidget(browse)
+        form.addRow("Linkage pack", pack_row)
+        self.custodian_edit = QLineEdit(box)
+        self.custodian_edit.setPlaceholderText(
+            "The fingerprint the custodian reads to you by phone (first import only)"
+        )
+        self.custodian_edit.setAccessibleName("Custodian's fingerprint")
+        form.addRow("Custodian's fingerprint", self.custodian_edit)
+        self.linkage_import_button = QPushButton("Import linkage pack", box)
+        self.linkage_import_button.clicked.connect(self.import_linkage)
+        form.addRow("", self.linkage_import_button)
+        column.addLayout(form)
+        return box
+
+    def _show_linkage(self, info: dict[str, Any]) -> None:
+        if info.get("from_custodian"):
+            text = (
+                f"Pseudonyms are made with linkage key generation {info['generation']} from "
+                f"{info['custodian_name']} (custodian fingerprint "
+                f"{info['custodian_fingerprint']}). The VRP does not hold this key."
+            )
+        else:
+            text = (
+                "No linkage key from your custodian yet: pseudonyms use this workspace's own "
+                "key, so the VRP cannot tell when another provider works with the same young "
+                "person. Save a linkage request and send it to your custodian."
+            )
+        if info.get("recipient_fingerprint"):
+            text += "\nYour linkage fingerprint (read it to the custodian): "
+            text += info["recipient_fingerprint"]
+        if info.get("rotation_pending"):
+            text += (
+                f"\n{info['rotation_pending']} pseudonym changes go in the next batch, so the "
+                "VRP keeps counting each young person once."
+            )
+        self.linkage_label.setText(text)
+        self.custodian_edit.setVisible(not info.get("from_custodian"))
+        label = self._linkage_form.labelForField(self.custodian_edit)
+        if label is not None:
+            label.setVisible(not info.get("from_custodian"))
+
+    def _choose_request(self) -> None:
+        code = self.status.get("provider_code") or "provider"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Linkage request", linkage.default_request_name(code),
+            "Linkage requests (*.vrplinkreq)",
+        )  # fmt: skip
+        if path:
+            self.save_request(path)
+
+    def save_request(self, path: str) -> None:
+        def done(info) -> None:
+            self.message.say(
+                f"Linkage request saved to {info['file']}. Send it to your custodian and read "
+                f"them your linkage fingerprint: {info['recipient_fingerprint']}."
+            )
+
+        self.ctx.run_op(
+            linkage.write_request, Path(path), changes=("settings",),
+            on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
+    def _choose_linkage_pack(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Linkage pack", "", "Linkage packs (*.vrplinkage);;All files (*)"
+        )
+        if path:
+            self.linkage_pack_edit.setText(path)
+
+    def import_linkage(self) -> None:
+        pack = self.linkage_pack_edit.text().strip()
+        if not pack:
+            self.message.say("Choose the linkage pack file first.", problem=True)
+            return
+        fingerprint = self.custodian_edit.text().strip() or None
+
+        def done(info) -> None:
+            self.custodian_edit.clear()
+            if info["unchanged"]:
+                self.message.say("That linkage key is already in use; nothing changed.")
+                return
+            self.message.say(
+                f"Linkage key generation {info['generation']} from {info['custodian_name']} is "
+                f"in use: {info['rekeyed']} pseudonyms changed and the old key was destroyed. "
+                "Send a batch next so the VRP keeps counting people once."
+            )
+
+        self.ctx.run_op(
+            linkage.import_pack, Path(pack), custodian_fingerprint=fingerprint,
+            changes=("participant", "settings"), on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
     # -- loading ------------------------------------------------------------------------------
     def refresh(self) -> None:
         def load(ws):
@@ -278,12 +396,20 @@ class SyncPage(QWidget):
                 "url": intake_client.intake_url(ws),
                 "waiting": len(intake_client.unanswered(ws)),
             }
-            return status, batch_build.preview(ws, limit=500), outbox.history(ws), online
+            return (
+                status,
+                batch_build.preview(ws, limit=500),
+                outbox.history(ws),
+                online,
+                linkage.status(ws),
+                quasi.for_workspace(ws),
+            )
 
-        self.ctx.runner.submit(load, self.ctx.ws, on_done=self._show, on_error=self.message.fail)
+        self.ctx.read(load, on_done=self._show, on_error=self.message.fail)
 
     def _show(self, result) -> None:
-        self.status, self.preview, history, online = result
+        self.status, self.preview, history, online, linked, identifiable = result
+        self._show_linkage(linked)
         joined = self.status.get("joined")
         if joined:
             self.vrp_label.setText(
@@ -297,6 +423,7 @@ class SyncPage(QWidget):
                 "onboarding pack (a file) and reads you a one-time code by phone."
             )
         self.join_form.setVisible(not joined)
+        self.linkage_box.setVisible(bool(joined))
         folder = self.preview.get("outbox")
         self.outbox_label.setText(
             folder or "No outbox folder chosen yet (a USB stick or shared drive)."
@@ -304,7 +431,8 @@ class SyncPage(QWidget):
         total = self.preview.get("pending_total", 0)
         held = self.preview.get("quarantined", 0)
         self.pending_label.setText(
-            f"{total} records are ready to go. {held} stay behind until they are fixed."
+            f"{total} records are ready to go. {held} stay behind until they are fixed.\n"
+            f"Identifiability of what the VRP holds from you: {quasi.describe(identifiable)}"
             if joined
             else "Join a VRP to send batches."
         )

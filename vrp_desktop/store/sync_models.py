@@ -50,6 +50,8 @@ class ImportedParticipant(Imported, Base):
     postcode_district: Mapped[str | None] = mapped_column(String(8))
     consent_status: Mapped[str | None] = mapped_column(String(16))
     consent_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: keyed token of coarser identity, for probable cross-provider duplicates
+    match_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ImportedEnrolment(Imported, Base):

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
-from vrp_desktop.sync import common, manifest, outbox, zipstream
+from vrp_desktop.sync import common, linkage, manifest, matching, outbox, quasi, zipstream
 from vrp_desktop.sync.common import Progress, SyncError
 
 _LINES_PER_CHUNK = 2000
@@ -44,7 +45,8 @@ _SQL = {
     "intervention": "SELECT id, version, framework_id, framework_version, name, tier, setting, "
     "area, active FROM intervention WHERE sync_state = 'valid'",
     "participant": "SELECT id, version, pseudonym, age_band, substr(date_of_birth, 1, 7) AS "
-    "birth_month, gender, ethnicity, postcode_district, consent_status, consent_date "
+    "birth_month, gender, ethnicity, postcode_district, consent_status, consent_date, "
+    "first_name, last_name, date_of_birth "
     "FROM participant "
     "WHERE sync_state = 'valid' AND erased_at IS NULL",
     "enrolment": "SELECT id, version, participant_id, intervention_id, referral_source, "
@@ -198,10 +200,12 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
 class _Member:
     """One entity's JSON Lines: streamed, counted and hashed as the ZIP asks for it."""
 
-    def __init__(self, conn, entity: str, blocked: _Blocked, tick) -> None:
+    def __init__(self, conn, entity: str, blocked: _Blocked, tick, key: str | None = None) -> None:
         self.conn, self.entity, self.blocked, self.tick = conn, entity, blocked, tick
+        self.key = key  # the linkage key, for the participant's coarse token
         self.sha = hashlib.sha256()
         self.count = self.bytes = self.attendances = 0
+        self.groups: Counter = Counter()  # participants by quasi-identifiers (see ``quasi``)
 
     def __iter__(self) -> Iterator[bytes]:
         lines: list[bytes] = []
@@ -218,7 +222,18 @@ class _Member:
                     pending = next(registers, None)
             if self.blocked.check(self.entity, row, register):
                 continue
+            if self.entity == "participant":
+                # identity is read only to make the coarse token, and never travels
+                first, last, born = (
+                    row.pop("first_name"),
+                    row.pop("last_name"),
+                    row.pop("date_of_birth"),
+                )
+                born = dt.date.fromisoformat(born) if isinstance(born, str) else born
+                row["match_token"] = matching.coarse_token(self.key, first, last, born)
             record = _project(self.entity, row)
+            if self.entity == "participant":
+                self.groups[quasi.key(record)] += 1
             if register is not None:
                 record["register"] = register
                 self.attendances += len(register)
@@ -236,6 +251,27 @@ class _Member:
         self.bytes += len(chunk)
         self.tick(len(lines))
         return chunk
+
+
+class _Rotation:
+    """The rotation member: old pseudonym -> new, hashed and counted like an entity member."""
+
+    def __init__(self, pairs: list[list[str]]) -> None:
+        self.pairs = pairs
+        self.sha = hashlib.sha256()
+        self.count = self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.pairs), _LINES_PER_CHUNK):
+            lines = [
+                _dumps({"old": old, "new": new})
+                for old, new in self.pairs[start : start + _LINES_PER_CHUNK]
+            ]
+            chunk = b"\n".join(lines) + b"\n"
+            self.sha.update(chunk)
+            self.count += len(lines)
+            self.bytes += len(chunk)
+            yield chunk
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -298,6 +334,9 @@ def build_batch(
     provider_id = ws.setting(common.PROVIDER_ID)
     vrp_id = ws.setting(common.VRP_ID)
     previous_batch_id = ws.setting(common.LAST_BATCH_ID)
+    key_info = linkage.batch_linkage(ws)
+    linkage_key = ws.setting(linkage.KEY)
+    rotation = linkage.pending_rotation(ws)
     recover(ws, folder)
     batch_id = uuid7()
     target = folder / outbox.batch_file_name(provider_code, batch_id)
@@ -318,7 +357,7 @@ def build_batch(
             session.flush()  # takes the write lock: nothing else writes while we build
             conn = session.connection()
             total = _to_send(conn)
-            if total == 0:
+            if total == 0 and not (rotation and rotation["pairs"]):
                 raise common.NothingToSend(
                     "There is nothing new to send: every record the VRP should have is already "
                     "sent, or waiting to be fixed."
@@ -330,7 +369,11 @@ def build_batch(
                 done[0] += n
                 report("Packing records", done[0], total)
 
-            members = {e: _Member(conn, e, blocked, tick) for e in manifest.ENTITIES}
+            members = {e: _Member(conn, e, blocked, tick, linkage_key) for e in manifest.ENTITIES}
+            rotated = _Rotation(rotation["pairs"]) if rotation else None
+            travelling = [(manifest.MEMBERS[e], m) for e, m in members.items()]
+            if rotated is not None:
+                travelling.insert(0, (manifest.ROTATION_MEMBER, rotated))
             created_at = common.utc_now_iso()
             audit_head = audit.head(session).as_dict()
             frameworks: dict[str, list[int]] = {}
@@ -342,6 +385,17 @@ def build_batch(
             def trailer() -> list[tuple[str, bytes]]:
                 counts = {e: m.count for e, m in members.items()}
                 counts["attendance"] = members["session"].attendances
+                listed = {
+                    name: {"sha256": m.sha.hexdigest(), "bytes": m.bytes, "records": m.count}
+                    for name, m in travelling
+                }
+                key_section = dict(key_info)
+                if rotation is not None:
+                    key_section["rotation"] = {
+                        "from_key_id": rotation["from_key_id"],
+                        "to_key_id": rotation["to_key_id"],
+                        "pairs": rotated.count,
+                    }
                 body = manifest.make_manifest(
                     batch_id=batch_id,
                     vrp_id=vrp_id,
@@ -353,14 +407,9 @@ def build_batch(
                     framework_versions=frameworks,
                     audit_head=audit_head,
                     counts=counts,
-                    members={
-                        manifest.MEMBERS[e]: {
-                            "sha256": m.sha.hexdigest(),
-                            "bytes": m.bytes,
-                            "records": m.count,
-                        }
-                        for e, m in members.items()
-                    },
+                    members=listed,
+                    linkage=key_section,
+                    disclosure=quasi.figure(members["participant"].groups),
                 )
                 batch.manifest = json.loads(body)
                 signature = common.sign(own.signing_private_key, body)
@@ -369,9 +418,7 @@ def build_batch(
                     (manifest.SIGNATURE, common.b64(signature).encode()),
                 ]
 
-            source = zipstream.producer(
-                ((manifest.MEMBERS[e], m) for e, m in members.items()), trailer
-            )
+            source = zipstream.producer(iter(travelling), trailer)
             handle = _open_part(part)
             written = True
             with handle:
@@ -399,6 +446,8 @@ def build_batch(
                 "outbox": str(folder),
             }
             ws.set_setting(session, common.LAST_BATCH_ID, batch_id)
+            if rotation is not None:
+                ws.set_setting(session, linkage.PENDING, "")  # it travels in this batch
             audit.append(
                 session,
                 ws.user.username,
@@ -424,6 +473,8 @@ def build_batch(
             {"entity": e, "id": rid, "reason": reason} for (e, rid), reason in blocked.held.items()
         ],
         "previous_batch_id": batch.previous_batch_id,
+        "linkage": batch.manifest.get("linkage"),
+        "disclosure": batch.manifest.get("disclosure"),
     }
 
 

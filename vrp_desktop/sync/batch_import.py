@@ -41,7 +41,12 @@ from vrp_desktop.sync.common import Progress, SyncError
 from vrp_desktop.validation import batch_schema
 
 _CHUNK = 2000
-_ALLOWED_MEMBERS = {*manifest.MEMBER_ENTITY, manifest.MANIFEST, manifest.SIGNATURE}
+_ALLOWED_MEMBERS = {
+    *manifest.MEMBER_ENTITY,
+    manifest.ROTATION_MEMBER,
+    manifest.MANIFEST,
+    manifest.SIGNATURE,
+}
 
 
 @dataclasses.dataclass
@@ -237,7 +242,9 @@ def verify_batch(ws, path: Path) -> tuple[dict[str, Any], Provider]:
             "way, or was not made by them. Nothing was imported."
         )
     listed = body["members"]
-    present = {n for n in handler.hashes if n in manifest.MEMBER_ENTITY}
+    present = {
+        n for n in handler.hashes if n in manifest.MEMBER_ENTITY or n == manifest.ROTATION_MEMBER
+    }
     if present != set(listed):
         raise SyncError(f"{path.name} does not hold the members its manifest lists.")
     for name, (digest, size) in handler.hashes.items():
@@ -300,6 +307,9 @@ class _Apply:
         self._partial = b""
         self._lines: list[bytes] = []
         self._seen = 0
+        self._session = session
+        self._provider_id = provider_id
+        self.rekeyed = 0
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
@@ -315,7 +325,7 @@ class _Apply:
 
     def data(self, chunk: bytes) -> None:
         self._sha.update(chunk)
-        if self._entity is None:
+        if self._entity is None and self._name != manifest.ROTATION_MEMBER:
             return
         parts = (self._partial + chunk).split(b"\n")
         self._partial = parts.pop()
@@ -327,7 +337,7 @@ class _Apply:
         expected = self.body["members"].get(name)
         if expected is not None and expected.get("sha256") != self._sha.hexdigest():
             raise SyncError(f"{name} changed between checking and importing; nothing was imported.")
-        if self._entity is None:
+        if self._entity is None and self._name != manifest.ROTATION_MEMBER:
             return
         if self._partial:
             self._lines.append(self._partial)
@@ -347,6 +357,9 @@ class _Apply:
         if not lines:
             return
         self._seen += len(lines)
+        if entity is None:  # the rotation member
+            self._rekey(lines)
+            return
         sound: list[tuple[dict[str, Any], str, str]] = []
         shape, batch = import_check.shape, self.batch_id
         for raw in lines:
@@ -362,6 +375,43 @@ class _Apply:
             self.holder.offer(entity, sound)
         self.done += len(lines)
         self.progress("Importing records", self.done, self.total)
+
+    def _rekey(self, lines: list[bytes]) -> None:
+        """Old pseudonym -> new for this provider's held people (a new linkage key).
+
+        Only the sending provider's own records change, so no provider can merge or split
+        another's people; a malformed line refuses the whole batch (it is signed, so it is
+        the provider's software that is wrong, and a half-applied rotation would split people).
+        """
+        pairs = []
+        for raw in lines:
+            item = _parse(raw, self._name)
+            try:
+                if not isinstance(item, dict):
+                    raise batch_schema.Bad("should be an object")
+                pairs.append(
+                    (
+                        batch_schema.pseudonym(item.get("new")),
+                        self._provider_id,
+                        batch_schema.pseudonym(item.get("old")),
+                    )
+                )
+            except batch_schema.Bad as exc:
+                raise SyncError(
+                    f"The batch's linkage rotation holds a line that is not two pseudonyms: a "
+                    f"pseudonym {exc} Nothing was imported; ask the provider to update VRP "
+                    "Desktop and send the batch again."
+                ) from None
+        changed = (
+            self._session.connection()
+            .exec_driver_sql(
+                "UPDATE imported_participant SET pseudonym = ? "
+                "WHERE provider_id = ? AND pseudonym = ?",
+                pairs,
+            )
+            .rowcount
+        )
+        self.rekeyed += max(changed, 0)
 
     def _accepted(self, entity: str, records: list[dict[str, Any]]) -> None:
         self.counts["accepted"] += len(records)
@@ -504,6 +554,11 @@ def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha,
         _decrypt(path, keys["identity"], handler)
         handler.finish()
         handler.counts["released"] = handler.holder.released
+        if handler.rekeyed:
+            result.notes.append(
+                f"{handler.rekeyed} people from {provider.code} were re-keyed to the "
+                "partnership's new linkage key, so they are still counted once."
+            )
         result.counts = dict(handler.counts)
         result.by_entity = dict(handler.by_entity)
         result.rejected = handler.rejected

@@ -169,6 +169,10 @@ def cmd_batch_build(args: argparse.Namespace) -> int:
         return 0
     counts = ", ".join(f"{n} {k}" for k, n in sorted(result["counts"].items()) if n)
     print(f"\nBatch written to {result['file']}: {counts}.")
+    if result.get("disclosure"):
+        from vrp_desktop.sync import quasi
+
+        print(f"Identifiability: {quasi.describe(result['disclosure'])}")
     if result["held_back"]:
         print(
             f"{len(result['held_back'])} records wait until the records they depend on are "

@@ -39,8 +39,8 @@ def is_set_up(ws) -> bool:
 def setup(ws, *, partnership_name: str | None = None) -> dict[str, Any]:
     """Give a coordinator workspace the VRP's keys; repeat calls return what is there.
 
-    The partnership linkage key is the workspace's own ``linkage_key`` (made at ``init``); it
-    travels to providers only inside onboarding packs.
+    The VRP holds no linkage key: the partnership's custodian issues it to providers (see
+    ``linkage``), so nothing here can turn a name and birth date into a pseudonym.
     """
     require_coordinator(ws)
     if is_set_up(ws):
@@ -114,7 +114,6 @@ def material(ws) -> dict[str, Any]:
         common.PARTNERSHIP,
         common.VRP_RECIPIENTS,
         common.VRP_SIGNING_PUBLIC,
-        "linkage_key",
     )
     values["signing_private"] = signing_private(ws)
     values["identity"] = identity(ws)

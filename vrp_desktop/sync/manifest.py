@@ -25,6 +25,9 @@ SIGNATURE = "manifest.sig"
 ENTITIES = ("intervention", "participant", "enrolment", "session", "outcome_response", "tombstone")
 MEMBERS = {entity: f"records/{entity}.jsonl" for entity in ENTITIES}
 MEMBER_ENTITY = {name: entity for entity, name in MEMBERS.items()}
+#: old pseudonym -> new, one {"old": ..., "new": ...} per line, after a new linkage key: it
+#: travels first, so the VRP re-keys what it holds before the batch's records are applied
+ROTATION_MEMBER = "linkage/rotation.jsonl"
 
 #: the columns each entity carries (id and version first); attendances travel inside sessions
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "postcode_district",
         "consent_status",
         "consent_date",
+        "match_token",
     ),
     "enrolment": (
         "id",
@@ -129,6 +133,8 @@ def make_manifest(
     counts: dict[str, int],
     members: dict[str, dict[str, Any]],
     audit_head: dict[str, Any] | None = None,
+    linkage: dict[str, Any] | None = None,
+    disclosure: dict[str, Any] | None = None,
 ) -> bytes:
     body = {
         "format": FORMAT,
@@ -146,6 +152,10 @@ def make_manifest(
     }
     if audit_head is not None:
         body["audit_head"] = audit_head  # the provider's audit chain head: an outside anchor
+    if linkage is not None:
+        body["linkage"] = linkage  # which key made the pseudonyms; a rotation if one travels
+    if disclosure is not None:
+        body["disclosure"] = disclosure  # how many people are unique on what travels with them
     return json.dumps(body, indent=1, sort_keys=True).encode()
 
 
@@ -165,7 +175,7 @@ def _problem(body: Any) -> str | None:
         if body.get(key) is not None and not isinstance(body[key], str):
             return f"its field {key!r} has the wrong type"
     members, counts = body.get("members"), body.get("counts")
-    if not isinstance(members, dict) or set(members) - set(MEMBER_ENTITY):
+    if not isinstance(members, dict) or set(members) - {*MEMBER_ENTITY, ROTATION_MEMBER}:
         return "its list of members has the wrong type or names unknown members"
     for entry in members.values():
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
@@ -179,6 +189,13 @@ def _problem(body: Any) -> str | None:
         isinstance(v, list) and all(_is_int(n) for n in v) for v in versions.values()
     ):
         return "its framework versions have the wrong type"
+    linkage = body.get("linkage")
+    if linkage is not None and (
+        not isinstance(linkage, dict)
+        or not isinstance(linkage.get("key_id"), str | None)
+        or not isinstance(linkage.get("rotation"), dict | None)
+    ):
+        return "its linkage section has the wrong type"
     return None
 
 

@@ -1,11 +1,15 @@
 """Onboarding: the VRP hands a provider a pack only they can open, and gets their key back.
 
-The pack (VRP recipient, VRP signing key, partnership linkage key, frameworks, provider id
-and a pairing secret) is age-encrypted under a one-time code the coordinator reads out by
-phone (age's scrypt passphrase mode). ``join`` imports it, switches the workspace to the
-partnership's linkage key (recomputing every pseudonym), makes the provider's Ed25519
-signing key and writes a provider key file, MACed with the pairing secret, for the VRP to pin.
-Both sides show fingerprints so two people can compare them.
+The pack (VRP recipient, VRP signing key, frameworks, provider id and a pairing secret) is
+age-encrypted under a one-time code the coordinator reads out by phone (age's scrypt
+passphrase mode). ``join`` imports it, makes the provider's Ed25519 signing key and writes a
+provider key file, MACed with the pairing secret, for the VRP to pin. Both sides show
+fingerprints so two people can compare them.
+
+The pack carries no linkage key: the VRP never holds one (the custodian issues it, see
+``linkage``). A version-1 pack from an older coordinator did; its key is ignored. Readers
+ignore fields they do not know, so a later version can add some (an intake address, say)
+without breaking older providers.
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from vrp_desktop.errors import FrameworkError
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
-from vrp_desktop.services.common import bump
-from vrp_desktop.services.pseudonyms import pseudonym
-from vrp_desktop.store.models import Participant, Provider
+from vrp_desktop.store.models import Provider
 from vrp_desktop.sync import common
 from vrp_desktop.sync.common import SyncError
 
-PACK_FORMAT = "vrp-onboarding/1"
+PACK_FORMAT = "vrp-onboarding/2"
+#: formats ``join`` reads (version 1 carried a VRP-made linkage key, now ignored)
+PACK_FORMATS = ("vrp-onboarding/1", PACK_FORMAT)
 KEY_FORMAT = "vrp-provider-key/1"
 _MAX_FILE = 64 * 1024 * 1024
 
@@ -47,7 +51,6 @@ def seal_pack(
         "partnership": keys[common.PARTNERSHIP],
         "vrp_recipients": json.loads(keys[common.VRP_RECIPIENTS]),
         "vrp_signing_public": keys[common.VRP_SIGNING_PUBLIC],
-        "linkage_key": keys["linkage_key"],
         "provider": {"id": provider.id, "code": provider.code, "name": provider.name},
         "pairing_secret": pairing.hex(),
         "frameworks": coordinator.framework_texts(session),
@@ -108,7 +111,7 @@ def _is_hex(value: Any, size: int | None = None) -> bool:
 
 def _pack_sound(pack: Any) -> bool:
     """Every field ``join`` uses has the type and shape it uses it as."""
-    if not isinstance(pack, dict) or pack.get("format") != PACK_FORMAT:
+    if not isinstance(pack, dict) or pack.get("format") not in PACK_FORMATS:
         return False
     provider = pack.get("provider")
     if not isinstance(provider, dict) or not isinstance(provider.get("id"), str):
@@ -130,11 +133,7 @@ def _pack_sound(pack: Any) -> bool:
             return False
     if not isinstance(frameworks, list) or not all(isinstance(t, str) for t in frameworks):
         return False
-    return (
-        _is_hex(pack.get("vrp_signing_public"), 32)
-        and _is_hex(pack.get("linkage_key"))
-        and _is_hex(pack.get("pairing_secret"))
-    )
+    return _is_hex(pack.get("vrp_signing_public"), 32) and _is_hex(pack.get("pairing_secret"))
 
 
 def parse_pack(plain: bytes, name: str) -> dict[str, Any]:
@@ -155,6 +154,7 @@ def parse_pack(plain: bytes, name: str) -> dict[str, Any]:
     public = bytes.fromhex(pack["vrp_signing_public"])
     if not common.verify(public, signature, common.canonical(pack)):
         raise bad
+    pack.pop("linkage_key", None)  # a version-1 pack's VRP-made key is never used
     return pack
 
 
@@ -182,21 +182,6 @@ def read_key_file(path: Path) -> dict[str, Any]:
     return body
 
 
-def _recompute_pseudonyms(session, linkage_key: str) -> int:
-    """Every participant's pseudonym under the partnership's key (a changed shareable field:
-    a version the VRP may already hold gets bumped so it is sent again)."""
-    changed = 0
-    for p in session.scalars(select(Participant).where(Participant.erased_at.is_(None))):
-        value = pseudonym(linkage_key, p.first_name, p.last_name, p.date_of_birth)
-        if value != p.pseudonym:
-            p.pseudonym = value
-            if p.sync_state in ("sent", "accepted", "rejected"):
-                bump(p)
-                p.sync_state = "valid" if not p.findings else "draft"
-            changed += 1
-    return changed
-
-
 def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None) -> dict[str, Any]:
     """Join the VRP whose pack this is; returns fingerprints and the provider key file path."""
     common.require_kind(ws, "provider")
@@ -219,7 +204,6 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
         if key_out
         else Path(pack_path).with_name(f"provider-key-{provider_info['code']}{common.KEY_SUFFIX}")
     )
-    current_linkage = ws.setting("linkage_key")
     with ws.unit() as session:
         for text in pack["frameworks"]:
             try:
@@ -231,10 +215,6 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
                     "A framework in this pack is not readable by this version of VRP Desktop. "
                     "Update VRP Desktop, then join again; nothing was changed."
                 ) from None
-        recomputed = 0
-        if current_linkage != pack["linkage_key"]:
-            ws.set_setting(session, "linkage_key", pack["linkage_key"])
-            recomputed = _recompute_pseudonyms(session, pack["linkage_key"])
         own = session.scalar(select(Provider).where(Provider.is_self.is_(True)))
         if own.signing_private_key is None:
             private, public = common.new_signing_key()
@@ -268,7 +248,6 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
             after={
                 "vrp_id": pack["vrp_id"],
                 "provider_code": provider_info["code"],
-                "pseudonyms_recomputed": recomputed,
             },
         )
         own_public = own.signing_public_key
@@ -280,7 +259,6 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
         "provider_fingerprint": common.fingerprint(own_public),
         "vrp_fingerprint": common.fingerprint(bytes.fromhex(pack["vrp_signing_public"])),
         "key_file": str(key_out),
-        "pseudonyms_recomputed": recomputed,
         "frameworks": len(pack["frameworks"]),
     }
 

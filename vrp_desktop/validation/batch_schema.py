@@ -285,6 +285,7 @@ SCHEMA: dict[str, tuple[tuple[str, Checker, bool], ...]] = {
         ("postcode_district", postcode_district, True),
         ("consent_status", code, True),
         ("consent_date", date, True),
+        ("match_token", pseudonym, True),  # coarse keyed token (``sync.matching``)
     ),
     "enrolment": (
         ("id", record_id, False),
@@ -359,6 +360,8 @@ def check(entity: str, record: Any) -> list[str]:
         return ["This kind of record is not one a batch carries."]
     if type(record) is not dict:
         return ["This line is not a record."]
+    if entity == "participant" and "match_token" not in record:
+        record["match_token"] = None  # sent by a version from before issue 12
     keys = record.keys()
     added = _ADDED.get(entity, frozenset())
     if added and keys | added == KEYS[entity] and not keys & added:
