@@ -32,7 +32,7 @@ TODAY = dt.date(2025, 6, 1)
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 P1, P2, P3 = ("0190" + str(n) * 28 + "-0000-0000" for n in (1, 2, 3))
 ALL_CODES = sorted(
-    {e.code for f in FRAMEWORKS for name in ("activities", "location_types") for e in getattr(f, name)}
+    {e.code for f in FRAMEWORKS for e in [*f.activities, *f.location_types]}
     | {e.code for f in FRAMEWORKS for e in f.referral_sources}
     | {e.code for f in FRAMEWORKS for e in f.exit_reasons}
     | {t for f in FRAMEWORKS for t in f.session_types}

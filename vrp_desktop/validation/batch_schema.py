@@ -383,7 +383,8 @@ def _compile(entity: str) -> Callable[[dict[str, Any]], bool]:
         # a checker that normalises (dates) or walks a list: called, its result kept aside so
         # a later failure leaves the record as it came
         lines.append(f"    c{index} = None" if blank_ok else "    if v is None: return False")
-        lines.append(f"    {'if v is not None: ' if blank_ok else ''}c{index} = _checkers[{index}](v)")
+        guard = "if v is not None: " if blank_ok else ""
+        lines.append(f"    {guard}c{index} = _checkers[{index}](v)")
         converted.append((index, name))
     lines += [f"    record[{name!r}] = c{index}" for index, name in converted]
     lines.append("    return True")
@@ -396,7 +397,7 @@ def _compile(entity: str) -> Callable[[dict[str, Any]], bool]:
         "PSEUDONYM_LENGTH": PSEUDONYM_LENGTH,
         "_checkers": [checker for _n, checker, _b in SCHEMA[entity]],
     }
-    exec(compile("\n".join(lines), f"<batch schema: {entity}>", "exec"), space)  # noqa: S102
+    exec(compile("\n".join(lines), f"<batch schema: {entity}>", "exec"), space)
     fast = space[f"fast_{entity}"]
 
     def accept(record: dict[str, Any]) -> bool:
