@@ -18,14 +18,25 @@ from sqlalchemy.pool import QueuePool
 from vrp_desktop.atomic import owner_only
 from vrp_desktop.errors import WorkspaceError
 
+#: the page cache per connection, in KiB (negative: a size, not a page count). SQLCipher
+#: decrypts a page each time it is read into the cache and encrypts it each time it is written
+#: out, so once a database outgrows the cache every miss costs crypto work plain SQLite does
+#: not do; a bulk write whose dirty pages outgrow it also spills them to the WAL mid-transaction
+#: and reads them back. 64 MiB (SQLCipher's default is 8 MB, SQLite's 2 MB) keeps the working set
+#: of a million-record write in memory; it is an upper bound, allocated only as pages are used.
+CACHE_KIB = 65536
+
 #: applied on every connection: no plaintext on disk, ever (temp store in memory,
-#: secure delete scrubs freed pages), referential integrity on, WAL for concurrent reads.
+#: secure delete scrubs freed pages), referential integrity on, WAL for concurrent reads,
+#: and a page cache large enough that encryption is paid once per page, not once per miss.
+#: Nothing here changes the file format: databases made before any of it open unchanged.
 CONNECTION_PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA secure_delete = ON",
     "PRAGMA temp_store = MEMORY",
     "PRAGMA busy_timeout = 5000",
     "PRAGMA synchronous = NORMAL",
+    f"PRAGMA cache_size = -{CACHE_KIB}",
 )
 
 
