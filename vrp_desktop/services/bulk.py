@@ -72,15 +72,67 @@ def bulk_insert(
 ) -> dict[str, int]:
     """Validate and insert the given rows (each a dict of column values with an ``id``)."""
     ws.require("record")
-    on, at = today(), now()
-    report = progress or (lambda *_: None)
-    linkage = ws.setting("linkage_key")
     with ws.unit() as session:
+        writer = BulkWriter(ws, session, progress=progress, chunk=chunk)
+        writer.add(
+            participants=participants,
+            enrolments=enrolments,
+            sessions=sessions,
+            attendances=attendances,
+            responses=responses,
+        )
+        writer.finish(action)
+    return writer.counts
+
+
+class BulkWriter:
+    """The bulk path inside one unit, fed in parts, so a caller can stream rows it makes
+    (``vrp demo`` at a million sessions) without holding them all: one transaction, one audit
+    event, memory bounded by the largest part.
+
+    Each ``add`` validates and writes its rows as ``bulk_insert`` does. Context that spans parts
+    is kept: enrolment spans (who is enrolled where, for the register check). Within a part,
+    enrolments find their young person among that part's participants (or in the store), a
+    questionnaire its enrolment among that part's enrolments, and double-booking is checked
+    among that part's sessions, so a streaming caller keeps related rows in one part.
+    """
+
+    def __init__(self, ws, session, *, progress: Progress | None = None, chunk: int = 5000):
+        self.ws = ws
+        self.session = session
+        self.chunk = chunk
+        self.report = progress or (lambda *_: None)
+        self.on, self.at = today(), now()
+        self.linkage = ws.setting("linkage_key")
         interventions = {i.id: i for i in session.scalars(select(Intervention))}
-        fw = {
+        self.fw = {
             iid: fw_service.get(session, i.framework_id, i.framework_version)
             for iid, i in interventions.items()
         }
+        self.spans: dict[tuple[str, str], list[tuple[dt.date, dt.date | None]]] = (
+            collections.defaultdict(list)
+        )
+        self.counts = dict.fromkeys(
+            ("participants", "enrolments", "sessions", "attendances", "responses"), 0
+        )
+
+    def finish(self, action: str) -> None:
+        """The one audit event for everything added."""
+        audit.append(
+            self.session, self.ws.user.username, action, "workspace", None, after=self.counts
+        )
+
+    def add(
+        self,
+        *,
+        participants: Sequence[dict[str, Any]] = (),
+        enrolments: Sequence[dict[str, Any]] = (),
+        sessions: Sequence[dict[str, Any]] = (),
+        attendances: Sequence[dict[str, Any]] = (),
+        responses: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        session, chunk, report, fw = self.session, self.chunk, self.report, self.fw
+        on, at, linkage = self.on, self.at, self.linkage
         people: dict[str, dict[str, Any]] = {}
         for row in participants:
             row.setdefault("consent_status", "not_asked")
@@ -97,9 +149,7 @@ def bulk_insert(
         ]
         _write(session, ParticipantSearchToken, tokens, chunk * 4, report, "search index")
 
-        spans: dict[tuple[str, str], list[tuple[dt.date, dt.date | None]]] = (
-            collections.defaultdict(list)
-        )
+        spans = self.spans
         for row in enrolments:
             person = people.get(row["participant_id"]) or _load_person(
                 session, row["participant_id"]
@@ -165,15 +215,14 @@ def bulk_insert(
             _stamp(row, findings)
         _write(session, OutcomeResponse, responses, chunk, report, "questionnaires")
 
-        counts = {
-            "participants": len(participants),
-            "enrolments": len(enrolments),
-            "sessions": len(sessions),
-            "attendances": len(attendances),
-            "responses": len(responses),
-        }
-        audit.append(session, ws.user.username, action, "workspace", None, after=counts)
-    return counts
+        for name, rows in (
+            ("participants", participants),
+            ("enrolments", enrolments),
+            ("sessions", sessions),
+            ("attendances", attendances),
+            ("responses", responses),
+        ):
+            self.counts[name] += len(rows)
 
 
 def _columns(model, row: dict[str, Any]) -> dict[str, Any]:
