@@ -558,7 +558,10 @@ def run(cfg: Config, quick: bool) -> None:
     captured_sql: list[tuple[str, Any]] = []
 
     def grab(_conn, _cursor, statement, parameters, _context, _many):
-        captured_sql.append((statement, parameters))
+        # the engine begins every transaction itself (BEGIN / BEGIN IMMEDIATE); the replay on
+        # a raw autocommit connection runs the queries alone
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            captured_sql.append((statement, parameters))
 
     event.listen(ws.engine, "before_cursor_execute", grab)
     for text in prefixes:
