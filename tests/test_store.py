@@ -53,17 +53,32 @@ def test_connection_settings(workspace):
         assert pragma("secure_delete") == 1
         assert pragma("temp_store") == 2  # MEMORY
         assert pragma("cipher_version")
-        assert pragma("cache_size") == -65536  # 64 MiB: encryption paid once per page
+        assert pragma("cache_size") == -8000  # SQLCipher's own; bulk writes raise it
+
+
+def test_a_bulk_write_gets_a_large_cache_and_gives_it_back(workspace):
+    from vrp_desktop.store.engine import bulk_cache
+
+    with workspace.unit() as session:
+        conn = session.connection()
+        with bulk_cache(conn):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -8000
 
 
 def test_a_database_made_with_the_earlier_settings_still_opens(tmp_path):
-    """A file written by a raw SQLCipher connection with SQLCipher's own defaults (the settings
-    before the larger cache) opens through the store engine with its rows intact."""
+    """A file written by a raw SQLCipher connection with SQLCipher's own defaults opens through
+    the store engine, and takes a bulk write's settings, with its rows intact."""
     import os
 
     import sqlcipher3
 
-    from vrp_desktop.store.engine import check_readable, create_store_engine, raw_key_literal
+    from vrp_desktop.store.engine import (
+        bulk_cache,
+        check_readable,
+        create_store_engine,
+        raw_key_literal,
+    )
 
     key, path = os.urandom(32), tmp_path / "old.db"
     old = sqlcipher3.connect(str(path), isolation_level=None)
@@ -78,7 +93,10 @@ def test_a_database_made_with_the_earlier_settings_still_opens(tmp_path):
         check_readable(engine)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*), max(v) FROM t").one() == (5000, "row 999")
-            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+        with engine.begin() as conn, bulk_cache(conn):
+            conn.exec_driver_sql("INSERT INTO t (v) VALUES ('after')")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 5001
     finally:
         engine.dispose()
 

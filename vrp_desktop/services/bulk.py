@@ -21,6 +21,7 @@ from vrp_desktop.services import audit, search
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.services.common import findings_to_json, now, today
 from vrp_desktop.services.pseudonyms import pseudonym
+from vrp_desktop.store.engine import bulk_cache
 from vrp_desktop.store.models import (
     Attendance,
     Enrolment,
@@ -72,7 +73,7 @@ def bulk_insert(
 ) -> dict[str, int]:
     """Validate and insert the given rows (each a dict of column values with an ``id``)."""
     ws.require("record")
-    with ws.unit() as session:
+    with ws.unit() as session, bulk_cache(session.connection()):
         writer = BulkWriter(ws, session, progress=progress, chunk=chunk)
         writer.add(
             participants=participants,

@@ -17,6 +17,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.services import bulk, interventions
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.services.pseudonyms import new_reference
+from vrp_desktop.store.engine import bulk_cache
 
 FIRST_NAMES = [
     "Aaliyah",
@@ -229,7 +230,7 @@ def generate(
         with ws.read() as session:
             programmes.append((row, fw_service.get(session, framework_id)))
 
-    with ws.unit() as session:
+    with ws.unit() as session, bulk_cache(session.connection()):
         writer = bulk.BulkWriter(ws, session, progress=progress)
         #: per programme: (start, end, participant id) of each enrolment
         spans: dict[str, list[tuple[dt.date, dt.date | None, str]]] = {
