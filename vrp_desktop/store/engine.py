@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlcipher3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from vrp_desktop.atomic import owner_only
@@ -50,7 +50,9 @@ def bulk_cache(conn) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+        # never hide why a write failed: a connection too broken to take this is discarded
+        with contextlib.suppress(DBAPIError):
+            conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
 def raw_key_literal(master_key: bytes) -> str:
