@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_sync
 	$(PY) -m bench.bench_returns
 	$(PY) -m bench.bench_intake
+	$(PY) -m bench.bench_demo
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 
@@ -75,6 +76,7 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.bench_sync --records 20000
 	$(PY) -m bench.bench_returns --quick
 	$(PY) -m bench.bench_intake --providers 6
+	$(PY) -m bench.bench_demo --quick
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui --quick
 
 # issue 10: SIGKILL at named points and random moments of every writing operation (100 each),

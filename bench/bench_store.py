@@ -337,13 +337,18 @@ def run(cfg: Config, quick: bool) -> None:
     master_key = ws_c.master_key
 
     # 2. demo data, generated once (demo.generate with the store write captured)
-    captured: dict[str, Any] = {}
+    captured: dict[str, Any] = {k: [] for k in RECORD_KINDS}
+
+    def capture(_writer, **parts: Any) -> None:  # demo.generate streams its rows in parts
+        for kind, rows in parts.items():
+            captured[kind].extend(rows)
+
     print(
         f"Generating demo data: {cfg.participants:,} participants, {cfg.sessions:,} sessions "
         "(demo.generate, in memory) ...",
         flush=True,
     )
-    with _patched(bulk, "bulk_insert", lambda _ws, **kw: captured.update(kw) or {}):
+    with _patched(bulk.BulkWriter, "add", capture):
         gen_s, _ = timed(
             lambda: demo.generate(
                 ws_c, participants=cfg.participants, sessions=cfg.sessions, seed=cfg.seed
@@ -448,7 +453,7 @@ def run(cfg: Config, quick: bool) -> None:
         "Raw baselines: rows converted in Python (JSON, dates) and executemany'd in one "
         f"transaction, {len(tokens):,} search-token rows included (bulk_insert writes them too); "
         "same pragmas as the store (WAL, foreign_keys, secure_delete, temp_store MEMORY, "
-        "synchronous NORMAL, busy_timeout)"
+        "synchronous NORMAL, busy_timeout, cache_size 64 MiB)"
     )
     if cfg.profile:
         small = {k: v[: max(1, len(v) // 10)] for k, v in data.items()}
@@ -553,7 +558,10 @@ def run(cfg: Config, quick: bool) -> None:
     captured_sql: list[tuple[str, Any]] = []
 
     def grab(_conn, _cursor, statement, parameters, _context, _many):
-        captured_sql.append((statement, parameters))
+        # the engine begins every transaction itself (BEGIN / BEGIN IMMEDIATE); the replay on
+        # a raw autocommit connection runs the queries alone
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            captured_sql.append((statement, parameters))
 
     event.listen(ws.engine, "before_cursor_execute", grab)
     for text in prefixes:

@@ -11,7 +11,9 @@ the signed receipt). Baseline, in the same run: raw DB-API ``executemany`` of th
 import wrote into the same tables, into plain ``sqlite3`` and into ``sqlcipher3``.
 
 Each measured phase runs in its own subprocess so its peak memory (ru_maxrss) is its own.
-Targets are printed, never asserted: import within 3x raw sqlite3, peak memory under 300 MB.
+Targets are printed, never asserted: import within 3x raw sqlite3 (CPU time: the machine may be
+shared, and wall time then measures the neighbours too; wall time is printed beside it), peak
+memory under 300 MB.
 """
 
 from __future__ import annotations
@@ -98,12 +100,13 @@ def phase_build(root: Path) -> dict:
 
     (root / "outbox").mkdir(exist_ok=True)
     with _open(root / "prov", "manager") as ws:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = batch_build.build_batch(ws, outbox_folder=root / "outbox")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     records = result["records"] + result["counts"]["attendance"]
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "records": records,
         "file": result["file"],
         "bytes": Path(result["file"]).stat().st_size,
@@ -115,11 +118,12 @@ def phase_import(root: Path, file: str) -> dict:
     from vrp_desktop.sync import batch_import
 
     with _open(root / "coord", "coord") as ws:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = batch_import.import_batch(ws, Path(file), receipt_folder=root)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "counts": report.counts,
         "peak_mb": _peak_mb(),
     }
@@ -140,7 +144,7 @@ def phase_raw(root: Path, module: str) -> dict:
     conn = rawdb.connect(target, key if module == "sqlcipher3" else None)
     rawdb.create_schema(conn)
     count = sum(len(r) for _c, r in rows.values())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
     for table, (columns, values) in rows.items():
         marks = ", ".join("?" for _ in columns)
@@ -149,9 +153,9 @@ def phase_raw(root: Path, module: str) -> dict:
             values,
         )
     conn.execute("COMMIT")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
-    return {"seconds": seconds, "records": count, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "cpu": cpu, "records": count, "peak_mb": _peak_mb()}
 
 
 def _run(phase: str, root: Path, *extra: str) -> dict:
@@ -198,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         def line(name: str, result: dict, count: int) -> None:
             seconds = result["seconds"]
             print(
-                f"  {name:<26}{count / seconds:>10,.0f} records/s ({seconds:6.1f} s)"
-                f"  peak {result['peak_mb']:.0f} MB"
+                f"  {name:<26}{count / seconds:>10,.0f} records/s ({seconds:6.1f} s wall, "
+                f"{result['cpu']:6.1f} s CPU)  peak {result['peak_mb']:.0f} MB"
             )
 
         def verdict(ok: bool) -> str:
@@ -210,9 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         line("import", imp, n)
         line("baseline raw sqlite3", raw, raw["records"])
         line("baseline raw sqlcipher3", raw_cipher, raw_cipher["records"])
-        ratio = imp["seconds"] / raw["seconds"]
-        print(f"\n  import / raw sqlite3     {ratio:5.1f}x  target <= 3.0x  {verdict(ratio <= 3)}")
-        print(f"  import / raw sqlcipher3  {imp['seconds'] / raw_cipher['seconds']:5.1f}x")
+        # CPU time is the figure (on a shared machine wall time measures the neighbours too)
+        ratio = imp["cpu"] / raw["cpu"]
+        print(
+            f"\n  import / raw sqlite3     {ratio:5.2f}x CPU  target <= 3.0x  {verdict(ratio <= 3)}"
+            f"  ({imp['seconds'] / raw['seconds']:.2f}x wall)"
+        )
+        print(
+            f"  import / raw sqlcipher3  {imp['cpu'] / raw_cipher['cpu']:5.2f}x CPU"
+            f"  ({imp['seconds'] / raw_cipher['seconds']:.2f}x wall)"
+        )
         for name, peak in (("build", build["peak_mb"]), ("import", imp["peak_mb"])):
             print(f"  {name:<6} peak memory {peak:8.0f} MB  target < 300 MB  {verdict(peak < 300)}")
         print(f"  outcomes: {imp['counts']}")

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from vrp_desktop.store.engine import CONNECTION_PRAGMAS, raw_key_literal
+from vrp_desktop.store.engine import BULK_CACHE_KIB, CONNECTION_PRAGMAS, raw_key_literal
 from vrp_desktop.store.models import Base
 
 
@@ -39,6 +39,7 @@ def connect(path: Path, master_key: bytes | None = None):
         conn.execute(f'PRAGMA key = "{raw_key_literal(master_key)}"')
     for pragma in CONNECTION_PRAGMAS:
         conn.execute(pragma)
+    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")  # as the bulk path sets it
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     assert mode.lower() == "wal", mode
     return conn

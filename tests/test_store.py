@@ -53,6 +53,52 @@ def test_connection_settings(workspace):
         assert pragma("secure_delete") == 1
         assert pragma("temp_store") == 2  # MEMORY
         assert pragma("cipher_version")
+        assert pragma("cache_size") == -8000  # SQLCipher's own; bulk writes raise it
+
+
+def test_a_bulk_write_gets_a_large_cache_and_gives_it_back(workspace):
+    from vrp_desktop.store.engine import bulk_cache
+
+    with workspace.unit() as session:
+        conn = session.connection()
+        with bulk_cache(conn):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -8000
+
+
+def test_a_database_made_with_the_earlier_settings_still_opens(tmp_path):
+    """A file written by a raw SQLCipher connection with SQLCipher's own defaults opens through
+    the store engine, and takes a bulk write's settings, with its rows intact."""
+    import os
+
+    import sqlcipher3
+
+    from vrp_desktop.store.engine import (
+        bulk_cache,
+        check_readable,
+        create_store_engine,
+        raw_key_literal,
+    )
+
+    key, path = os.urandom(32), tmp_path / "old.db"
+    old = sqlcipher3.connect(str(path), isolation_level=None)
+    old.execute(f'PRAGMA key = "{raw_key_literal(key)}"')
+    assert old.execute("PRAGMA cache_size").fetchone()[0] == -8000  # SQLCipher's default
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    old.executemany("INSERT INTO t (v) VALUES (?)", [(f"row {n}",) for n in range(5000)])
+    old.close()
+    engine = create_store_engine(path, key)
+    try:
+        check_readable(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*), max(v) FROM t").one() == (5000, "row 999")
+        with engine.begin() as conn, bulk_cache(conn):
+            conn.exec_driver_sql("INSERT INTO t (v) VALUES ('after')")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 5001
+    finally:
+        engine.dispose()
 
 
 def test_database_file_is_not_sqlite_without_the_key(workspace):

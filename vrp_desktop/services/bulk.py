@@ -21,6 +21,7 @@ from vrp_desktop.services import audit, search
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.services.common import findings_to_json, now, today
 from vrp_desktop.services.pseudonyms import pseudonym
+from vrp_desktop.store.engine import bulk_cache
 from vrp_desktop.store.models import (
     Attendance,
     Enrolment,
@@ -76,16 +77,72 @@ def bulk_insert(
     ``updates``: changes to records already there, made first in the same transaction (it
     takes the session and returns counts for the audit event)."""
     ws.require("record")
-    on, at = today(), now()
-    report = progress or (lambda *_: None)
-    linkage = ws.setting("linkage_key")
-    with ws.unit() as session:
+    with ws.unit() as session, bulk_cache(session.connection()):
+        writer = BulkWriter(ws, session, progress=progress, chunk=chunk)
+        if updates is not None:
+            writer.counts.update(updates(session))
+        writer.add(
+            participants=participants,
+            enrolments=enrolments,
+            sessions=sessions,
+            attendances=attendances,
+            responses=responses,
+        )
+        writer.finish(action)
+    return writer.counts
+
+
+class BulkWriter:
+    """The bulk path inside one unit, fed in parts, so a caller can stream rows it makes
+    (``vrp demo`` at a million sessions) without holding them all: one transaction, one audit
+    event, memory bounded by the largest part.
+
+    Each ``add`` validates and writes its rows as ``bulk_insert`` does. Context that spans parts
+    is kept: enrolment spans (who is enrolled where, for the register check). Within a part,
+    enrolments find their young person among that part's participants (or in the store), a
+    questionnaire its enrolment among that part's enrolments, and double-booking is checked
+    among that part's sessions, so a streaming caller keeps related rows in one part.
+    """
+
+    def __init__(self, ws, session, *, progress: Progress | None = None, chunk: int = 5000):
+        self.ws = ws
+        self.session = session
+        self.chunk = chunk
+        self.report = progress or (lambda *_: None)
+        self.on, self.at = today(), now()
+        self.linkage = ws.setting("linkage_key")
         interventions = {i.id: i for i in session.scalars(select(Intervention))}
-        fw = {
+        self.fw = {
             iid: fw_service.get(session, i.framework_id, i.framework_version)
             for iid, i in interventions.items()
         }
-        changed = updates(session) if updates is not None else {}
+        self.spans: dict[tuple[str, str], list[tuple[dt.date, dt.date | None]]] = (
+            collections.defaultdict(list)
+        )
+        #: every young person this writer has seen (added, or on a register and loaded once):
+        #: their reference; their enrolments are in ``spans``
+        self.references: dict[str, str] = {}
+        self.counts = dict.fromkeys(
+            ("participants", "enrolments", "sessions", "attendances", "responses"), 0
+        )
+
+    def finish(self, action: str) -> None:
+        """The one audit event for everything added."""
+        audit.append(
+            self.session, self.ws.user.username, action, "workspace", None, after=self.counts
+        )
+
+    def add(
+        self,
+        *,
+        participants: Sequence[dict[str, Any]] = (),
+        enrolments: Sequence[dict[str, Any]] = (),
+        sessions: Sequence[dict[str, Any]] = (),
+        attendances: Sequence[dict[str, Any]] = (),
+        responses: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        session, chunk, report, fw = self.session, self.chunk, self.report, self.fw
+        on, at, linkage = self.on, self.at, self.linkage
         people: dict[str, dict[str, Any]] = {}
         for row in participants:
             row.setdefault("consent_status", "not_asked")
@@ -102,9 +159,7 @@ def bulk_insert(
         ]
         _write(session, ParticipantSearchToken, tokens, chunk * 4, report, "search index")
 
-        spans: dict[tuple[str, str], list[tuple[dt.date, dt.date | None]]] = (
-            collections.defaultdict(list)
-        )
+        spans = self.spans
         for row in enrolments:
             person = people.get(row["participant_id"]) or _load_person(
                 session, row["participant_id"]
@@ -120,9 +175,10 @@ def bulk_insert(
         for row in attendances:
             row.setdefault("status", "attended")
             register[row["session_id"]].append(row)
-        references = _existing_people(
-            session, {a["participant_id"] for a in attendances} - set(people), spans
-        )
+        self.references.update((pid, row.get("reference") or "") for pid, row in people.items())
+        unseen = {a["participant_id"] for a in attendances} - self.references.keys()
+        self.references.update(_existing_people(session, unseen, spans))
+        references = self.references
         clashes = _clashes(sessions, register)
         for row in sessions:
             row.setdefault("status", "delivered")
@@ -130,8 +186,7 @@ def bulk_insert(
             contexts = [
                 AttendeeContext(
                     participant_id=a["participant_id"],
-                    reference=(people.get(a["participant_id"]) or {}).get("reference")
-                    or references.get(a["participant_id"], ""),
+                    reference=references.get(a["participant_id"], ""),
                     status=a["status"],
                     enrolled=any(
                         start is not None and start <= day and (end is None or end >= day)
@@ -176,16 +231,14 @@ def bulk_insert(
             _stamp(row, findings)
         _write(session, OutcomeResponse, responses, chunk, report, "questionnaires")
 
-        counts = {
-            "participants": len(participants),
-            "enrolments": len(enrolments),
-            "sessions": len(sessions),
-            "attendances": len(attendances),
-            "responses": len(responses),
-            **changed,
-        }
-        audit.append(session, ws.user.username, action, "workspace", None, after=counts)
-    return counts
+        for name, rows in (
+            ("participants", participants),
+            ("enrolments", enrolments),
+            ("sessions", sessions),
+            ("attendances", attendances),
+            ("responses", responses),
+        ):
+            self.counts[name] += len(rows)
 
 
 def _columns(model, row: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.services import bulk, interventions
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.services.pseudonyms import new_reference
+from vrp_desktop.store.engine import bulk_cache
 
 FIRST_NAMES = [
     "Aaliyah",
@@ -194,6 +195,12 @@ def _code(entries) -> list[str]:
     return [e.code for e in entries]
 
 
+#: young people per part written to the store (with their enrolments and questionnaires)
+PEOPLE_PART = 5000
+#: sessions per part (whole days only, so one day's double-booking is checked in one part)
+SESSIONS_PART = 5000
+
+
 def generate(
     ws,
     *,
@@ -203,7 +210,14 @@ def generate(
     progress: Progress | None = None,
     end: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """Add a synthetic dataset to an open workspace through the bulk path."""
+    """Add a synthetic dataset to an open workspace through the bulk path.
+
+    Rows are made and written in parts inside one unit (one transaction, one audit event), so
+    memory stays flat whatever the size: a part of people with their enrolments and
+    questionnaires at a time, then the sessions day by day. What is kept across parts is one
+    small tuple per enrolment (who, from when, until when). The seed makes it repeatable.
+    """
+    ws.require("record")
     rng = random.Random(seed)
     end = end or dt.datetime.now().replace(second=0, microsecond=0) - dt.timedelta(hours=2)
     start = end - dt.timedelta(days=548)
@@ -216,9 +230,32 @@ def generate(
         with ws.read() as session:
             programmes.append((row, fw_service.get(session, framework_id)))
 
-    used_references: set[str] = set()
-    people, enrolments, by_programme = [], [], {row["id"]: [] for row, _ in programmes}
-    for _ in range(participants):
+    with ws.unit() as session, bulk_cache(session.connection()):
+        writer = bulk.BulkWriter(ws, session, progress=progress)
+        #: per programme: (start, end, participant id) of each enrolment
+        spans: dict[str, list[tuple[dt.date, dt.date | None, str]]] = {
+            row["id"]: [] for row, _ in programmes
+        }
+        used_references: set[str] = set()
+        for first in range(0, participants, PEOPLE_PART):
+            count = min(PEOPLE_PART, participants - first)
+            people, enrolments = _people(rng, programmes, count, start, end, used_references)
+            for e in enrolments:
+                spans[e["intervention_id"]].append(
+                    (e["start_date"], e["end_date"], e["participant_id"])
+                )
+            responses = _responses(rng, programmes, enrolments, end.date())
+            writer.add(participants=people, enrolments=enrolments, responses=responses)
+        for part in _sessions(rng, programmes, spans, sessions, start, end):
+            writer.add(sessions=part[0], attendances=part[1])
+        writer.finish("demo.generate")
+    return writer.counts
+
+
+def _people(rng, programmes, count, start, end, used_references):
+    """``count`` young people, each with one enrolment."""
+    people, enrolments = [], []
+    for _ in range(count):
         row, framework = programmes[rng.choices(range(4), weights=(35, 25, 15, 25))[0]]
         ages = framework.eligible_ages
         referral = start.date() + dt.timedelta(days=rng.randrange(0, 540))
@@ -271,43 +308,29 @@ def generate(
         ):
             enrolment["exit_reason"] = _code(framework.exit_reasons)[0]
         enrolments.append(enrolment)
-        by_programme[row["id"]].append(enrolment)
-
-    session_rows, attendance_rows = _sessions(rng, programmes, by_programme, sessions, start, end)
-    responses = _responses(rng, programmes, enrolments, end.date())
-    return bulk.bulk_insert(
-        ws,
-        participants=people,
-        enrolments=enrolments,
-        sessions=session_rows,
-        attendances=attendance_rows,
-        responses=responses,
-        action="demo.generate",
-        progress=progress,
-    )
+    return people, enrolments
 
 
 def _pick_free(
     rng: random.Random,
-    active: list[dict[str, Any]],
+    active: list[tuple[dt.date, dt.date | None, str]],
     wanted: int,
-    day: dt.date,
-    booked: set[tuple[str, dt.date]],
-) -> list[dict[str, Any]]:
+    booked: set[str],
+) -> list[str]:
     """Up to ``wanted`` people from ``active`` not already at a session that day.
 
     Draws and rejects rather than filtering the whole list, so a million sessions over tens of
     thousands of enrolled people stays linear.
     """
-    chosen: dict[str, dict[str, Any]] = {}
+    chosen: dict[str, None] = {}
     for _ in range(wanted * 4):
         if len(chosen) == wanted or not active:
             break
-        e = active[rng.randrange(len(active))]
-        if (e["participant_id"], day) not in booked:
-            chosen[e["participant_id"]] = e
-    booked.update((pid, day) for pid in chosen)
-    return list(chosen.values())
+        pid = active[rng.randrange(len(active))][2]
+        if pid not in booked:
+            chosen[pid] = None
+    booked.update(chosen)
+    return list(chosen)
 
 
 def _fresh_reference(used: set[str]) -> str:
@@ -318,68 +341,85 @@ def _fresh_reference(used: set[str]) -> str:
     return reference
 
 
-def _sessions(rng, programmes, by_programme, total, start, end):
-    sessions, attendances = [], []
-    booked: set[tuple[str, dt.date]] = set()  # one session a day each: no double-booking
+def _sessions(rng, programmes, spans, total, start, end):
+    """Sessions with their registers, day by day, in parts of whole days.
+
+    Each programme's share of ``total`` is spread evenly over the days; who can attend on a
+    day is kept as a running list of open enrolments (enrolments sorted by start are let in
+    as their day comes, ended ones dropped), so no day re-reads every enrolment.
+    """
     shares = (0.45, 0.25, 0.1, 0.2)
+    days = (end.date() - start.date()).days + 1
+    plans = []
     for (row, framework), share in zip(programmes, shares, strict=True):
         count = max(1, int(total * share)) if total else 0
-        enrolled = sorted(by_programme[row["id"]], key=lambda e: e["start_date"])
-        active_on: dict[dt.date, list[dict[str, Any]]] = {}
-        types = framework.session_types
-        span = (end - start).total_seconds()
-        for _ in range(count):
-            when = start + dt.timedelta(seconds=rng.randrange(int(span)))
-            when = when.replace(
-                hour=rng.choice((10, 13, 16, 17, 18, 19)), minute=rng.choice((0, 30))
-            )
-            if when > end:
-                when -= dt.timedelta(days=1)
-            day = when.date()
-            if day not in active_on:  # who is enrolled depends only on the programme and day
-                active_on[day] = [
-                    e
-                    for e in enrolled
-                    if e["start_date"] <= day and (e["end_date"] is None or e["end_date"] >= day)
-                ]
-            active = active_on[day]
-            if "group" in types and (framework.id in ("sports_diversion",) or rng.random() < 0.3):
-                kind = "group"
-            elif "one_to_one" in types:
-                kind = "one_to_one"
-            else:
-                kind = types[0]
-            wanted = rng.randint(4, 14) if kind == "group" else 1
-            who = _pick_free(rng, active, wanted, day, booked)
-            if not who:
+        waiting = sorted(spans[row["id"]], key=lambda span: span[0])
+        plans.append((row, framework, count, waiting, [0], []))
+    sessions: list[dict[str, Any]] = []
+    attendances: list[dict[str, Any]] = []
+    for index in range(days):
+        day = start.date() + dt.timedelta(days=index)
+        booked: set[str] = set()  # one session a day each: no double-booking
+        for row, framework, count, waiting, next_up, active in plans:
+            todays = (index + 1) * count // days - index * count // days
+            if not todays:
                 continue
+            while next_up[0] < len(waiting) and waiting[next_up[0]][0] <= day:
+                active.append(waiting[next_up[0]])
+                next_up[0] += 1
+            active[:] = [span for span in active if span[1] is None or span[1] >= day]
+            types = framework.session_types
             dur = framework.duration_minutes
-            sid = uuid7()
-            sessions.append(
-                {
-                    "id": sid,
-                    "intervention_id": row["id"],
-                    "starts_at": when,
-                    "duration_minutes": max(dur.min, min(dur.max, rng.choice((45, 60, 90, 120)))),
-                    "session_type": kind,
-                    "mode": framework.modes[0],
-                    "location_type": rng.choice(_code(framework.location_types)),
-                    "staff": ["demo"],
-                    "status": "delivered",
-                    "notes": None,
-                    "activities": rng.sample(_code(framework.activities), 2),
-                }
-            )
-            for e in who:
-                attendances.append(
+            for _ in range(todays):
+                when = dt.datetime.combine(
+                    day, dt.time(rng.choice((10, 13, 16, 17, 18, 19)), rng.choice((0, 30)))
+                )
+                if when > end or when < start:
+                    continue
+                if "group" in types and (
+                    framework.id in ("sports_diversion",) or rng.random() < 0.3
+                ):
+                    kind = "group"
+                elif "one_to_one" in types:
+                    kind = "one_to_one"
+                else:
+                    kind = types[0]
+                wanted = rng.randint(4, 14) if kind == "group" else 1
+                who = _pick_free(rng, active, wanted, booked)
+                if not who:
+                    continue
+                sid = uuid7()
+                sessions.append(
                     {
-                        "id": uuid7(),
-                        "session_id": sid,
-                        "participant_id": e["participant_id"],
-                        "status": "attended" if rng.random() < 0.9 else "late",
+                        "id": sid,
+                        "intervention_id": row["id"],
+                        "starts_at": when,
+                        "duration_minutes": max(
+                            dur.min, min(dur.max, rng.choice((45, 60, 90, 120)))
+                        ),
+                        "session_type": kind,
+                        "mode": framework.modes[0],
+                        "location_type": rng.choice(_code(framework.location_types)),
+                        "staff": ["demo"],
+                        "status": "delivered",
+                        "notes": None,
+                        "activities": rng.sample(_code(framework.activities), 2),
                     }
                 )
-    return sessions, attendances
+                for pid in who:
+                    attendances.append(
+                        {
+                            "id": uuid7(),
+                            "session_id": sid,
+                            "participant_id": pid,
+                            "status": "attended" if rng.random() < 0.9 else "late",
+                        }
+                    )
+        if len(sessions) >= SESSIONS_PART:
+            yield sessions, attendances
+            sessions, attendances = [], []
+    if sessions:
+        yield sessions, attendances
 
 
 def _responses(rng, programmes, enrolments, today: dt.date) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ from vrp_desktop import clock, faults
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.services import audit
+from vrp_desktop.store.engine import bulk_cache
 from vrp_desktop.store.models import Batch, BatchItem, Provider
 from vrp_desktop.store.sync_models import ImportConflict
 from vrp_desktop.sync import common, coordinator, held, import_check, manifest, receipts, zipstream
@@ -549,7 +550,7 @@ def _again(ws, path: Path, batch_id: str, receipt_folder, result: ImportReport) 
 
 
 def _apply_all(ws, keys, path, body, provider, result, writer, report, file_sha, dry_run=False):
-    with ws.unit() as session:
+    with ws.unit() as session, bulk_cache(session.connection()):
         handler = _Apply(session, provider.id, result.batch_id, body, writer, report)
         _decrypt(path, keys["identity"], handler)
         handler.finish()

@@ -334,10 +334,14 @@ class Holder:
             if pstate == "missing":
                 waiting.append(f"young person {r['participant_id']}")
         elif entity == "session":
+            people = self._refs["participant"]
             for line in r["register"]:
-                if line_stones.get(line["id"], 0) >= line["version"]:
+                if line_stones and line_stones.get(line["id"], 0) >= line["version"]:
                     continue
-                pstate, _row = state("participant", line["participant_id"])
+                known = people.get(line["participant_id"])
+                if known is not None and known[0] == "ok":
+                    continue  # the common case, decided with one look-up
+                pstate = known[0] if known is not None else "missing"
                 if pstate == "foreign":
                     return (
                         "refused",

@@ -28,7 +28,7 @@ from vrp_desktop.frameworks.models import Framework, MeasureDefinition
 from vrp_desktop.measures.scoring import score
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.sync import manifest
-from vrp_desktop.validation import batch_schema
+from vrp_desktop.validation import batch_schema, compiled
 from vrp_desktop.validation.engine import (
     AttendeeContext,
     validate_enrolment,
@@ -93,13 +93,20 @@ class Checker:
                 ]
             return _errors(validate_intervention(r, framework=fw))
         if entity == "participant":
+            if compiled.participant(r, self.today, _LOCAL_ONLY):
+                return []  # the common case, decided without building findings
             found = validate_participant(r, today=self.today)
             return _errors(f for f in found if f.field not in _LOCAL_ONLY)
         fw = refs.framework
         assert fw is not None, "content checks need the intervention's framework"
+        checks = compiled.for_framework(fw)
         if entity == "enrolment":
+            if checks.enrolment(r, self.today):
+                return []
             return _errors(validate_enrolment(r, participant=None, framework=fw, today=self.today))
         if entity == "session":
+            if checks.session(r, r["register"], self.now):
+                return []
             attendees = [
                 AttendeeContext(a["participant_id"], a["participant_id"], a["status"], True)
                 for a in r["register"]
@@ -121,16 +128,19 @@ class Checker:
             result = score(measure, r["answers"])
         except ValueError:
             result = None  # the engine says why, in words a youth worker understands
-        reasons = _errors(
-            validate_response(
-                r,
-                measure=measure,
-                framework=fw,
-                enrolment=enrolment,
-                today=self.today,
-                scored=result,
+        if compiled.for_framework(fw).response(r, measure, self.today, result is not None):
+            reasons = []
+        else:
+            reasons = _errors(
+                validate_response(
+                    r,
+                    measure=measure,
+                    framework=fw,
+                    enrolment=enrolment,
+                    today=self.today,
+                    scored=result,
+                )
             )
-        )
         if reasons or result is None:
             return reasons or ["answers: these answers cannot be scored."]
         claimed = r["scoring_version"]
