@@ -10,6 +10,7 @@ hidden cells separately: the groups are small even when the release is large.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -142,7 +143,51 @@ def holds(
     return _holds(release, bounds, cell, group, by_key, span, width)
 
 
+#: answers of ``_holds`` by the whole content of their problem (see ``_problem_key``): the
+#: second stage of a return, and a partnership return checked with the providers' cores, ask
+#: again about groups of hidden cells that nothing new touches
+_ANSWERS: dict[tuple, bool] = {}
+_MAX_ANSWERS = 20_000
+
+
+def _problem_key(release: Release, bounds, cell, group, by_key, span, width) -> tuple:
+    """Everything the answer depends on: the group's cells and bounds, and every relation
+    touching them with the values of its cells (so equal keys mean equal problems)."""
+    rels: dict[int, Relation] = {}
+    for k in group:
+        for rel in by_key.get(k, ()):
+            rels.setdefault(id(rel), rel)
+    values = release.values
+    relation_part = frozenset(
+        (
+            rel.total,
+            values.get(rel.total),
+            rel.exact,
+            frozenset((p, values.get(p), n) for p, n in Counter(rel.parts).items()),
+        )
+        for rel in rels.values()
+    )
+    return (
+        cell,
+        span,
+        width,
+        frozenset((k, bounds[k]) for k in group),
+        relation_part,
+    )
+
+
 def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
+    key = _problem_key(release, bounds, cell, group, by_key, span, width)
+    known = _ANSWERS.get(key)
+    if known is None:
+        known = _solve_holds(release, bounds, cell, group, by_key, span, width)
+        if len(_ANSWERS) >= _MAX_ANSWERS:
+            _ANSWERS.clear()
+        _ANSWERS[key] = known
+    return known
+
+
+def _solve_holds(release, bounds, cell, group, by_key, span, width) -> bool:
     index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
     n, i = len(group), index[cell]
     lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])

@@ -154,6 +154,9 @@ def protect(
     )
 
 
+#: branch-and-bound nodes one complement search may take (deterministic, unlike a time limit)
+_NODES = 5000
+
 #: what hiding a zero costs, against a count's own size
 _ZERO_COST = 25.0
 
@@ -247,13 +250,19 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
             else:
                 lo[j] = hi[j] = values[k]
     lo[2 * n :], hi[2 * n :] = 0, 1
-    rows, rlo, rhi = [], [], []
+    # rows built as coordinates: a dense row per constraint cost more than the solve
+    ri: list[int] = []
+    ci: list[int] = []
+    cv: list[float] = []
+    rlo: list[float] = []
+    rhi: list[float] = []
 
     def add(coefs: dict[int, float], a: float, b: float) -> None:
-        row = np.zeros(nv)
+        r = len(rlo)
         for j, c in coefs.items():
-            row[j] += c
-        rows.append(row)
+            ri.append(r)
+            ci.append(j)
+            cv.append(c)
         rlo.append(a)
         rhi.append(b)
 
@@ -281,10 +290,12 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
                 for p in rel.parts:
                     coefs, const = term([(rel.total, 1.0), (p, -1.0)])
                     add(coefs, -const, math.inf)
-        for k, z in zi.items():  # y within big of its value only when chosen
+        for k, z in zi.items():  # y away from its value only when chosen
             j = off + index[k]
             add({j: 1.0, z: -big}, -math.inf, values[k])
-            add({j: 1.0, z: big}, values[k], math.inf)
+            # a count cannot fall below 0, so its value is all it can lose: a tighter
+            # relaxation than big, with the same integer solutions
+            add({j: 1.0, z: float(values[k])}, values[k], math.inf)
     c_up, c_down = index[cell], n + index[cell]
     if cell in ch.primary:
         a, b = rule.primary_range
@@ -298,10 +309,14 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
         cost[z] = 1.0 + (values[k] or _ZERO_COST) + 1000.0 * ch.as_total.get(k, 0)
     res = milp(
         cost,
-        constraints=[LinearConstraint(sparse.csr_array(np.array(rows)), rlo, rhi)],
+        constraints=[
+            LinearConstraint(sparse.csr_array((cv, (ri, ci)), shape=(len(rlo), nv)), rlo, rhi)
+        ],
         integrality=np.ones(nv),
         bounds=Bounds(lo, hi),
-        options={"time_limit": 20},
+        # a node limit, not a time limit, bounds the search: the same figures then give the
+        # same choice on a loaded machine too (the time limit is only a safety net)
+        options={"node_limit": _NODES, "time_limit": 120},
     )
     if res.x is None:
         return None if hops >= 8 else complements(ch, cell, hops + 2)
