@@ -618,28 +618,45 @@ class _Tables:
         return self.s(value, n)
 
     def inequalities(self, u, people: list[Person]) -> None:
+        """Reach and outcome gaps by group. Each person's flags, group and headline change are
+        read once into arrays; counts are ``bincount``s, and a group's changes are picked out
+        with a mask, in the people's order (so every sum adds the same numbers in the same
+        order as one list per group would)."""
         total = len(people)
-        attended_all = sum(p.reached("Attended at least once") for p in people)
-        paired_all = sum(bool(p.pairs) for p in people)
+        att_flag = np.fromiter(
+            (p.stages["Attended at least once"] for p in people), dtype=bool, count=total
+        )
+        par_flag = np.fromiter((bool(p.pairs) for p in people), dtype=bool, count=total)
+        attended_all, paired_all = int(att_flag.sum()), int(par_flag.sum())
         headline = [
             (m, definitions.primary_score(m))
             for m in self.measures
             if any(m.id in p.pairs for p in people)
         ]
-        changes: dict[str, dict[str, float]] = {}  # each person's headline change, once
+        nan = float("nan")
+        changes: dict[str, np.ndarray] = {}  # each person's headline change (NaN: none)
         for m, score_id in headline:
-            changes[m.id] = {
-                p.key: _score(p.pairs[m.id], "exit", score_id)
-                - _score(p.pairs[m.id], "base", score_id)
-                for p in people
-                if m.id in p.pairs
-            }
+            changes[m.id] = np.fromiter(
+                (
+                    _score(p.pairs[m.id], "exit", score_id)
+                    - _score(p.pairs[m.id], "base", score_id)
+                    if m.id in p.pairs
+                    else nan
+                    for p in people
+                ),
+                dtype=float,
+                count=total,
+            )
         group_of = dict(codes._ETHNIC_GROUP_OF)
         saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
         for dimension, key, known in _dimensions():
-            groups: dict[Any, list[Person]] = defaultdict(list)
-            for p in people:
-                groups[key(p.first)].append(p)
+            index: dict[Any, int] = {}
+            member = np.fromiter(
+                (index.setdefault(key(p.first), len(index)) for p in people),
+                dtype=np.intp,
+                count=total,
+            )
+            groups = index  # the groups people are in, each with its number
             if known is None:
                 order = [(g, str(g)) for g in sorted(g for g in groups if g is not None)]
             else:
@@ -651,14 +668,15 @@ class _Tables:
                 ]
             if None in groups:
                 order.append((None, NOT_RECORDED))
+            size = np.bincount(member, minlength=len(index))
             if known is None:  # areas: only those people came from (zeros would be endless)
-                order = [(g, label) for g, label in order if groups.get(g)]
-            n = [len(groups.get(g, ())) for g, _ in order]
-            att = [
-                sum(p.reached("Attended at least once") for p in groups.get(g, ()))
-                for g, _ in order
-            ]
-            par = [sum(bool(p.pairs) for p in groups.get(g, ())) for g, _ in order]
+                order = [(g, label) for g, label in order if g in index and size[index[g]]]
+            att_by = np.bincount(member, weights=att_flag, minlength=len(index))
+            par_by = np.bincount(member, weights=par_flag, minlength=len(index))
+            slots = [index.get(g) for g, _ in order]
+            n = [int(size[k]) if k is not None else 0 for k in slots]
+            att = [int(att_by[k]) if k is not None else 0 for k in slots]
+            par = [int(par_by[k]) if k is not None else 0 for k in slots]
             parents = None
             if dimension == "Ethnicity":  # categories within the groups published above
                 parents = [group_of.get(g, g) if g is not None else None for g, _ in order]
@@ -703,11 +721,12 @@ class _Tables:
                 self.add("reach_gaps", u, row)
             for m, score_id in headline:
                 change = changes[m.id]
+                known_change = change == change  # not NaN: paired, with both scores
+                empty = np.array([])
                 deltas = {
-                    g: [change[p.key] for p in groups.get(g, ()) if p.key in change]
-                    for g, _ in order
+                    g: change[(member == k) & known_change] if k is not None else empty
+                    for (g, _), k in zip(order, slots, strict=True)
                 }
-                deltas = {g: np.array([d for d in v if d == d]) for g, v in deltas.items()}
                 counts = [len(deltas[g]) for g, _ in order]
                 every = np.concatenate([deltas[g] for g, _ in order] or [np.array([])])
                 owner = np.repeat(np.arange(len(order)), counts)
