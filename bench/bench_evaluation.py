@@ -176,7 +176,7 @@ def child(kind: str, folder: str, out: str) -> dict:
             from sqlalchemy import text
 
             with ws.engine.connect() as conn:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result["n"] = conn.execute(
                     text(
                         "SELECT COUNT(*) FROM imported_attendance a JOIN imported_session s "
@@ -189,11 +189,12 @@ def child(kind: str, folder: str, out: str) -> dict:
             from vrp_desktop.evaluation.pack import export_pack
             from vrp_desktop.evaluation.period import parse_period
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             pack, _ = export_pack(ws, parse_period(PERIOD), Path(out))
             result["units"] = len(pack.units)
             result["rows"] = sum(len(t.rows) for t in pack.tables.values())
     result["seconds"] = time.perf_counter() - started
+    result["cpu_seconds"] = time.process_time() - cpu  # on a shared machine, wall time waits
     result["peak_mb"] = _peak_mb()
     return result
 
@@ -238,9 +239,11 @@ def main() -> None:
             f"  evaluation export    {got['seconds']:7.2f} s   peak {got['peak_mb']:6.0f} MB"
             f"   ({got['units']} units, {got['rows']:,} table rows; target <= 5 s, <= 300 MB)"
         )
+        print(f"  evaluation export CPU time {got['cpu_seconds']:.2f} s")
         print(
             f"  baseline: one COUNT of the delivered sessions' roster lines "
-            f"{base['seconds']:.2f} s ({base['n']:,} rows), peak {base['peak_mb']:.0f} MB"
+            f"{base['seconds']:.2f} s ({base['n']:,} rows), peak {base['peak_mb']:.0f} MB, "
+            f"CPU {base['cpu_seconds']:.2f} s"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

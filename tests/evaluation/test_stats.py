@@ -117,3 +117,20 @@ def test_gaps_edge_cases():
     flat = mean_gap([2, 2, 2], [1, 1, 1])
     assert flat.gap == pytest.approx(0.5) and flat.ci_low == flat.ci_high == flat.gap
     assert mean_gap([1], [1, 2, 3]).ci_low is None  # one person: no interval
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_closed_form_t_interval_equals_scipys_tests(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 400))
+    base = rng.integers(0, 40, n).astype(float)  # whole scores: many ties
+    post = base + rng.normal(0, 3 + seed, n).round()
+    if seed == 0:
+        post = base + np.array([1.0, 2.0] * (n // 2) + [1.0] * (n % 2))
+    got = stats.paired_change(base, post)
+    want = sps.ttest_rel(post, base).confidence_interval(0.95)
+    assert got.ci_low == pytest.approx(want.low, rel=1e-12, abs=1e-12)
+    assert got.ci_high == pytest.approx(want.high, rel=1e-12, abs=1e-12)
+    one = stats.mean_interval(post - base)
+    want1 = sps.ttest_1samp(post - base, 0.0).confidence_interval(0.95)
+    assert (one.ci_low, one.ci_high) == pytest.approx((want1.low, want1.high), rel=1e-12)

@@ -44,6 +44,17 @@ class Person:
 
     def __post_init__(self) -> None:
         rs = self.records
+        if len(rs) == 1:  # most people: the same stages without the generators
+            r = rs[0]
+            self.stages = {
+                "Referred": True,
+                "Enrolled": r.start_date is not None,
+                "Attended at least once": r.sessions_attended > 0,
+                "Baseline": bool(r.baselines),
+                "Exit": bool(r.exits),
+                "Paired": bool(self.pairs),
+            }
+            return
         self.stages = {
             "Referred": True,
             "Enrolled": any(r.start_date is not None for r in rs),
@@ -74,6 +85,9 @@ def people_of(records: Iterable[data.Record]) -> list[Person]:
         grouped[record.person_key].append(record)
     people = []
     for key, recs in grouped.items():
+        if len(recs) == 1:
+            people.append(Person(key, recs, dict(recs[0].pairs)))
+            continue
         pairs: dict[str, data.Pair] = {}
         for rec in recs:
             for measure_id, pair in rec.pairs.items():
@@ -191,6 +205,7 @@ def publish(
             exit_labels.setdefault(entry.code, entry.label)
     t = _Tables(threshold, measures, exit_labels)
     units = _units(records, kind, providers, interventions, frameworks)
+    t.code_groups(records)
     for level, name, fw_id, recs in units:
         people = people_of(recs)
         t.unit(level, name, fw_id, people)
@@ -250,6 +265,21 @@ class _Tables:
         self.t = threshold
         self.measures = list(measures)
         self.exit_labels = exit_labels
+        #: each record's group on each dimension, worked out once for all the units it is in
+        #: (set by ``code_groups``): the groups met, and each record's number among them
+        self.position: dict[str, int] = {}
+        self.dim_codes: dict[str, tuple[list[Any], np.ndarray]] = {}
+
+    def code_groups(self, records: Sequence[data.Record]) -> None:
+        self.position = {r.enrolment_id: j for j, r in enumerate(records)}
+        for dimension, key, _known in _dimensions():
+            found: dict[Any, int] = {}
+            number = np.fromiter(
+                (found.setdefault(key(r), len(found)) for r in records),
+                dtype=np.intp,
+                count=len(records),
+            )
+            self.dim_codes[dimension] = (list(found), number)
         self.tables: dict[str, Table] = {
             "funnel": _table(
                 "funnel",
@@ -414,7 +444,7 @@ class _Tables:
         self.inequalities(u, people)
 
     def funnel(self, u, fw_id, people: list[Person]) -> None:
-        counts = [sum(p.reached(stage) for p in people) for stage in STAGES]
+        counts = [sum(p.stages[stage] for p in people) for stage in STAGES]
         shown = [self.c(n) for n in counts]
         waits = [
             (r.start_date - r.referral_date).days
@@ -618,28 +648,46 @@ class _Tables:
         return self.s(value, n)
 
     def inequalities(self, u, people: list[Person]) -> None:
+        """Reach and outcome gaps by group. Each person's flags, group and headline change are
+        read once into arrays; counts are ``bincount``s, and a group's changes are picked out
+        with a mask, in the people's order (so every sum adds the same numbers in the same
+        order as one list per group would)."""
         total = len(people)
-        attended_all = sum(p.reached("Attended at least once") for p in people)
-        paired_all = sum(bool(p.pairs) for p in people)
+        att_flag = np.fromiter(
+            (p.stages["Attended at least once"] for p in people), dtype=bool, count=total
+        )
+        par_flag = np.fromiter((bool(p.pairs) for p in people), dtype=bool, count=total)
+        attended_all, paired_all = int(att_flag.sum()), int(par_flag.sum())
         headline = [
             (m, definitions.primary_score(m))
             for m in self.measures
             if any(m.id in p.pairs for p in people)
         ]
-        changes: dict[str, dict[str, float]] = {}  # each person's headline change, once
+        nan = float("nan")
+        changes: dict[str, np.ndarray] = {}  # each person's headline change (NaN: none)
         for m, score_id in headline:
-            changes[m.id] = {
-                p.key: _score(p.pairs[m.id], "exit", score_id)
-                - _score(p.pairs[m.id], "base", score_id)
-                for p in people
-                if m.id in p.pairs
-            }
+            changes[m.id] = np.fromiter(
+                (
+                    _score(p.pairs[m.id], "exit", score_id)
+                    - _score(p.pairs[m.id], "base", score_id)
+                    if m.id in p.pairs
+                    else nan
+                    for p in people
+                ),
+                dtype=float,
+                count=total,
+            )
         group_of = dict(codes._ETHNIC_GROUP_OF)
         saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
-        for dimension, key, known in _dimensions():
-            groups: dict[Any, list[Person]] = defaultdict(list)
-            for p in people:
-                groups[key(p.first)].append(p)
+        first = np.fromiter(
+            (self.position[p.records[0].enrolment_id] for p in people), dtype=np.intp, count=total
+        )
+        for dimension, _key, known in _dimensions():
+            values, codes_all = self.dim_codes[dimension]
+            member = codes_all[first]
+            size = np.bincount(member, minlength=len(values))
+            index = {values[k]: int(k) for k in np.flatnonzero(size)}
+            groups = index  # the groups people are in, each with its number
             if known is None:
                 order = [(g, str(g)) for g in sorted(g for g in groups if g is not None)]
             else:
@@ -652,13 +700,13 @@ class _Tables:
             if None in groups:
                 order.append((None, NOT_RECORDED))
             if known is None:  # areas: only those people came from (zeros would be endless)
-                order = [(g, label) for g, label in order if groups.get(g)]
-            n = [len(groups.get(g, ())) for g, _ in order]
-            att = [
-                sum(p.reached("Attended at least once") for p in groups.get(g, ()))
-                for g, _ in order
-            ]
-            par = [sum(bool(p.pairs) for p in groups.get(g, ())) for g, _ in order]
+                order = [(g, label) for g, label in order if g in index]
+            att_by = np.bincount(member, weights=att_flag, minlength=len(values))
+            par_by = np.bincount(member, weights=par_flag, minlength=len(values))
+            slots = [index.get(g) for g, _ in order]
+            n = [int(size[k]) if k is not None else 0 for k in slots]
+            att = [int(att_by[k]) if k is not None else 0 for k in slots]
+            par = [int(par_by[k]) if k is not None else 0 for k in slots]
             parents = None
             if dimension == "Ethnicity":  # categories within the groups published above
                 parents = [group_of.get(g, g) if g is not None else None for g, _ in order]
@@ -703,11 +751,12 @@ class _Tables:
                 self.add("reach_gaps", u, row)
             for m, score_id in headline:
                 change = changes[m.id]
+                known_change = change == change  # not NaN: paired, with both scores
+                empty = np.array([])
                 deltas = {
-                    g: [change[p.key] for p in groups.get(g, ()) if p.key in change]
-                    for g, _ in order
+                    g: change[(member == k) & known_change] if k is not None else empty
+                    for (g, _), k in zip(order, slots, strict=True)
                 }
-                deltas = {g: np.array([d for d in v if d == d]) for g, v in deltas.items()}
                 counts = [len(deltas[g]) for g, _ in order]
                 every = np.concatenate([deltas[g] for g, _ in order] or [np.array([])])
                 owner = np.repeat(np.arange(len(order)), counts)

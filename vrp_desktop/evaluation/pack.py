@@ -9,6 +9,7 @@ audit event. Files are written beside the target and renamed, so nothing is half
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -30,6 +31,8 @@ _TEAL = "1F5F5B"
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor=_TEAL)
 _MARK_FONT = Font(color="8A4B00")
+_RIGHT = Alignment(horizontal="right")
+_TOP = Alignment(wrap_text=True, vertical="top")
 #: sheet name for each table, in workbook order
 SHEETS = (
     ("funnel", "Attrition"),
@@ -47,15 +50,27 @@ PdfWriter = Callable[[Pack, Path], Path]
 
 
 def _cell(sheet, value, *, font=None, fill=None, fmt=None, align=None) -> WriteOnlyCell:
+    """A styled cell. Setting a style hashes it into the workbook's style lists, which for tens
+    of thousands of cells is most of the time the workbook takes; each combination is set once
+    per workbook and its style record copied onto the later cells (openpyxl's own ``copy``)."""
     cell = WriteOnlyCell(sheet, value=value)
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if fmt:
-        cell.number_format = fmt
-    if align is not None:
-        cell.alignment = align
+    if font is None and fill is None and not fmt and align is None:
+        return cell
+    cache = sheet.parent.__dict__.setdefault("_vrp_style_cache", {})
+    key = (id(font), id(fill), fmt, id(align))
+    held = cache.get(key)
+    if held is None:
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if fmt:
+            cell.number_format = fmt
+        if align is not None:
+            cell.alignment = align
+        cache[key] = (copy(cell._style), font, fill, align)  # the objects kept: ids stay theirs
+    else:
+        cell._style = copy(held[0])
     return cell
 
 
@@ -94,7 +109,7 @@ def _write_table(sheet, table: Table, subtitle: str) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     _title_rows(sheet, table.title, f"{subtitle}. {table.explanation}")
     _header(sheet, table.header)
-    right = Alignment(horizontal="right")
+    right = _RIGHT
     for row in table.rows:
         out = []
         for value, fmt in zip(row, table.formats, strict=True):
@@ -111,7 +126,7 @@ def _write_pairs(sheet, title: str, subtitle: str, header: list[str], rows, widt
     _widths(sheet, widths)
     _title_rows(sheet, title, subtitle)
     _header(sheet, header)
-    top = Alignment(wrap_text=True, vertical="top")
+    top = _TOP
     for row in rows:
         sheet.append([_cell(sheet, value, align=top) for value in row])
 
