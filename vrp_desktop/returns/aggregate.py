@@ -820,8 +820,10 @@ def figures(
         split_name = "Intervention"
     steps = 5
     report("Reading the quarter's sessions", 0, steps)
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
+    sqlite = conn.dialect.name == "sqlite"  # a coordinator on PostgreSQL has no page cache
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
     try:
         _create_temporary(conn)
         _fill_sessions(conn, src, q)
@@ -837,7 +839,8 @@ def figures(
         batches = src.batches(conn, q)
     finally:
         _drop_temporary(conn)
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     report("Figures ready", 4, steps)
     return Figures(
         quarter=q,
