@@ -32,6 +32,7 @@ from vrp_desktop.store.models import (
     Participant,
     Session,
 )
+from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
 _CHUNK = 5000
@@ -148,7 +149,7 @@ def _specs(with_identifiers: bool) -> list[SheetSpec]:
                 ("Measure", r.measure_id),
                 ("Timepoint", r.timepoint),
                 ("Completed on", r.completed_on),
-                *((sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids),
+                *((sid, json_number(r.scores, sid)) for sid in score_ids),
                 ("Scoring version", r.scoring_version),
                 ("Sync state", r.sync_state),
             ],
@@ -260,7 +261,7 @@ def _imported_specs() -> list[SheetSpec]:
                 ("Measure", r.measure_id),
                 ("Timepoint", r.timepoint),
                 ("Completed on", r.completed_on),
-                *((sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids),
+                *((sid, json_number(r.scores, sid)) for sid in score_ids),
                 ("Scoring version", r.scoring_version),
             ],
             joined(r),
