@@ -4,6 +4,7 @@ in-memory keyring, and, where asked, a real encrypted workspace on disk."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +83,36 @@ def interventions_by_framework(workspace) -> dict[str, dict]:
     from vrp_desktop.services import interventions
 
     return {i["framework_id"]: i for i in interventions.list_interventions(workspace)}
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole run (``tests/pg/cluster.py``).
+
+    Skipped, with the reason, only where no PostgreSQL server binaries are installed; under
+    ``CI=true`` that is a failure instead, so CI cannot pass without testing the server store.
+    """
+    from tests.pg.cluster import find_bindir, running_cluster
+
+    bindir = find_bindir()
+    if bindir is None:
+        reason = (
+            "no PostgreSQL server binaries (initdb in /usr/lib/postgresql/*/bin or on PATH): "
+            "install the Debian package postgresql to run the server-store tests"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    started = time.perf_counter()
+    with running_cluster(bindir) as cluster:
+        cluster.started_in = time.perf_counter() - started  # type: ignore[attr-defined]
+        yield cluster
+
+
+@pytest.fixture(params=["sqlcipher", "postgresql"])
+def coord_database(request) -> str | None:
+    """Where a coordinator's records live: None for an encrypted file, else the DSN of a new
+    empty database on the throwaway cluster. Tests that take it run on both back-ends."""
+    if request.param == "sqlcipher":
+        return None
+    return request.getfixturevalue("pg_cluster").new_database()

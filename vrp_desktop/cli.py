@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.intake.cli",
     "vrp_desktop.evaluation.cli",
     "vrp_desktop.sync.linkage_cli",
+    "vrp_desktop.server_cli",
 )
 
 
@@ -198,6 +199,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.workspace)
     _no_workspace_yet(target)
     _init_kind(args)
+    if args.database is not None:
+        from vrp_desktop.store.server import server_url
+
+        if not args.coordinator:
+            raise VrpError(
+                "Only a VRP coordinator's records can live on a database server; a provider's "
+                "stay in its encrypted workspace file. Add --coordinator, or leave out --database."
+            )
+        server_url(args.database)  # a bad address (or one with a password) before the prompt
     passphrase = _read_secret(args, prompt=f"New passphrase for {args.user}", confirm=True)
     # built beside its place and renamed at the end: a crash leaves no half-made workspace
     with staged_folder(target) as folder:
@@ -210,6 +220,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             display_name=args.display_name,
             kind=_init_kind(args),
             role="coordinator" if args.coordinator else "manager",
+            database=args.database,
         )
         with ws:
             if args.coordinator:
@@ -403,7 +414,10 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from vrp_desktop.services import backup
+    from vrp_desktop.store import server
 
+    if server.is_server_workspace(Path(args.workspace)):
+        raise VrpError(server.pg_dump_hint(Path(args.workspace)))
     out = check_output_file(Path(args.file), "backup")
     with _open(args) as ws:
         try:
@@ -515,6 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coordinator", action="store_true", help="a VRP coordinator workspace")
     p.add_argument(
         "--custodian", action="store_true", help="a linkage custodian's workspace (not the VRP)"
+    )
+    p.add_argument(
+        "--database",
+        help="keep the coordinator's records on this PostgreSQL server: "
+        "postgresql://USER@HOST[:PORT]/DBNAME (no password: use ~/.pgpass or PGSERVICE)",
     )
     p.add_argument("--passphrase-file")
     p.set_defaults(handler=cmd_init)

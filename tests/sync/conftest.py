@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +56,10 @@ def snapshot(*folders: Path) -> dict[str, str]:
     return found
 
 
-def make_coordinator(folder: Path, name: str = "West Midlands VRP") -> Path:
+def make_coordinator(
+    folder: Path, name: str = "West Midlands VRP", database: str | None = None
+) -> Path:
+    """A coordinator set up with the VRP's keys; on ``database`` (PostgreSQL) when given."""
     ws, _ = Workspace.create(
         folder,
         provider_code="VRP",
@@ -63,10 +68,41 @@ def make_coordinator(folder: Path, name: str = "West Midlands VRP") -> Path:
         passphrase=PASSPHRASE,
         role="coordinator",
         kind="coordinator",
+        database=database,
     )
     with ws:
         coordinator.setup(ws, partnership_name=name)
     return folder
+
+
+def copy_coordinator(src: Path, dst: Path) -> Path:
+    """A copy of a closed coordinator at ``dst``, replacing any there: the folder, and for one
+    kept on PostgreSQL a new database cloned from its database (``CREATE DATABASE ...
+    TEMPLATE``), so each copy starts from the same store."""
+    import json
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from vrp_desktop.store import files
+
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    details_path = files.server_path(dst)
+    if not details_path.is_file():
+        return dst
+    details = json.loads(details_path.read_text())
+    url = make_url(details["dsn"])
+    copy_name = f"{url.database}_c{next(_COPIES)}"
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{url.database}"')
+    details["dsn"] = url.set(database=copy_name).render_as_string(hide_password=False)
+    details_path.write_text(json.dumps(details))
+    return dst
+
+
+_COPIES = itertools.count(1)
 
 
 def make_provider(folder: Path, participants: int = 40, sessions: int = 150) -> Path:
@@ -83,10 +119,11 @@ def make_provider(folder: Path, participants: int = 40, sessions: int = 150) -> 
 
 
 @pytest.fixture
-def pair(tmp_path) -> Pair:
-    """Coordinator set up; provider P001 added, joined with the one-time code, key pinned;
-    provider has a small demo dataset and an outbox folder."""
-    coord = make_coordinator(tmp_path / "coord")
+def pair(tmp_path, coord_database) -> Pair:
+    """Coordinator set up (on each back-end: SQLCipher file, PostgreSQL server); provider
+    P001 added, joined with the one-time code, key pinned; provider has a small demo dataset
+    and an outbox folder."""
+    coord = make_coordinator(tmp_path / "coord", database=coord_database)
     prov = make_provider(tmp_path / "prov")
     box = tmp_path / "outbox"
     box.mkdir()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.conftest import PASSPHRASE
+from tests.sync.conftest import copy_coordinator
 from vrp_desktop.services import enrolments, outcomes, participants, sessions
 from vrp_desktop.store.models import Attendance, OutcomeResponse, Participant, Session
 from vrp_desktop.sync import batch_build, batch_import
@@ -113,8 +114,7 @@ def _scenario(pair) -> list[Path]:
 
 
 def _import_all(clean: Path, work: Path, files: list[Path]) -> dict[str, list[tuple]]:
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(clean, work)
+    copy_coordinator(clean, work)
     with Workspace.open(work, "coord", PASSPHRASE) as c:
         for path in files:
             report = batch_import.import_batch(c, path, receipt_folder=work.parent / "receipts")
@@ -125,7 +125,7 @@ def _import_all(clean: Path, work: Path, files: list[Path]) -> dict[str, list[tu
 def test_every_arrival_order_ends_in_the_same_store(pair, tmp_path):
     files = _scenario(pair)
     clean = tmp_path / "clean-coordinator"
-    shutil.copytree(pair.coord, clean)
+    copy_coordinator(pair.coord, clean)
     work = tmp_path / "coordinator"
     reference: dict[int | None, dict[str, list[tuple]]] = {}
 

@@ -40,6 +40,7 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source
+from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "Not recorded"
@@ -621,9 +622,8 @@ def outcomes(
     for measure_id in [m.id for m in measures if m.id in found]:
         m = by_id[measure_id]
         for score_id in m.score_ids():
-            path = f"$.{score_id}"
-            base = func.json_extract(pairs.c.base, path)
-            exit_ = func.json_extract(pairs.c.exit, path)
+            base = json_number(pairs.c.base, score_id)
+            exit_ = json_number(pairs.c.exit, score_id)
             better = m.score_better(score_id)
             improved = (
                 (exit_ < base)
@@ -825,8 +825,10 @@ def figures(
         split_name = "Intervention"
     steps = 5
     report("Reading the quarter's sessions", 0, steps)
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
+    sqlite = conn.dialect.name == "sqlite"  # a coordinator on PostgreSQL has no page cache
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
     try:
         _create_temporary(conn)
         _fill_sessions(conn, src, q)
@@ -842,7 +844,8 @@ def figures(
         batches = src.batches(conn, q)
     finally:
         _drop_temporary(conn)
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     report("Figures ready", 4, steps)
     return Figures(
         quarter=q,

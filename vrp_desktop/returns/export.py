@@ -29,6 +29,7 @@ from vrp_desktop.store.models import (
     Participant,
     Session,
 )
+from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
 _CHUNK = 5000
@@ -218,7 +219,7 @@ def _specs(src: _Source, with_identifiers: bool = False) -> list[SheetSpec]:
                     ("Timepoint", r.timepoint),
                     ("Completed on", r.completed_on),
                 ],
-                [(sid, func.json_extract(r.scores, f"$.{sid}")) for sid in score_ids],
+                [(sid, json_number(r.scores, sid)) for sid in score_ids],
                 [("Scoring version", r.scoring_version)],
                 own=[("Sync state", r.sync_state)] if src.own else [],
             ),

@@ -104,6 +104,10 @@ def audit_anchor(backup_file: Path) -> dict | None:
 def backup(ws, out: Path) -> Path:  # ws: Workspace (typed loosely to avoid an import cycle)
     """Back up an open workspace to ``out`` (needs the backup permission)."""
     ws.require("backup")
+    if getattr(ws, "on_server", False):
+        from vrp_desktop.store import server
+
+        raise BackupError(server.pg_dump_hint(ws.folder))
     path = write_backup_files(ws.engine, files.keyslots_path(ws.folder), out)
     from vrp_desktop.services import audit
 
@@ -259,6 +263,11 @@ def restore(
     workspace files are moved aside into ``backups/replaced-<time>/``, never deleted.
     """
     backup_file, folder = Path(backup_file), Path(folder)
+    if files.server_path(folder).is_file():
+        raise BackupError(
+            f"{folder} is a coordinator kept on a PostgreSQL server: a backup file is not "
+            "restored over it. Restore the server's own backup with pg_restore (see the README)."
+        )
     if not backup_file.is_file():
         raise BackupError(f"No backup file at {backup_file}. Check the path.")
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ KEYSLOTS_NAME = "keyslots.json"
 #: a re-key in progress: the new key slots, written before the database is re-keyed
 PENDING_KEYSLOTS_NAME = "keyslots.pending.json"
 BACKUPS_DIR = "backups"
+#: a coordinator on a database server: its connection details (no password)
+SERVER_NAME = "server.json"
 
 
 def db_path(folder: Path) -> Path:
@@ -33,5 +35,12 @@ def sidecar_paths(folder: Path) -> list[Path]:
     return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
 
 
+def server_path(folder: Path) -> Path:
+    return Path(folder) / SERVER_NAME
+
+
 def is_workspace(folder: Path) -> bool:
-    return db_path(folder).is_file() and keyslots_path(folder).is_file()
+    """A workspace folder: key slots beside a database file or a server's details."""
+    return keyslots_path(folder).is_file() and (
+        db_path(folder).is_file() or server_path(folder).is_file()
+    )

@@ -293,7 +293,7 @@ class Session(Syncable, Base):
             "warning_reason",
             "findings",
             "id",
-        ),
+        ).ddl_if(dialect="sqlite"),  # a provider's index (JSON cannot be a PostgreSQL key)
     )
 
 
@@ -316,6 +316,7 @@ class Attendance(Syncable, Base):
             "session_id",
             "participant_id",
             sqlite_where=status.not_in(["attended", "late", "left_early"]),
+            postgresql_where=status.not_in(["attended", "late", "left_early"]),
         ),
     )
 
@@ -412,6 +413,16 @@ class Receipt(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class KeySlotRow(Base):
+    """A coordinator on a server keeps its key slots here, one row per slot plus ``_file``
+    (workspace id, key check); see ``store/server_slots.py``. A SQLCipher workspace keeps them
+    in ``keyslots.json`` and leaves this table empty."""
+
+    __tablename__ = "key_slot"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
 
 
 #: tables whose records are shareable and travel in batches

@@ -2,8 +2,9 @@
 framework versions it publishes.
 
 The VRP's age identity (which opens batches) and its Ed25519 signing key (which signs
-receipts, onboarding packs and framework packs) live in the encrypted store's settings; only
-the age recipient and the signing public key ever leave it (``identity export`` aside).
+receipts, onboarding packs and framework packs) live in the encrypted store's settings (sealed
+under the key slots' master key when the store is a PostgreSQL server: ``store/sealed.py``);
+only the age recipient and the signing public key ever leave it (``identity export`` aside).
 """
 
 from __future__ import annotations
@@ -201,8 +202,8 @@ def add_provider(ws, *, code: str, name: str, out: Path, reissue: bool = False) 
                 provider.name = name
             provider.signing_public_key = None
             provider.pinned_at = None
-        provider.pairing_secret = pairing
-        session.flush()
+        session.flush()  # the provider's id, which a sealed pairing secret is bound to
+        provider.pairing_secret = ws.seal_secret(f"pairing:{provider.id}", pairing)
         one_time_code = common.new_one_time_code()
         pack = onboarding.seal_pack(keys, session, provider, pairing, one_time_code)
         atomic_write_bytes(Path(out), pack)
@@ -257,7 +258,9 @@ def pin_provider(ws, key_file: Path, *, expect_fingerprint: str | None = None) -
                 "again, re-issue their pack first (vrp provider add --reissue)."
             )
         if provider.pairing_secret is None or not common.mac_ok(
-            provider.pairing_secret, onboarding.key_file_message(body), body.get("mac", "")
+            ws.open_secret(f"pairing:{provider.id}", provider.pairing_secret),
+            onboarding.key_file_message(body),
+            body.get("mac", ""),
         ):
             raise SyncError(
                 f"This key file was not made with {provider.code}'s current onboarding pack. "

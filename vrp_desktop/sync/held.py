@@ -65,9 +65,11 @@ JSON_COLUMNS = frozenset({"activities", "answers", "scores", "bands"})
 DEPENDENT = ("enrolment", "session", "outcome_response")
 _IN = 900  # ids per "IN (...)" query, well under SQLite's variable limit
 
+# portable SQL (SQLite and PostgreSQL): ON CONFLICT rather than INSERT OR IGNORE / REPLACE
 ATTENDANCE_SQL = (
-    "INSERT OR IGNORE INTO imported_attendance (id, provider_id, version, batch_id, "
-    "content_sha256, session_id, participant_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO imported_attendance (id, provider_id, version, batch_id, "
+    "content_sha256, session_id, participant_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -104,8 +106,8 @@ def _db_json(value: Any) -> str:
     return json.dumps(value if value is not None else [])
 
 
-def _db_flag(value: Any) -> int:
-    return 1 if value else 0
+def _db_flag(value: Any) -> bool:
+    return bool(value)  # SQLite stores 1/0; PostgreSQL's boolean takes no integer
 
 
 _DATE_COLUMNS = {"consent_date", "referral_date", "start_date", "end_date", "completed_on"}
@@ -524,9 +526,9 @@ class Holder:
         if parked:
             now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
             conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO imported_pending (provider_id, entity, record_id, version, "
+                "INSERT INTO imported_pending (provider_id, entity, record_id, version, "
                 "batch_id, content_sha256, record, waiting_for, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (self.provider, entity, p["record"]["id"], p["record"]["version"], p["batch"],
                      p["sha"], json.dumps(batch_schema.plain(p["record"])), p["why"], now)
@@ -629,8 +631,11 @@ class Holder:
                 )
             if stone is None or stone[1] < version:
                 conn.exec_driver_sql(
-                    "INSERT OR REPLACE INTO imported_tombstone (entity, record_id, provider_id, "
-                    "version, reason, batch_id, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO imported_tombstone (entity, record_id, provider_id, "
+                    "version, reason, batch_id, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (entity, record_id) DO UPDATE SET provider_id = "
+                    "excluded.provider_id, version = excluded.version, reason = excluded.reason, "
+                    "batch_id = excluded.batch_id, deleted_at = excluded.deleted_at",
                     (entity, rid, provider, version, record["reason"], self.batch_id,
                      _db_timestamp(record["deleted_at"])),
                 )  # fmt: skip

@@ -37,16 +37,21 @@ SESSION_COLUMNS = [
 
 
 def upgrade() -> None:
-    op.create_index("ix_session_return", "session", SESSION_COLUMNS, unique=False)
+    # a provider's covering index; JSON (findings) cannot be a PostgreSQL index key, and a
+    # coordinator on a server never reads its own session table for a return
+    if op.get_bind().dialect.name == "sqlite":
+        op.create_index("ix_session_return", "session", SESSION_COLUMNS, unique=False)
     op.create_index(
         "ix_attendance_not_present",
         "attendance",
         ["session_id", "participant_id"],
         unique=False,
         sqlite_where=sa.text("status NOT IN ('attended', 'late', 'left_early')"),
+        postgresql_where=sa.text("status NOT IN ('attended', 'late', 'left_early')"),
     )
 
 
 def downgrade() -> None:
     op.drop_index("ix_attendance_not_present", table_name="attendance")
-    op.drop_index("ix_session_return", table_name="session")
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_session_return", table_name="session")

@@ -1,0 +1,3 @@
+"""The server-store tests reuse the sync fixtures (a coordinator and a joined provider)."""
+
+from tests.sync.conftest import pair  # noqa: F401
