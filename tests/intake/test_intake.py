@@ -234,3 +234,23 @@ def test_an_intake_address_must_be_https(pair, monkeypatch, capsys):
     monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
     assert cli.main(["intake", "set", str(pair.prov), "http://vrp.example.org"]) == 1
     assert "https://" in capsys.readouterr().err
+
+
+def test_the_onboarding_pack_carries_the_vrps_intake_address(pair, tmp_path, monkeypatch, capsys):
+    from tests.sync.conftest import make_provider
+    from vrp_desktop.sync import coordinator, onboarding
+    from vrp_desktop.workspace import Workspace
+
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    assert cli.main(["intake", "publish", str(pair.coord), "http://intake.example.org"]) == 1
+    assert "https://" in capsys.readouterr().err  # only https leaves this machine
+    url = "https://intake.example-vrp.org.uk"
+    assert cli.main(["intake", "publish", str(pair.coord), url]) == 0
+    pack = tmp_path / "P002.vrponboard"
+    with pair.c() as c:
+        code = coordinator.add_provider(c, code="P002", name="Second", out=pack)["one_time_code"]
+    second = make_provider(tmp_path / "second", participants=2, sessions=2)
+    with Workspace.open(second, "manager", PASSPHRASE) as ws:
+        assert client.intake_url(ws) is None
+        onboarding.join(ws, pack, code)
+        assert client.intake_url(ws) == url  # 'Send now' is ready the moment they join

@@ -40,6 +40,20 @@ def cmd_intake_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_intake_publish(args: argparse.Namespace) -> int:
+    from vrp_desktop.intake import client
+
+    with _cli().open_workspace(args) as ws:
+        url = client.publish(ws, None if args.clear else args.url)
+    print(
+        f"Onboarding packs now carry the intake address {url}; providers who join get it. "
+        "Providers already joined set it with 'vrp intake set'."
+        if url
+        else "Onboarding packs no longer carry an intake address."
+    )
+    return 0
+
+
 def cmd_intake_show(args: argparse.Namespace) -> int:
     from vrp_desktop.intake import client
 
@@ -91,6 +105,11 @@ def register(subparsers, workspace_args) -> None:
     q.add_argument("--ca", help="a certificate file to trust for it (if your VRP sent one)")
     q.add_argument("--clear", action="store_true", help="forget the address")
     q.set_defaults(handler=cmd_intake_set)
+    q = sub.add_parser("publish", help="the VRP's intake address, put into onboarding packs")
+    workspace_args(q)
+    q.add_argument("url", nargs="?", help="e.g. https://intake.example-vrp.org.uk")
+    q.add_argument("--clear", action="store_true", help="stop putting an address in packs")
+    q.set_defaults(handler=cmd_intake_publish)
     q = sub.add_parser("show", help="the intake address and what waits for a receipt")
     workspace_args(q)
     q.set_defaults(handler=cmd_intake_show)

@@ -25,9 +25,10 @@ import httpx
 from vrp_desktop import __version__
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.errors import VrpError
+from vrp_desktop.sync import common
 from vrp_desktop.sync.common import Progress, SyncError, file_sha256, no_progress
 
-INTAKE_URL = "sync.intake_url"
+INTAKE_URL = common.INTAKE_URL
 INTAKE_CA = "sync.intake_ca"
 CHUNK = 1 << 20
 RECEIPT_TYPE = "application/vnd.vrp.receipt"
@@ -86,6 +87,19 @@ def set_intake(ws, url: str | None, *, ca_file: Path | None = None) -> str | Non
         ws.set_setting(session, INTAKE_URL, url or "")
         ws.set_setting(session, INTAKE_CA, str(Path(ca_file).resolve()) if ca_file else "")
         audit.append(session, ws.user.username, "sync.intake", "workspace", None)
+    return url
+
+
+def publish(ws, url: str | None) -> str | None:
+    """The VRP's intake address, put into every onboarding pack from now on (coordinator)."""
+    from vrp_desktop.services import audit
+    from vrp_desktop.sync import coordinator
+
+    coordinator.require_coordinator(ws)
+    url = check_url(url) if url else None
+    with ws.unit() as session:
+        ws.set_setting(session, common.INTAKE_PUBLIC_URL, url or "")
+        audit.append(session, ws.user.username, "sync.intake_publish", "workspace", None)
     return url
 
 

@@ -34,6 +34,10 @@ PROVIDER_ID = "sync.provider_id"  # the id the VRP's registry gave this provider
 PROVIDER_CODE = "sync.provider_code"
 OUTBOX_FOLDER = "sync.outbox_folder"
 LAST_BATCH_ID = "sync.last_batch_id"
+#: where "Send now" uploads (a provider's setting; from the onboarding pack or set by hand)
+INTAKE_URL = "sync.intake_url"
+#: the address of the VRP's intake, put into every onboarding pack (coordinator's setting)
+INTAKE_PUBLIC_URL = "sync.intake_public_url"
 
 BATCH_SUFFIX = ".vrpbatch"
 RECEIPT_SUFFIX = ".vrpreceipt"

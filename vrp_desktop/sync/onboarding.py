@@ -27,7 +27,7 @@ from vrp_desktop.errors import FrameworkError
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
-from vrp_desktop.store.models import Provider
+from vrp_desktop.store.models import Provider, Setting
 from vrp_desktop.sync import common
 from vrp_desktop.sync.common import SyncError
 
@@ -56,6 +56,9 @@ def seal_pack(
         "frameworks": coordinator.framework_texts(session),
         "issued_at": common.utc_now_iso(),
     }
+    intake = session.get(Setting, common.INTAKE_PUBLIC_URL)
+    if intake is not None and intake.value:
+        body["intake_url"] = intake.value  # signed with the rest: "Send now" goes only there
     signature = common.sign(keys["signing_private"], common.canonical(body))
     plain = common.canonical({**body, "signature": common.b64(signature)})
     return pyrage.passphrase.encrypt(plain, common.normalise_code(one_time_code))
@@ -133,7 +136,18 @@ def _pack_sound(pack: Any) -> bool:
             return False
     if not isinstance(frameworks, list) or not all(isinstance(t, str) for t in frameworks):
         return False
+    if "intake_url" in pack and not _intake_sound(pack["intake_url"]):
+        return False
     return _is_hex(pack.get("vrp_signing_public"), 32) and _is_hex(pack.get("pairing_secret"))
+
+
+def _intake_sound(url: Any) -> bool:
+    from vrp_desktop.intake.client import check_url
+
+    try:
+        return isinstance(url, str) and bool(check_url(url))
+    except SyncError:
+        return False
 
 
 def parse_pack(plain: bytes, name: str) -> dict[str, Any]:
@@ -227,6 +241,8 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
             common.PROVIDER_ID: provider_info["id"],
             common.PROVIDER_CODE: provider_info["code"],
         }
+        if pack.get("intake_url"):
+            values[common.INTAKE_URL] = pack["intake_url"]
         for key, value in values.items():
             ws.set_setting(session, key, value)
         body = {
