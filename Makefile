@@ -51,8 +51,9 @@ run: $(STAMP) deps-run
 	@echo "Sign in as 'demo' with the passphrase: $(DEMO_PASSPHRASE)"
 	$(PY) -m ui --workspace $(DEMO)
 
+# one worker per core (pytest-xdist): the suite is about 1,000 tests and 19 minutes on 2 cores
 test: $(STAMP) deps-test
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

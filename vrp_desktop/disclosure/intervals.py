@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from vrp_desktop.disclosure.release import Key, Relation, Release, order
 
@@ -106,6 +104,8 @@ def _group_of(
 
 def _system(release: Release, bounds, group: list[Key], by_key):
     """(index, A as a sparse matrix, row lower, row upper, lo, hi) of one group."""
+    from scipy import sparse  # the solver loads only when a release is protected
+
     index = {k: i for i, k in enumerate(group)}
     seen: set[int] = set()
     rows = []
@@ -188,6 +188,9 @@ def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
 
 
 def _solve_holds(release, bounds, cell, group, by_key, span, width) -> bool:
+    from scipy import sparse  # the solver loads only when a release is protected
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
     n, i = len(group), index[cell]
     lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
@@ -233,6 +236,8 @@ def ranges(
 
 
 def _extremes(i: int, n: int, system, lo, hi) -> Range:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     a, rlo, rhi = system
     found = []
     for sign in (1.0, -1.0):

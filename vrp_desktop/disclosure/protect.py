@@ -19,8 +19,6 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from vrp_desktop.disclosure.intervals import Range, holds, ranges
 from vrp_desktop.disclosure.release import Key, Release, order
@@ -226,6 +224,9 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
     within their rule bounds, visible cells at their values unless chosen (``z = 1``); ``cell``
     must reach the top of its promised range in ``up`` and the bottom in ``down``. Minimise the
     cost of the chosen cells: totals dearest, then larger counts."""
+    from scipy import sparse  # the solver loads only when a release is protected
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     rule, system = ch.rule, ch.system
     near = {cell}
     for _ in range(hops):

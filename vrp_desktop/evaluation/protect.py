@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vrp_desktop.returns import suppression
+from vrp_desktop.disclosure.rule import DEFAULT_THRESHOLD, SECONDARY_MARK
 
-DEFAULT_THRESHOLD = suppression.DEFAULT_THRESHOLD
 #: what a hidden statistic (a mean, share or interval from too few people) shows
-HIDDEN = suppression.SECONDARY_MARK
+HIDDEN = SECONDARY_MARK
 
 Shown = int | str
 
 
 def primary_mark(threshold: int) -> str:
-    return suppression.primary_mark(threshold)
+    return f"<{threshold}"
 
 
 def is_hidden(value: object) -> bool:
@@ -43,6 +42,8 @@ def one_way(
     cells = [int(c) for c in cells]
     if not cells:
         return [], count(int(total or 0), threshold)
+    from vrp_desktop.returns import suppression  # the solver loads only when protecting
+
     grand = sum(cells) if total is None else int(total)
     decision = suppression.suppress([cells], [grand], None, None, threshold=threshold)
     shown: list[Shown] = [

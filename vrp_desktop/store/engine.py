@@ -44,7 +44,11 @@ BULK_CACHE_KIB = 65536
 @contextlib.contextmanager
 def bulk_cache(conn) -> Iterator[None]:
     """A large page cache on ``conn`` (a SQLAlchemy connection) for one bulk write; the
-    connection's own size is put back afterwards, so pooled connections stay small."""
+    connection's own size is put back afterwards, so pooled connections stay small. A
+    coordinator on PostgreSQL has its server's own cache: nothing to do there."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
     before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
     conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     try:
