@@ -195,13 +195,16 @@ class TodayPage(QWidget):
         )
         empty_hint.setWordWrap(True)
         empty_hint.setProperty("role", "hint")
+        # centred text in a full-width label: a wrapped label given a layout alignment gets its
+        # one-line height and its second and third lines were cut off
+        empty_hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.empty_button = QPushButton("Log the first session", self.empty)
         self.empty_button.setObjectName("empty_log_session")
         self.empty_button.clicked.connect(lambda: self.ctx.navigate.emit("sessions", ""))
         empty_layout = QVBoxLayout(self.empty)
         empty_layout.addStretch(1)
         empty_layout.addWidget(empty_text, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addWidget(empty_hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addWidget(empty_hint)
         empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addStretch(2)
         self.chart_stack = QStackedWidget(self)
