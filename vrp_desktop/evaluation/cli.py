@@ -13,18 +13,25 @@ def _progress(label: str, done: int, total: int) -> None:
         print(f"\r{label}\033[K", end="", file=sys.stderr, flush=True)
 
 
-def _pdf_writer():
-    """The PDF needs Qt to draw its charts: loaded only when a PDF is asked for."""
-    try:
-        from ui.evaluation_pdf import write_pdf
-    except ImportError as exc:  # a core-only install
-        from vrp_desktop.errors import VrpError
+#: where the desktop app registers the function that draws the PDF (it needs Qt, which the core
+#: never imports): an entry point in pyproject.toml, so this package never names ``ui``
+PDF_WRITERS = "vrp_desktop.pdf_writers"
 
+
+def _pdf_writer():
+    """The installed PDF writer, loaded only when a PDF is asked for."""
+    from importlib.metadata import entry_points
+
+    from vrp_desktop.errors import VrpError
+
+    found = [e for e in entry_points(group=PDF_WRITERS) if e.name == "evaluation"]
+    try:
+        return found[0].load()
+    except (IndexError, ImportError) as exc:  # a core-only install
         raise VrpError(
             "Drawing the PDF needs the desktop app's Qt libraries, which are not installed "
             "here. Save the workbook only (leave out --pdf)."
         ) from exc
-    return write_pdf
 
 
 def cmd_evaluation_export(args: argparse.Namespace) -> int:
