@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from tests.conftest import PASSPHRASE
 from tests.ui.conftest import wait_idle
 from tests.ui.test_sync_page import vrp  # noqa: F401  (the coordinator fixture)
 from ui.pages.sync import SyncPage
