@@ -62,3 +62,42 @@ def test_population_and_framework_packs_install_from_the_sync_page(
     page.import_vrp_pack(str(frameworks))
     qtbot.waitUntil(lambda: "Framework pack imported" in page.message.text(), timeout=20000)
     assert page.vrp_pack_button.isVisible() or not page.isVisible()
+
+
+def test_the_vrp_publishes_population_figures_from_the_inbox_page(qtbot, tmp_path):
+    from tests.conftest import PASSPHRASE
+    from ui.context import AppContext
+    from ui.pages.inbox import InboxPage
+    from ui.worker import StoreRunner
+    from vrp_desktop.workspace import Workspace
+
+    ws, _ = Workspace.create(
+        tmp_path / "coord", provider_code="VRP", provider_name="West Mids VRP",
+        username="coord", passphrase=PASSPHRASE, role="coordinator", kind="coordinator",
+    )  # fmt: skip
+    runner = StoreRunner()
+    ctx = AppContext(ws, runner)
+    try:
+        page = InboxPage(ctx)
+        qtbot.addWidget(page)
+        page.resize(1280, 720)
+        qtbot.waitUntil(lambda: "None published yet" in page.population_label.text())
+        bad = tmp_path / "bad.csv"
+        bad.write_text("dimension,category,population\ngender,Martian,5\n")
+        out = tmp_path / "population.vrpref"
+        page.population_title.setText("Residents 10-24")
+        page.population_source.setText("ONS Census 2021 (illustrative)")
+        page.population_base.setText("Residents aged 10-24")
+        page.publish_population(str(bad), str(out))
+        qtbot.waitUntil(lambda: "'Martian' is not a gender" in page.message.text(), timeout=20000)
+        assert not out.exists()
+
+        good = tmp_path / "population.csv"
+        good.write_text(CSV)
+        page.publish_population(str(good), str(out))
+        qtbot.waitUntil(lambda: "version 1 published" in page.message.text(), timeout=20000)
+        qtbot.waitUntil(lambda: "Published: Residents 10-24" in page.population_label.text())
+        assert json.loads(out.read_text())["tables"]["gender"] == {"female": 480, "male": 520}
+    finally:
+        runner.shutdown()
+        ws.close()
