@@ -57,6 +57,8 @@ EXPLAIN = {
     "attended; more hours lower down.",
     "gaps": "Attendance rate of each group minus everyone's, in percentage points, with the "
     "gap's 95% interval.",
+    "population": "Each group's share of the people referred divided by its share of the "
+    "population (1 on the dashed line: in proportion), with its 95% interval.",
 }
 
 
@@ -152,9 +154,13 @@ def bars_values(bars: QBarSet) -> list[float]:
 
 
 def _whiskers(
-    chart: QChart, title: str, items: list[tuple[str, float | None, float | None, float | None]]
+    chart: QChart,
+    title: str,
+    items: list[tuple[str, float | None, float | None, float | None]],
+    reference: float = 0.0,
 ) -> QChart:
-    """Rows of (label, estimate, low, high) as dots with interval lines, top to bottom."""
+    """Rows of (label, estimate, low, high) as dots with interval lines, top to bottom; the
+    dashed line marks ``reference`` (no change: 0; a ratio in proportion: 1)."""
     labels = QCategoryAxis()
     labels.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
     n = len(items)
@@ -177,12 +183,15 @@ def _whiskers(
             chart.addSeries(line)
     zero = QLineSeries()
     zero.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
-    zero.append(0, 0.5)
-    zero.append(0, n + 0.5)
+    zero.append(reference, 0.5)
+    zero.append(reference, n + 0.5)
     chart.addSeries(zero)
     chart.addSeries(dots)
     x = QValueAxis()
-    x.setRange(-span * 1.15, span * 1.15)
+    if reference:  # a ratio: from nothing to past the largest, the reference in view
+        x.setRange(0, max([*finite, reference]) * 1.15)
+    else:
+        x.setRange(-span * 1.15, span * 1.15)
     x.applyNiceNumbers()
     x.setTitleText(title)
     x.setLabelFormat("%.1f")
@@ -302,6 +311,29 @@ def gaps_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic group
         ]
         items.append((label, *(None if v is None else v * 100 for v in pct)))
     return _whiskers(chart, "Gap to everyone, % points", items)
+
+
+def population_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic group") -> QChart:
+    """Representation ratios against the VRP's population figures, or a title saying where to
+    get the figures when none are installed."""
+    table = pack.tables.get("reach_population")
+    if table is None:
+        return _chart("No population figures yet: import the VRP's pack on the Sync page")
+    chart = _chart(f"Referred against the population, by {dimension.lower()}")
+    items = []
+    for row in table.rows_for(*unit):
+        if _value(table, row, "Dimension") != dimension:
+            continue
+        ratio = _value(table, row, "Representation ratio")
+        label = str(_value(table, row, "Group"))
+        if protect.is_hidden(ratio):
+            label += f" ({HIDDEN_NOTE})"
+        values = (ratio, _value(table, row, "Ratio CI low"), _value(table, row, "Ratio CI high"))
+        items.append((label, *(_num(v) for v in values)))
+    if not items:
+        chart.setTitle(f"No population figures by {dimension.lower()}")
+        return chart
+    return _whiskers(chart, "Share referred ÷ share of population", items, reference=1.0)
 
 
 def dimensions(pack: Pack) -> list[str]:

@@ -191,12 +191,20 @@ def render(pack: Pack, device: QIODevice) -> int:
         if unit[0] in ("All", "Intervention type", "Provider"):
             top = doc.new_page(f"{unit[1]}: who is reached", f"{unit[0]} · {pack.subtitle}")
             full_h = PAGE_H - MARGIN - top - 24
+            with_population = "reach_population" in pack.tables
+            height = (full_h - 8) / 2 if with_population else full_h
             for k, dimension in enumerate(("Ethnic group", "Gender")):
                 doc.chart(
                     charts.gaps_chart(pack, unit, dimension),
-                    QRectF(MARGIN + k * (half_w + 20), top, half_w, full_h),
+                    QRectF(MARGIN + k * (half_w + 20), top, half_w, height),
                     charts.EXPLAIN["gaps"],
                 )
+                if with_population:  # below each: the same groups against the population
+                    doc.chart(
+                        charts.population_chart(pack, unit, dimension),
+                        QRectF(MARGIN + k * (half_w + 20), top + height + 8, half_w, height),
+                        charts.EXPLAIN["population"],
+                    )
     doc.finish()
     return doc.page
 

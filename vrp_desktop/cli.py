@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vrp_desktop.evaluation.cli",
     "vrp_desktop.sync.linkage_cli",
     "vrp_desktop.server_cli",
+    "vrp_desktop.reference.cli",
 )
 
 

@@ -112,3 +112,37 @@ def test_page_module_does_not_load_scipy():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_population_card_says_where_figures_come_from_then_draws_ratios(page, qtbot):
+    import json
+
+    from vrp_desktop.reference import population
+
+    card = page.cards["population"]
+    assert "import the VRP's pack" in card.view.chart().title()
+    figures = {"gender": {"female": 4900, "male": 5100}}
+    body = {
+        "format": population.FORMAT,
+        "kind": population.KIND,
+        "vrp_id": "x",
+        "version": 1,
+        "issued_at": "2026-11-28T00:00:00Z",
+        "title": "Residents 10-24",
+        "source": "test",
+        "base": "10-24",
+        "tables": figures,
+        "signature": "AA==",
+    }  # fmt: skip  (installed as Sync's "Import VRP pack" stores it; install is tested there)
+
+    def store(ws):
+        with ws.unit() as session:
+            ws.set_setting(session, population.SETTING, json.dumps(body))
+
+    page.ctx.run_op(store, changes=("settings",))
+    page.dimension.setCurrentIndex(page.dimension.findData("Gender"))
+    qtbot.waitUntil(lambda: "against the population" in card.view.chart().title(), timeout=30000)
+    labels = _labels(card.view.chart())
+    assert any(label.startswith("Female") for label in labels)
+    assert any(label.startswith("Male") for label in labels)
+    assert not any(label.startswith("Non-binary") for label in labels)  # no population figure

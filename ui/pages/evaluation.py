@@ -117,7 +117,7 @@ class ChartCard(QFrame):
 class EvaluationPage(QWidget):
     """Charts of the period's evaluation, and the oversight pack."""
 
-    CARDS = ("funnel", "change", "reliable", "dose", "gaps")
+    CARDS = ("funnel", "change", "reliable", "dose", "gaps", "population")
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -287,6 +287,7 @@ class EvaluationPage(QWidget):
         cards["reliable"].show_chart(lambda: charts.reliable_chart(pack, unit))
         cards["dose"].show_chart(lambda: charts.dose_chart(pack, unit, measure))
         cards["gaps"].show_chart(lambda: charts.gaps_chart(pack, unit, dimension))
+        cards["population"].show_chart(lambda: charts.population_chart(pack, unit, dimension))
 
     # -- saving --------------------------------------------------------------------------
     def _choose_save(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from ui.context import AppContext
 from ui.pages.sync import _fill, _table, scrolling_page
 from vrp_desktop import clock
+from vrp_desktop.reference import population
 from vrp_desktop.returns.quarters import display_period
 from vrp_desktop.sync import batch_import, coordinator, onboarding
 
@@ -146,13 +147,84 @@ class InboxPage(QWidget):
         self.pin_panel.hide()
         rl.addWidget(self.pin_panel)
         layout.addWidget(registry)
+        layout.addWidget(self._population_box(body))
         layout.addStretch(1)
 
         ctx.data_changed.connect(lambda _entity: self.refresh())
         self.refresh()
 
+    def _population_box(self, body: QWidget) -> QGroupBox:
+        """Publishing the population figures evaluations compare reach with."""
+        box = QGroupBox("Population figures for evaluations", body)
+        form = QFormLayout(box)
+        self.population_label = QLabel(box)
+        self.population_label.setWordWrap(True)
+        form.addRow(self.population_label)
+        self.population_title = QLineEdit(box)
+        self.population_title.setPlaceholderText("e.g. Residents aged 10-24, 2021")
+        self.population_source = QLineEdit(box)
+        self.population_source.setPlaceholderText("e.g. ONS Census 2021, tables TS021 and TS007")
+        self.population_base = QLineEdit(box)
+        self.population_base.setPlaceholderText("e.g. Residents aged 10-24 in the partnership area")
+        form.addRow("Title", self.population_title)
+        form.addRow("Source", self.population_source)
+        form.addRow("Who is counted", self.population_base)
+        self.population_button = QPushButton("Publish from a CSV file…", box)
+        self.population_button.setToolTip(
+            "A CSV with the header dimension,category,population, one row per group "
+            "(dimensions: ethnic_group, ethnicity, gender, age_band, area)."
+        )
+        self.population_button.clicked.connect(self._choose_population_csv)
+        row = QHBoxLayout()
+        row.addWidget(self.population_button)
+        row.addStretch(1)
+        form.addRow("", row)
+        return box
+
+    def _show_population(self, pack) -> None:
+        if pack is None:
+            self.population_label.setText(
+                "None published yet. Give a CSV of population by group (dimension,category,"
+                "population); providers install the pack it writes with Sync → Import VRP pack."
+            )
+        else:
+            self.population_label.setText(
+                f"Published: {pack.title}, version {pack.version} ({pack.source}). Who is "
+                f"counted: {pack.base}."
+            )
+
+    def _choose_population_csv(self) -> None:
+        source, _ = QFileDialog.getOpenFileName(
+            self, "Population figures (CSV)", "", "CSV files (*.csv);;All files (*)"
+        )
+        if not source:
+            return
+        out, _ = QFileDialog.getSaveFileName(
+            self, "Save the population pack for providers", "population.vrpref"
+        )
+        if out:
+            self.publish_population(source, out)
+
+    def publish_population(self, source: str, out: str):
+        def done(info) -> None:
+            self.message.say(
+                f"Population figures version {info['version']} published to {info['file']}. "
+                "Send the file to every provider; they import it on their Sync page."
+            )
+
+        return self.ctx.run_op(
+            population.publish, Path(source), Path(out),
+            title=self.population_title.text(), source=self.population_source.text(),
+            base=self.population_base.text(), changes=("settings",),
+            on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
     # -- loading ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.ctx.read(
+            population.installed, on_done=self._show_population, on_error=self.message.fail
+        )
+
         def load(ws):
             return (
                 coordinator.summary(ws) if coordinator.is_set_up(ws) else coordinator.setup(ws),

@@ -38,7 +38,15 @@ from ui.worker import Cancelled, StoreRunner
 from vrp_desktop import clock
 from vrp_desktop.intake import client as intake_client
 from vrp_desktop.services import interventions
-from vrp_desktop.sync import batch_build, linkage, onboarding, outbox, quasi, receipts
+from vrp_desktop.sync import (
+    batch_build,
+    linkage,
+    onboarding,
+    outbox,
+    quasi,
+    receipts,
+    vrp_packs,
+)
 
 #: where a record of each kind is opened
 PAGE_FOR = {
@@ -254,12 +262,19 @@ class SyncPage(QWidget):
         history_layout = QVBoxLayout(history)
         receipt_row = QHBoxLayout()
         receipt_row.addWidget(
-            QLabel("When the VRP sends a receipt back, import it to see what was accepted.")
+            QLabel(
+                "When the VRP sends a receipt back, import it to see what was accepted. New "
+                "frameworks and population figures come as a VRP pack."
+            )
         )
         receipt_row.addStretch(1)
         self.receipt_button = QPushButton("Import receipt…", history)
         self.receipt_button.clicked.connect(self._choose_receipt)
         receipt_row.addWidget(self.receipt_button)
+        self.vrp_pack_button = QPushButton("Import VRP pack…", history)
+        self.vrp_pack_button.setObjectName("import_vrp_pack")
+        self.vrp_pack_button.clicked.connect(self._choose_vrp_pack)
+        receipt_row.addWidget(self.vrp_pack_button)
         history_layout.addLayout(receipt_row)
         self.history = _table(
             history, ["Sent", "Period", "Records", "Status", "Accepted", "Rejected", "File"]
@@ -633,6 +648,23 @@ class SyncPage(QWidget):
         return self.ctx.run_with_progress(
             self, "Importing the receipt", receipts.import_receipt,
             Path(path), changes=("batch",), on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
+    def _choose_vrp_pack(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Framework pack or population figures from the VRP",
+            "",
+            "VRP packs (*.vrpframeworks *.vrpref *.json);;All files (*)",
+        )
+        if path:
+            self.import_vrp_pack(path)
+
+    def import_vrp_pack(self, path: str):
+        """Install a framework pack or population figures (the file says which)."""
+        return self.ctx.run_op(
+            vrp_packs.import_pack, Path(path), changes=("settings", "intervention"),
+            on_done=lambda info: self.message.say(info["text"]), on_error=self.message.fail,
         )  # fmt: skip
 
     def _open_record(self, item: QTableWidgetItem) -> None:

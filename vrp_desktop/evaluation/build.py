@@ -18,11 +18,12 @@ import numpy as np
 from sqlalchemy import select
 
 from vrp_desktop import __version__, codes
-from vrp_desktop.evaluation import data, definitions, protect, stats
+from vrp_desktop.evaluation import data, definitions, population, protect, stats
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import COUNT, DAYS, MEAN, RHO, SHARE, STAGES, Pack, Table
 from vrp_desktop.frameworks.models import MeasureDefinition
+from vrp_desktop.reference import population as reference
 from vrp_desktop.returns.aggregate import NOT_RECORDED
 from vrp_desktop.returns.partnership import partnership_source
 from vrp_desktop.returns.source import Source, provider_source
@@ -139,6 +140,7 @@ def build(
         threshold=threshold,
         workspace_name=_workspace_name(ws, providers),
     )
+    population.compare(pack, reference.installed(ws))
     report("Evaluation ready", 4, 4)
     return pack
 

@@ -44,6 +44,7 @@ SHEETS = (
     ("dose_trend", "Dose and change"),
     ("reach_gaps", "Reach by group"),
     ("outcome_gaps", "Outcomes by group"),
+    ("reach_population", "Reach vs population"),
 )
 
 PdfWriter = Callable[[Pack, Path], Path]
@@ -156,6 +157,8 @@ def to_workbook(pack: Pack) -> Workbook:
     wb = Workbook(write_only=True)
     _write_cover(wb.create_sheet("Cover"), pack)
     for key, name in SHEETS:
+        if key not in pack.tables:  # e.g. no population figures installed
+            continue
         _write_table(wb.create_sheet(name), pack.tables[key], pack.subtitle)
     _write_pairs(
         wb.create_sheet("Sources"),
