@@ -15,6 +15,7 @@ from ui import icons
 from vrp_desktop.paths import resource_path
 
 SETTING = "appearance/theme"
+_STYLED = "vrp_fusion_set"
 CHOICES = ("system", "light", "dark")
 
 _LIGHT = {
@@ -84,7 +85,11 @@ def is_dark(choice: str) -> bool:
 def apply(app: QApplication, choice: str | None = None, settings: QSettings | None = None) -> None:
     """Fusion, the palette for ``choice`` (default: the saved one) and the style sheet."""
     choice = choice or chosen(settings)
-    app.setStyle("Fusion")
+    if not app.property(_STYLED):
+        # once per application: replacing the style object again while a QWizard (ModernStyle)
+        # is alive crashes Qt inside the next setStyleSheet, e.g. on switching light/dark
+        app.setStyle("Fusion")
+        app.setProperty(_STYLED, True)
     app.setPalette(palette(is_dark(choice)))
     path = resource_path("styles", "app.qss")
     app.setStyleSheet(path.read_text(encoding="utf-8") if path.is_file() else "")
