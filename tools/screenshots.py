@@ -44,7 +44,7 @@ def settle(runner=None, rounds: int = 3, pause: float = 0.03) -> None:
     for _ in range(rounds):
         if runner is not None:
             done: list[bool] = []
-            runner.submit(lambda: None, on_done=lambda _r: done.append(True))
+            runner.submit(lambda: None, on_done=lambda _r, done=done: done.append(True))
             deadline = time.monotonic() + 60
             while not done and time.monotonic() < deadline:
                 QApplication.processEvents()
@@ -82,9 +82,7 @@ def make_folders(root: Path, *, participants: int = 60, sessions: int = 240) -> 
     from vrp_desktop.sync import coordinator, linkage
     from vrp_desktop.workspace import Workspace
 
-    folders = Folders(
-        root, root / "demo", root / "empty", root / "coordinator", root / "custodian"
-    )
+    folders = Folders(root, root / "demo", root / "empty", root / "coordinator", root / "custodian")
     ws, _ = Workspace.create(
         folders.demo, provider_code="P001", provider_name="Eastside Youth Project",
         username="manager", passphrase=PASSPHRASE, display_name="Sam Taylor",
