@@ -135,6 +135,8 @@ class Scene:
         self.extra: list[QWidget] = []
         self._runner = None
         self._wizard = None
+        # drafts and window state of one pass never show up in the next
+        os.environ["VRP_STATE_DIR"] = str(tmp / f"state-{palette}")
 
     @property
     def runner(self):
@@ -295,6 +297,9 @@ def _shots() -> list[Shot]:
         window = scene.window("demo")
         window.navigate("sessions", "")
         page = window.page("sessions")
+        page.form.discard_draft()  # the group shot's autosaved draft would be restored instead
+        page.show_list()
+        settle(window.runner)
         page.open_record(f"new-for:{scene.folders.person}|{scene.folders.mentors}")
         settle(window.runner)
         return window
@@ -360,11 +365,11 @@ def _shots() -> list[Shot]:
     return [
         Shot("unlock", _unlock(wrong=False)),
         Shot("unlock-wrong-passphrase", _unlock(wrong=True)),
-        Shot("wizard-1-organisation", _wizard_page(0)),
-        Shot("wizard-2-first-user", _wizard_page(1)),
-        Shot("wizard-3-passphrase", _wizard_page(2)),
-        Shot("wizard-4-recovery-code", _wizard_page(3)),
-        Shot("wizard-5-what-do-you-run", _wizard_page(4)),
+        Shot("wizard-1-organisation", _wizard_page(0), dialog=True),
+        Shot("wizard-2-first-user", _wizard_page(1), dialog=True),
+        Shot("wizard-3-passphrase", _wizard_page(2), dialog=True),
+        Shot("wizard-4-recovery-code", _wizard_page(3), dialog=True),
+        Shot("wizard-5-what-do-you-run", _wizard_page(4), dialog=True),
         Shot("wizard-6-add-intervention", _wizard_dialog, dialog=True),
         # a fresh workspace: what each page says when there is nothing yet
         Shot("empty-today", _page("empty", "today")),
@@ -476,8 +481,8 @@ def shoot(
                         path = folder / f"{shot.name}-{width}x{height}.png"
                         target.grab().save(str(path))
                         yield path
-                if shot.dialog and isinstance(target, QDialog):
-                    target.reject()
+                if isinstance(target, QDialog) and not isinstance(target, QWizard):
+                    target.reject()  # the wizard stays open: its next page is the next shot
                     settle(rounds=1)
         finally:
             scene.close()

@@ -7,6 +7,8 @@ A hidden value is never drawn as a small bar: its category is labelled as hidden
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCharts import (
@@ -30,6 +32,15 @@ TEAL = QColor("#1F5F5B")
 AMBER = QColor("#B8741A")
 GREY = QColor("#8C8C8C")
 RED = QColor("#A33B3B")
+#: the same four on a dark chart: the light ones are too dark to see on it (a teal interval
+#: line on the dark background all but vanished)
+_DARK_COLOURS = {
+    "teal": QColor("#5CC2B8"),
+    "amber": QColor("#E8A64A"),
+    "grey": QColor("#A7AFB8"),
+    "red": QColor("#EE8A8A"),
+}
+_LIGHT_COLOURS = {"teal": TEAL, "amber": AMBER, "grey": GREY, "red": RED}
 HIDDEN_NOTE = "hidden"
 
 
@@ -84,6 +95,22 @@ def use_dark_theme(dark: bool) -> None:
     _THEME["dark"] = dark
 
 
+@contextlib.contextmanager
+def on_paper() -> Iterator[None]:
+    """Charts built inside are light, whatever the window uses (the PDF is printed)."""
+    was = _THEME["dark"]
+    _THEME["dark"] = False
+    try:
+        yield
+    finally:
+        _THEME["dark"] = was
+
+
+def colour(name: str) -> QColor:
+    """``teal``, ``amber``, ``grey`` or ``red``, readable on the current chart theme."""
+    return (_DARK_COLOURS if _THEME["dark"] else _LIGHT_COLOURS)[name]
+
+
 def _chart(title: str) -> QChart:
     chart = QChart()
     # the theme first: it resets fonts and colours, which the builders then set
@@ -123,7 +150,7 @@ def funnel_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
     chart = _chart("Attrition: referral to a paired exit")
     rows = table.rows_for(*unit)
     bars = QBarSet("People")
-    bars.setColor(TEAL)
+    bars.setColor(colour("teal"))
     labels = []
     for stage in reversed(STAGES):  # the first category is drawn at the bottom
         value = _value(table, rows[0], stage) if rows else None
@@ -162,7 +189,7 @@ def _whiskers(
     span = max([abs(v) for v in finite] + [1e-9])
     dots = QScatterSeries()
     dots.setName("Estimate")
-    dots.setColor(TEAL)
+    dots.setColor(colour("teal"))
     dots.setMarkerSize(9)
     for k, (label, mean, low, high) in reversed(list(enumerate(items))):
         y = n - k  # first item on top; a category axis takes its labels bottom up
@@ -171,12 +198,12 @@ def _whiskers(
             dots.append(QPointF(mean, y))
         if low is not None and high is not None:
             line = QLineSeries()
-            line.setPen(QPen(TEAL, 2))
+            line.setPen(QPen(colour("teal"), 2))
             line.append(low, y)
             line.append(high, y)
             chart.addSeries(line)
     zero = QLineSeries()
-    zero.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
+    zero.setPen(QPen(colour("grey"), 1, Qt.PenStyle.DashLine))
     zero.append(0, 0.5)
     zero.append(0, n + 0.5)
     chart.addSeries(zero)
@@ -225,8 +252,8 @@ def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
         "No reliable change": QBarSet("No reliable change"),
         "Deteriorated": QBarSet("Deteriorated"),
     }
-    for bar, colour in zip(sets.values(), (TEAL, GREY, RED), strict=True):
-        bar.setColor(colour)
+    for bar, name in zip(sets.values(), ("teal", "grey", "red"), strict=True):
+        bar.setColor(colour(name))
     labels = []
     for row in reversed(table.rows_for(*unit)):  # the first category is drawn at the bottom
         shares = [_value(table, row, f"{name} %") for name in sets]

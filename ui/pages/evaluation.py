@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCharts import QChart, QChartView
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -217,6 +217,12 @@ class EvaluationPage(QWidget):
         super().showEvent(event)
         if self._stale:
             self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A light/dark switch in Settings redraws the charts in the new palette."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "pack", None) is not None:
+            self.draw()
 
     def _data_changed(self, _entity: str) -> None:
         self._stale = True

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo, DateField, bad_date_message
 from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save, watch
@@ -446,7 +447,7 @@ class OutcomesPage(QWidget):
                 return
         elif blank:
             self.banner.setText("✖ Answer the questions first (type the number of each answer).")
-            self.banner.setStyleSheet("color: #c62828;")
+            theme.set_tone(self.banner, "error")
             self.banner.show()
             self.form.setFocus()
             return
@@ -507,7 +508,7 @@ class OutcomesPage(QWidget):
             else "saved"
         )
         self.banner.setText(f"✔ {what} {state}. {summary}")
-        self.banner.setStyleSheet("color: #c62828;" if record["sync_state"] == "draft" else "")
+        theme.set_tone(self.banner, "error" if record["sync_state"] == "draft" else None)
         self.banner.show()
         self.last_saved = record
         self._clear()
@@ -515,13 +516,13 @@ class OutcomesPage(QWidget):
         self.refresh_recent()
         if self.person is not None:
             # the same person's next questionnaire: the list shows what is due now
-            keep = self.banner.text(), self.banner.styleSheet()
+            keep = self.banner.text(), self.banner.property("tone")
             self.load_person(self.person["id"], then=lambda: self._restore_banner(*keep))
         self.search.edit.setFocus()
 
-    def _restore_banner(self, text: str, style: str) -> None:
+    def _restore_banner(self, text: str, tone: str | None) -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet(style)
+        theme.set_tone(self.banner, tone)
         self.banner.show()
 
     def refresh_recent(self) -> None:
@@ -587,7 +588,7 @@ class OutcomesPage(QWidget):
             f"Viewing a saved questionnaire (version {r['version']}). To change its answers, "
             "press Correct (Alt+R): the correction is kept as a new version and sent to the VRP."
         )
-        self.banner.setStyleSheet("")
+        theme.set_tone(self.banner, None)
         self.banner.show()
         self.revalidate()
         self.correct_button.setFocus()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.errors import show_error
 from ui.forms.enrolment_form import EnrolDialog, ExitDialog
 from ui.forms.erase_dialog import EraseDialog
@@ -102,7 +103,7 @@ class ParticipantDetail(QWidget):
         self.subtitle = QLabel()
         self.problems = QLabel()
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #c62828;")
+        theme.set_tone(self.problems, "error")
 
         self.edit_button = QPushButton("&Edit")
         self.enrol_button = QPushButton("E&nrol…")
