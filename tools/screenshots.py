@@ -302,6 +302,8 @@ def _shots() -> list[Shot]:
         settle(window.runner)
         page.open_record(f"new-for:{scene.folders.person}|{scene.folders.mentors}")
         settle(window.runner)
+        page.form.session_type.set_code("one_to_one")  # its last session was a group one
+        settle(window.runner)
         return window
 
     def picker(scene: Scene) -> QWidget:

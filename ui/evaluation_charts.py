@@ -25,6 +25,7 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
+from ui.measure_names import abbreviation
 from vrp_desktop.evaluation import protect
 from vrp_desktop.evaluation.tables import STAGES, Pack, Table
 
@@ -42,18 +43,6 @@ _DARK_COLOURS = {
 }
 _LIGHT_COLOURS = {"teal": TEAL, "amber": AMBER, "grey": GREY, "red": RED}
 HIDDEN_NOTE = "hidden"
-
-
-def abbreviation(measure: str) -> str:
-    """ "SWEMWBS" from "... (SWEMWBS)"; else a short name as it is, or a long one's initials."""
-    if "(" in measure:
-        inside = measure[measure.index("(") + 1 : measure.rindex(")")]
-        if inside.isupper() and " " not in inside:
-            return inside
-    head = measure.split("(")[0].strip()
-    if len(head) <= 20:  # short enough to say in full ("Youth confidence")
-        return head
-    return "".join(w[0] for w in head.split() if w[0].isupper()) or head
 
 
 #: one line under each chart, saying what it shows

@@ -29,6 +29,7 @@ from ui.forms.fields import CodeCombo, DateField, bad_date_message
 from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save, watch
 from ui.forms.participant_picker import ParticipantSearch
 from ui.forms.questionnaire_form import QuestionnaireForm, ScorePanel
+from ui.measure_names import abbreviation
 from vrp_desktop import codes
 from vrp_desktop.services import enrolments, interventions, outcomes, participants, timeline
 from vrp_desktop.services.frameworks import measure as measure_definition
@@ -310,11 +311,13 @@ class OutcomesPage(QWidget):
         self.person = row
         self.choices = {c["key"]: c for c in found}
         multi = len({c["intervention"] for c in found}) > 1
+        # short names (SDQ, SWEMWBS): the full one is cut off in a 260-pixel column; it shows
+        # as the item's tooltip and above the scores
         self.measure.set_entries(
             [
                 (
                     c["key"],
-                    c["measure"].name
+                    abbreviation(c["measure"].name)
                     + (f" ({c['intervention']})" if multi else "")
                     + (f" · {codes.TIMEPOINTS[c['due']].lower()} due" if c["due"] else ""),
                 )
@@ -322,6 +325,10 @@ class OutcomesPage(QWidget):
             ],
             blank="Choose the questionnaire…",
         )
+        for c in found:
+            index = self.measure.findData(c["key"])
+            if index >= 0:
+                self.measure.setItemData(index, c["measure"].name, Qt.ItemDataRole.ToolTipRole)
         self.measure.set_code(None)
         self._loading = False
         self.measure.setToolTip("")
@@ -535,11 +542,15 @@ class OutcomesPage(QWidget):
                 [
                     f"{r['completed_on']:%d/%m/%Y}",
                     r["participant"],
-                    f"{r['measure']} ({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint'])})",
+                    f"{abbreviation(r['measure'])} "
+                    f"({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint']).lower()})",
                 ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, r["id"])
-            item.setToolTip(2, item.text(2))
+            item.setToolTip(
+                2, f"{r['measure']} ({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint'])})"
+            )
+            item.setToolTip(1, r["participant"])
             self.recent.addTopLevelItem(item)
         if not rows:
             self.recent.addTopLevelItem(QTreeWidgetItem(["", "None yet", ""]))

@@ -149,6 +149,7 @@ class ParticipantDetail(QWidget):
             0, QHeaderView.ResizeMode.Stretch
         )
         self.enrolment_table.setMaximumHeight(120)
+        self.enrolment_table.setWordWrap(True)
         self.enrolment_table.setAccessibleName("Enrolments")
         enrol_box = QGroupBox("Enrolments")
         QVBoxLayout(enrol_box).addWidget(self.enrolment_table)
@@ -193,6 +194,17 @@ class ParticipantDetail(QWidget):
         self.erase_button.clicked.connect(self.erase)
         self.enrolment_table.itemSelectionChanged.connect(self._update_buttons)
         self.timeline.itemActivated.connect(self._open_entry)
+
+    def _fit_enrolments(self) -> None:
+        """The enrolment table as tall as its rows (one to three shown): the timeline below,
+        what a worker reads most, gets the rest of the height at 1280×720."""
+        table = self.enrolment_table
+        table.resizeRowsToContents()
+        shown = min(max(table.rowCount(), 1), 3)
+        rows = sum(table.rowHeight(i) for i in range(min(shown, table.rowCount())))
+        rows = rows or table.verticalHeader().defaultSectionSize()
+        height = table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth() + 2
+        table.setFixedHeight(min(height, 120))
 
     # -- showing ---------------------------------------------------------------------------
     @property
@@ -271,6 +283,7 @@ class ParticipantDetail(QWidget):
         active = [i for i, e in enumerate(self.data["enrolments"]) if e["end_date"] is None]
         if active:
             self.enrolment_table.selectRow(active[0])
+        self._fit_enrolments()
 
         self.timeline.clear()
         for entry in reversed(self.data["timeline"]):

@@ -101,6 +101,11 @@ class SheetPreview(QTableWidget):
         self.setWordWrap(True)
         self.resizeRowsToContents()
 
+    def resizeEvent(self, event) -> None:
+        """Rows are measured again when a stretched column changes width (a return is small)."""
+        super().resizeEvent(event)
+        self.resizeRowsToContents()
+
 
 class ReturnsPage(QWidget):
     """Quarterly return (preview, save), record export, and spreadsheet import."""
