@@ -190,12 +190,15 @@ class OutcomesPage(QWidget):
         self.form_stack.addWidget(self.empty)
         self.scores = ScorePanel()
         self.scores.setMinimumWidth(200)
+        # at 1280×720 the scores' long notes took width the recent list needed (names and
+        # questionnaires were cut to "…"); the notes wrap in 250 pixels just as well
+        self.scores.setMaximumWidth(250)
 
         layout = QHBoxLayout(self)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(320)
-        left_widget.setMinimumWidth(260)
+        left_widget.setMinimumWidth(300)
         centre = QVBoxLayout()
         centre.addWidget(self.banner)
         centre.addWidget(self.form_stack, 1)

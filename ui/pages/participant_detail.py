@@ -145,11 +145,11 @@ class ParticipantDetail(QWidget):
         self.enrolment_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.enrolment_table.setTabKeyNavigation(False)
         self.enrolment_table.verticalHeader().hide()
-        self.enrolment_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch
-        )
+        enrolment_header = self.enrolment_table.horizontalHeader()
+        enrolment_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):  # dates and the reason take what they need; the name the rest
+            enrolment_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.enrolment_table.setMaximumHeight(120)
-        self.enrolment_table.setWordWrap(True)
         self.enrolment_table.setAccessibleName("Enrolments")
         enrol_box = QGroupBox("Enrolments")
         QVBoxLayout(enrol_box).addWidget(self.enrolment_table)
@@ -199,10 +199,7 @@ class ParticipantDetail(QWidget):
         """The enrolment table as tall as its rows (one to three shown): the timeline below,
         what a worker reads most, gets the rest of the height at 1280×720."""
         table = self.enrolment_table
-        table.resizeRowsToContents()
-        shown = min(max(table.rowCount(), 1), 3)
-        rows = sum(table.rowHeight(i) for i in range(min(shown, table.rowCount())))
-        rows = rows or table.verticalHeader().defaultSectionSize()
+        rows = min(max(table.rowCount(), 1), 3) * table.verticalHeader().defaultSectionSize()
         height = table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth() + 2
         table.setFixedHeight(min(height, 120))
 
@@ -278,6 +275,7 @@ class ParticipantDetail(QWidget):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
+                item.setToolTip(value)  # a long intervention name is cut to fit the pane
                 item.setData(Qt.ItemDataRole.UserRole, e["id"])
                 self.enrolment_table.setItem(row, column, item)
         active = [i for i, e in enumerate(self.data["enrolments"]) if e["end_date"] is None]
