@@ -437,6 +437,11 @@ def _import_sheet(tmp: Path) -> Path:
     return path
 
 
+def _leads_to(name: str, only: set[str]) -> bool:
+    """Whether shot ``name`` is a wizard step that a chosen later step goes through."""
+    return name.startswith("wizard-") and any(n.startswith("wizard-") and n > name for n in only)
+
+
 # -- shooting ------------------------------------------------------------------------------------
 def place(target: QWidget, window: QWidget | None, dialog: bool, width: int, height: int) -> None:
     """Size the main window to the screen; a dialog opens at its own size, within the screen."""
@@ -468,6 +473,8 @@ def shoot(
         try:
             for shot in SHOTS:
                 if only and shot.name not in only:
+                    if _leads_to(shot.name, only):
+                        shot.show(scene)  # a wizard page is reached through the ones before
                     continue
                 target = shot.show(scene)
                 parent = target.parentWidget()

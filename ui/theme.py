@@ -114,7 +114,8 @@ def style_sheet(sheet: str, dark: bool) -> str:
     """``sheet`` with each @tone@ replaced by that tone's colour in the light or dark palette."""
     for name, (light, dark_colour) in TONES.items():
         sheet = sheet.replace(f"@{name}@", dark_colour if dark else light)
-    return sheet
+    check = resource_path("icons", f"check-{'dark' if dark else 'light'}.svg")
+    return sheet.replace("@check@", check.as_posix())
 
 
 def app_is_dark() -> bool:
