@@ -175,7 +175,8 @@ def _whiskers(
     labels.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
     n = len(items)
     finite = [v for _, m, lo, hi in items for v in (m, lo, hi) if v is not None]
-    span = max([abs(v) for v in finite] + [1e-9])
+    # every value hidden: a plain -1..1 axis, not one labelled "-0.0 -0.0 0.0"
+    span = max(abs(v) for v in finite) if any(finite) else 1.0
     dots = QScatterSeries()
     dots.setName("Estimate")
     dots.setColor(colour("teal"))
