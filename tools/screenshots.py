@@ -338,8 +338,18 @@ def _shots() -> list[Shot]:
         wait_for(lambda: page.dialog is not None and page.dialog.isVisible(), window.runner)
         return page.dialog
 
+    def import_problems(scene: Scene) -> QWidget:
+        dialog = import_check(scene)
+        dialog.tabs.setCurrentIndex(1)  # the rows that will not be imported, and why
+        return dialog
+
     def evaluation(window, page) -> None:
         wait_for(lambda: page.pack is not None, window.runner)
+
+    def evaluation_lower(window, page) -> None:
+        evaluation(window, page)
+        bar = page.findChild(QScrollArea).verticalScrollBar()
+        bar.setValue(bar.maximum())  # the dose and gap charts, below the first two
 
     def interventions_box(window, page) -> None:
         page.findChild(QScrollArea).ensureWidgetVisible(page.interventions_box, 0, 0)
@@ -396,7 +406,9 @@ def _shots() -> list[Shot]:
         Shot("outcomes-sdq", sdq),
         Shot("returns", _page("demo", "returns", returns_preview)),
         Shot("import-check", import_check, dialog=True),
+        Shot("import-check-problems", import_problems, dialog=True),
         Shot("evaluation", _page("demo", "evaluation", evaluation)),
+        Shot("evaluation-lower", _page("demo", "evaluation", evaluation_lower)),
         Shot("sync", _page("demo", "sync")),
         Shot("settings", _page("demo", "settings")),
         Shot("settings-interventions", _page("demo", "settings", interventions_box)),
