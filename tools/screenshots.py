@@ -39,7 +39,7 @@ PANEL = 40
 
 
 # -- waiting ---------------------------------------------------------------------------------
-def settle(runner=None, rounds: int = 3, pause: float = 0.03) -> None:
+def settle(runner=None, rounds: int = 3, pause: float = 0.01) -> None:
     """Let queued store jobs answer (and the jobs their answers queue), then paint."""
     for _ in range(rounds):
         if runner is not None:
