@@ -108,10 +108,14 @@ def test_every_page_fits_1280x720_in_both_palettes(qapp, tmp_path: Path, monkeyp
                 found.append(f"needs at least {hint.width()}x{hint.height()}")
         problems.extend(f"{palette} {name}: {p}" for p in found)
 
-    for _ in screenshots.shoot(
-        QApplication.instance(), folders, tmp_path, None, sizes=(SIZE,), check=check
-    ):
-        pass
+    app = QApplication.instance()
+    sheet, palette = app.styleSheet(), app.palette()
+    try:
+        for _ in screenshots.shoot(app, folders, tmp_path, None, sizes=(SIZE,), check=check):
+            pass
+    finally:  # the tests after this one see the application as they always have
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)
 
     print("\n".join(timings))  # where the time goes, with -s
     names = {shot.name for shot in screenshots.SHOTS}
