@@ -7,6 +7,8 @@ A hidden value is never drawn as a small bar: its category is labelled as hidden
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCharts import (
@@ -23,6 +25,7 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
+from ui.measure_names import abbreviation
 from vrp_desktop.evaluation import protect
 from vrp_desktop.evaluation.tables import STAGES, Pack, Table
 
@@ -30,19 +33,16 @@ TEAL = QColor("#1F5F5B")
 AMBER = QColor("#B8741A")
 GREY = QColor("#8C8C8C")
 RED = QColor("#A33B3B")
+#: the same four on a dark chart: the light ones are too dark to see on it (a teal interval
+#: line on the dark background all but vanished)
+_DARK_COLOURS = {
+    "teal": QColor("#5CC2B8"),
+    "amber": QColor("#E8A64A"),
+    "grey": QColor("#A7AFB8"),
+    "red": QColor("#EE8A8A"),
+}
+_LIGHT_COLOURS = {"teal": TEAL, "amber": AMBER, "grey": GREY, "red": RED}
 HIDDEN_NOTE = "hidden"
-
-
-def abbreviation(measure: str) -> str:
-    """ "SWEMWBS" from "... (SWEMWBS)"; else a short name as it is, or a long one's initials."""
-    if "(" in measure:
-        inside = measure[measure.index("(") + 1 : measure.rindex(")")]
-        if inside.isupper() and " " not in inside:
-            return inside
-    head = measure.split("(")[0].strip()
-    if len(head) <= 20:  # short enough to say in full ("Youth confidence")
-        return head
-    return "".join(w[0] for w in head.split() if w[0].isupper()) or head
 
 
 #: one line under each chart, saying what it shows
@@ -86,6 +86,22 @@ def use_dark_theme(dark: bool) -> None:
     _THEME["dark"] = dark
 
 
+@contextlib.contextmanager
+def on_paper() -> Iterator[None]:
+    """Charts built inside are light, whatever the window uses (the PDF is printed)."""
+    was = _THEME["dark"]
+    _THEME["dark"] = False
+    try:
+        yield
+    finally:
+        _THEME["dark"] = was
+
+
+def colour(name: str) -> QColor:
+    """``teal``, ``amber``, ``grey`` or ``red``, readable on the current chart theme."""
+    return (_DARK_COLOURS if _THEME["dark"] else _LIGHT_COLOURS)[name]
+
+
 def _chart(title: str) -> QChart:
     chart = QChart()
     # the theme first: it resets fonts and colours, which the builders then set
@@ -125,7 +141,7 @@ def funnel_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
     chart = _chart("Attrition: referral to a paired exit")
     rows = table.rows_for(*unit)
     bars = QBarSet("People")
-    bars.setColor(TEAL)
+    bars.setColor(colour("teal"))
     labels = []
     for stage in reversed(STAGES):  # the first category is drawn at the bottom
         value = _value(table, rows[0], stage) if rows else None
@@ -165,10 +181,11 @@ def _whiskers(
     labels.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
     n = len(items)
     finite = [v for _, m, lo, hi in items for v in (m, lo, hi) if v is not None]
-    span = max([abs(v) for v in finite] + [1e-9])
+    # every value hidden: a plain -1..1 axis, not one labelled "-0.0 -0.0 0.0"
+    span = max(abs(v) for v in finite) if any(finite) else 1.0
     dots = QScatterSeries()
     dots.setName("Estimate")
-    dots.setColor(TEAL)
+    dots.setColor(colour("teal"))
     dots.setMarkerSize(9)
     for k, (label, mean, low, high) in reversed(list(enumerate(items))):
         y = n - k  # first item on top; a category axis takes its labels bottom up
@@ -177,12 +194,12 @@ def _whiskers(
             dots.append(QPointF(mean, y))
         if low is not None and high is not None:
             line = QLineSeries()
-            line.setPen(QPen(TEAL, 2))
+            line.setPen(QPen(colour("teal"), 2))
             line.append(low, y)
             line.append(high, y)
             chart.addSeries(line)
     zero = QLineSeries()
-    zero.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
+    zero.setPen(QPen(colour("grey"), 1, Qt.PenStyle.DashLine))
     zero.append(reference, 0.5)
     zero.append(reference, n + 0.5)
     chart.addSeries(zero)
@@ -234,8 +251,8 @@ def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
         "No reliable change": QBarSet("No reliable change"),
         "Deteriorated": QBarSet("Deteriorated"),
     }
-    for bar, colour in zip(sets.values(), (TEAL, GREY, RED), strict=True):
-        bar.setColor(colour)
+    for bar, name in zip(sets.values(), ("teal", "grey", "red"), strict=True):
+        bar.setColor(colour(name))
     labels = []
     for row in reversed(table.rows_for(*unit)):  # the first category is drawn at the bottom
         shares = [_value(table, row, f"{name} %") for name in sets]

@@ -214,7 +214,8 @@ def write_pdf(pack: Pack, path: Path) -> Path:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    render(pack, buffer)
+    with charts.on_paper():  # the page may have drawn dark charts for the window
+        render(pack, buffer)
     buffer.close()
     path = Path(path)
     with atomic_open(path, 0o600) as handle:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ui import icons
 from vrp_desktop.paths import resource_path
 
 SETTING = "appearance/theme"
+_STYLED = "vrp_fusion_set"
 CHOICES = ("system", "light", "dark")
 
 _LIGHT = {
@@ -52,6 +53,19 @@ _DARK = {
 }
 
 
+#: colours that say something (a problem, a warning, all well), as (light, dark): each is at
+#: least 4.5:1 against the window and the base colour of its own palette. The style sheet names
+#: them as @error@ etc.; widgets ask for one with ``set_tone`` rather than a colour of their own,
+#: so they follow a light/dark switch.
+TONES = {
+    "error": ("#b3261e", "#ff8a80"),
+    "warning": ("#8a4f00", "#f2b45a"),
+    "ok": ("#1d6b3a", "#7fd69b"),
+    "error-bg": ("#fdecec", "#3b2326"),
+    "ok-bg": ("#e8f4ec", "#1f3528"),
+}
+
+
 def system_is_dark() -> bool:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() == Qt.ColorScheme.Dark
@@ -84,11 +98,46 @@ def is_dark(choice: str) -> bool:
 def apply(app: QApplication, choice: str | None = None, settings: QSettings | None = None) -> None:
     """Fusion, the palette for ``choice`` (default: the saved one) and the style sheet."""
     choice = choice or chosen(settings)
-    app.setStyle("Fusion")
+    if not app.property(_STYLED):
+        # once per application: replacing the style object again while a QWizard (ModernStyle)
+        # is alive crashes Qt inside the next setStyleSheet, e.g. on switching light/dark
+        app.setStyle("Fusion")
+        app.setProperty(_STYLED, True)
     app.setPalette(palette(is_dark(choice)))
     path = resource_path("styles", "app.qss")
-    app.setStyleSheet(path.read_text(encoding="utf-8") if path.is_file() else "")
+    sheet = path.read_text(encoding="utf-8") if path.is_file() else ""
+    app.setStyleSheet(style_sheet(sheet, is_dark(choice)))
     icons.clear_cache()
+
+
+def style_sheet(sheet: str, dark: bool) -> str:
+    """``sheet`` with each @tone@ replaced by that tone's colour in the light or dark palette."""
+    for name, (light, dark_colour) in TONES.items():
+        sheet = sheet.replace(f"@{name}@", dark_colour if dark else light)
+    check = resource_path("icons", f"check-{'dark' if dark else 'light'}.svg")
+    return sheet.replace("@check@", check.as_posix())
+
+
+def app_is_dark() -> bool:
+    """Whether the palette in use now is a dark one (whatever chose it)."""
+    return QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def tone(name: str) -> str:
+    """The colour of tone ``name`` in the palette in use now (for painting, not style sheets)."""
+    light, dark = TONES[name]
+    return dark if app_is_dark() else light
+
+
+def set_tone(widget: QWidget, name: str | None) -> None:
+    """Colour ``widget``'s text as an error, a warning or all well (None: the usual colour).
+
+    The style sheet holds the colours, so a light/dark switch recolours it too."""
+    if widget.property("tone") == name:
+        return
+    widget.setProperty("tone", name)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def follow_system(app: QApplication, settings: QSettings | None = None) -> None:

@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-ERROR_STYLE = "color: #c62828;"
-WARNING_STYLE = "color: #a15c00;"
+from ui import theme
 
 
 def _get(finding: Any, name: str) -> str:
@@ -53,7 +52,7 @@ class FieldMessage(QLabel):
             return
         has_error = bool(errors_in(findings))
         mark = "✖" if has_error else "⚠"
-        self.setStyleSheet(ERROR_STYLE if has_error else WARNING_STYLE)
+        theme.set_tone(self, "error" if has_error else "warning")
         self.setText("\n".join(f"{mark} {_get(f, 'message')}" for f in findings))
         self.show()
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.errors import show_error
 from ui.forms.enrolment_form import EnrolDialog
 from ui.forms.fields import CheckList, CodeCombo
@@ -106,6 +107,19 @@ class SessionForm(QWidget):
         self.banner.hide()
         self.discard_button = Button("Dis&card draft")
         self.discard_button.hide()
+        # a new workspace has nothing to log against yet: say so, and offer the form
+        self.no_interventions = QLabel(
+            "No interventions yet. A session is logged against something you run (e.g. a "
+            "weekly football group or 1:1 mentoring): add it first. You can also add and change "
+            "them in Settings → Interventions."
+        )
+        self.no_interventions.setObjectName("no_interventions")
+        self.no_interventions.setWordWrap(True)
+        theme.set_tone(self.no_interventions, "warning")
+        self.add_intervention_button = Button("Add an intervention…")
+        self.add_intervention_button.setObjectName("add_intervention_from_session")
+        self.no_interventions.hide()
+        self.add_intervention_button.hide()
         self.delete_button = Button("&Delete…")
         self.delete_button.setToolTip("Delete this session (logged twice, wrong group…)")
         self.delete_button.hide()
@@ -175,6 +189,9 @@ class SessionForm(QWidget):
         banner_row = QHBoxLayout()
         banner_row.addWidget(self.banner, 1)
         banner_row.addWidget(self.discard_button)
+        empty_row = QHBoxLayout()
+        empty_row.addWidget(self.no_interventions, 1)
+        empty_row.addWidget(self.add_intervention_button)
         columns = QHBoxLayout()
         left = QWidget()
         left_box = QVBoxLayout(left)
@@ -192,6 +209,7 @@ class SessionForm(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(banner_row)
+        layout.addLayout(empty_row)
         layout.addLayout(columns, 1)
         layout.addLayout(bottom)
 
@@ -236,6 +254,7 @@ class SessionForm(QWidget):
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.close_form)
         self.discard_button.clicked.connect(self.discard_draft)
+        self.add_intervention_button.clicked.connect(self.add_intervention)
         self.delete_button.clicked.connect(self.ask_delete)
         shortcut = Qt.ShortcutContext.WidgetWithChildrenShortcut
         QShortcut(QKeySequence.StandardKey.Save, self, self.save, context=shortcut)
@@ -267,10 +286,28 @@ class SessionForm(QWidget):
             loading, self._loading = self._loading, True
             self.intervention.set_entries([(i["id"], i["name"]) for i in rows])
             self._loading = loading
+            self.no_interventions.setVisible(not rows)
+            self.add_intervention_button.setVisible(not rows)
             if then is not None:
                 then()
 
         self.ctx.read(interventions.list_interventions, on_done=loaded)
+
+    def add_intervention(self):
+        """The intervention form, from a form with nothing to choose; once it is stored the
+        change report reloads the list here."""
+        from ui.forms.intervention_form import InterventionDialog
+
+        dialog = self.dialog = InterventionDialog(self.ctx, self)
+
+        def added() -> None:
+            if dialog.saved:
+                chosen = dialog.saved["id"]
+                self.reload_interventions(then=lambda: self.intervention.set_code(chosen))
+
+        dialog.accepted.connect(added)
+        dialog.open()
+        return dialog
 
     def framework(self) -> Framework | None:
         setup = self._setups.get(self.intervention.code() or "")
@@ -724,7 +761,7 @@ class SessionForm(QWidget):
 
     def _say(self, text: str, *, warning: bool = True) -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet("color: #a15c00;" if warning else "")
+        theme.set_tone(self.banner, "warning" if warning else None)
         self.banner.show()
 
     # -- duplicates ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCharts import QChart, QChartView
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -195,7 +196,15 @@ class EvaluationPage(QWidget):
         layout.addLayout(controls)
         layout.addLayout(second)
         layout.addWidget(self.status)
-        layout.addWidget(scroll, 1)
+        # nobody referred in the period (a new workspace): say so instead of empty axes
+        self.empty = QLabel(self)
+        self.empty.setObjectName("evaluation_empty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.charts_stack = QStackedWidget(self)
+        self.charts_stack.addWidget(scroll)
+        self.charts_stack.addWidget(self.empty)
+        layout.addWidget(self.charts_stack, 1)
 
         self.allowed = roles.can(ctx.ws.user.role, "export_return")
         self.period.currentIndexChanged.connect(self.refresh)
@@ -217,6 +226,12 @@ class EvaluationPage(QWidget):
         super().showEvent(event)
         if self._stale:
             self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A light/dark switch in Settings redraws the charts in the new palette."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "pack", None) is not None:
+            self.draw()
 
     def _data_changed(self, _entity: str) -> None:
         self._stale = True
@@ -250,6 +265,16 @@ class EvaluationPage(QWidget):
             f"{pack.subtitle}: {referred} people referred. Counts of 1 to {pack.threshold - 1} "
             f"are shown as <{pack.threshold} and never drawn."
         )
+        if referred == 0:
+            self.empty.setText(
+                f"No one was referred in {self.period.currentText().strip()}, so there is "
+                "nothing to chart yet.\n\nThe charts fill in as young people are enrolled, "
+                "attend sessions and complete a baseline and an exit questionnaire. Choose "
+                "another period above to see an earlier year."
+            )
+            self.charts_stack.setCurrentWidget(self.empty)
+        else:
+            self.charts_stack.setCurrentIndex(0)
         self._fill(
             self.unit,
             [f"{level}: {name}" if level != "All" else name for level, name in pack.units],

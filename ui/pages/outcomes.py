@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo, DateField, bad_date_message
 from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save, watch
 from ui.forms.participant_picker import ParticipantSearch
 from ui.forms.questionnaire_form import QuestionnaireForm, ScorePanel
+from ui.measure_names import abbreviation
 from vrp_desktop import codes
 from vrp_desktop.services import enrolments, interventions, outcomes, participants, timeline
 from vrp_desktop.services.frameworks import measure as measure_definition
@@ -188,12 +190,15 @@ class OutcomesPage(QWidget):
         self.form_stack.addWidget(self.empty)
         self.scores = ScorePanel()
         self.scores.setMinimumWidth(200)
+        # at 1280×720 the scores' long notes took width the recent list needed (names and
+        # questionnaires were cut to "…"); the notes wrap in 250 pixels just as well
+        self.scores.setMaximumWidth(250)
 
         layout = QHBoxLayout(self)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(320)
-        left_widget.setMinimumWidth(260)
+        left_widget.setMinimumWidth(300)
         centre = QVBoxLayout()
         centre.addWidget(self.banner)
         centre.addWidget(self.form_stack, 1)
@@ -309,11 +314,13 @@ class OutcomesPage(QWidget):
         self.person = row
         self.choices = {c["key"]: c for c in found}
         multi = len({c["intervention"] for c in found}) > 1
+        # short names (SDQ, SWEMWBS): the full one is cut off in a 260-pixel column; it shows
+        # as the item's tooltip and above the scores
         self.measure.set_entries(
             [
                 (
                     c["key"],
-                    c["measure"].name
+                    abbreviation(c["measure"].name)
                     + (f" ({c['intervention']})" if multi else "")
                     + (f" · {codes.TIMEPOINTS[c['due']].lower()} due" if c["due"] else ""),
                 )
@@ -321,6 +328,10 @@ class OutcomesPage(QWidget):
             ],
             blank="Choose the questionnaire…",
         )
+        for c in found:
+            index = self.measure.findData(c["key"])
+            if index >= 0:
+                self.measure.setItemData(index, c["measure"].name, Qt.ItemDataRole.ToolTipRole)
         self.measure.set_code(None)
         self._loading = False
         self.measure.setToolTip("")
@@ -446,7 +457,7 @@ class OutcomesPage(QWidget):
                 return
         elif blank:
             self.banner.setText("✖ Answer the questions first (type the number of each answer).")
-            self.banner.setStyleSheet("color: #c62828;")
+            theme.set_tone(self.banner, "error")
             self.banner.show()
             self.form.setFocus()
             return
@@ -507,7 +518,7 @@ class OutcomesPage(QWidget):
             else "saved"
         )
         self.banner.setText(f"✔ {what} {state}. {summary}")
-        self.banner.setStyleSheet("color: #c62828;" if record["sync_state"] == "draft" else "")
+        theme.set_tone(self.banner, "error" if record["sync_state"] == "draft" else None)
         self.banner.show()
         self.last_saved = record
         self._clear()
@@ -515,13 +526,13 @@ class OutcomesPage(QWidget):
         self.refresh_recent()
         if self.person is not None:
             # the same person's next questionnaire: the list shows what is due now
-            keep = self.banner.text(), self.banner.styleSheet()
+            keep = self.banner.text(), self.banner.property("tone")
             self.load_person(self.person["id"], then=lambda: self._restore_banner(*keep))
         self.search.edit.setFocus()
 
-    def _restore_banner(self, text: str, style: str) -> None:
+    def _restore_banner(self, text: str, tone: str | None) -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet(style)
+        theme.set_tone(self.banner, tone)
         self.banner.show()
 
     def refresh_recent(self) -> None:
@@ -534,11 +545,15 @@ class OutcomesPage(QWidget):
                 [
                     f"{r['completed_on']:%d/%m/%Y}",
                     r["participant"],
-                    f"{r['measure']} ({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint'])})",
+                    f"{abbreviation(r['measure'])} "
+                    f"({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint']).lower()})",
                 ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, r["id"])
-            item.setToolTip(2, item.text(2))
+            item.setToolTip(
+                2, f"{r['measure']} ({codes.TIMEPOINTS.get(r['timepoint'], r['timepoint'])})"
+            )
+            item.setToolTip(1, r["participant"])
             self.recent.addTopLevelItem(item)
         if not rows:
             self.recent.addTopLevelItem(QTreeWidgetItem(["", "None yet", ""]))
@@ -587,7 +602,7 @@ class OutcomesPage(QWidget):
             f"Viewing a saved questionnaire (version {r['version']}). To change its answers, "
             "press Correct (Alt+R): the correction is kept as a new version and sent to the VRP."
         )
-        self.banner.setStyleSheet("")
+        theme.set_tone(self.banner, None)
         self.banner.show()
         self.revalidate()
         self.correct_button.setFocus()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.errors import show_error
 from ui.forms.enrolment_form import EnrolDialog, ExitDialog
 from ui.forms.erase_dialog import EraseDialog
@@ -102,7 +103,7 @@ class ParticipantDetail(QWidget):
         self.subtitle = QLabel()
         self.problems = QLabel()
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #c62828;")
+        theme.set_tone(self.problems, "error")
 
         self.edit_button = QPushButton("&Edit")
         self.enrol_button = QPushButton("E&nrol…")
@@ -144,9 +145,10 @@ class ParticipantDetail(QWidget):
         self.enrolment_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.enrolment_table.setTabKeyNavigation(False)
         self.enrolment_table.verticalHeader().hide()
-        self.enrolment_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch
-        )
+        enrolment_header = self.enrolment_table.horizontalHeader()
+        enrolment_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):  # dates and the reason take what they need; the name the rest
+            enrolment_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.enrolment_table.setMaximumHeight(120)
         self.enrolment_table.setAccessibleName("Enrolments")
         enrol_box = QGroupBox("Enrolments")
@@ -192,6 +194,14 @@ class ParticipantDetail(QWidget):
         self.erase_button.clicked.connect(self.erase)
         self.enrolment_table.itemSelectionChanged.connect(self._update_buttons)
         self.timeline.itemActivated.connect(self._open_entry)
+
+    def _fit_enrolments(self) -> None:
+        """The enrolment table as tall as its rows (one to three shown): the timeline below,
+        what a worker reads most, gets the rest of the height at 1280×720."""
+        table = self.enrolment_table
+        rows = min(max(table.rowCount(), 1), 3) * table.verticalHeader().defaultSectionSize()
+        height = table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth() + 2
+        table.setFixedHeight(min(height, 120))
 
     # -- showing ---------------------------------------------------------------------------
     @property
@@ -265,11 +275,13 @@ class ParticipantDetail(QWidget):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
+                item.setToolTip(value)  # a long intervention name is cut to fit the pane
                 item.setData(Qt.ItemDataRole.UserRole, e["id"])
                 self.enrolment_table.setItem(row, column, item)
         active = [i for i, e in enumerate(self.data["enrolments"]) if e["end_date"] is None]
         if active:
             self.enrolment_table.selectRow(active[0])
+        self._fit_enrolments()
 
         self.timeline.clear()
         for entry in reversed(self.data["timeline"]):

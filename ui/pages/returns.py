@@ -92,10 +92,19 @@ class SheetPreview(QTableWidget):
         header = self.horizontalHeader()
         for j in range(width):
             header.resizeSection(j, min(header.sectionSize(j), 240))
+        if not sheet.header:  # a sheet of label and value (the cover): no empty header row
+            header.hide()
+            header.setStretchLastSection(True)
         if sheet.name == "Notes" and width > 1:
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-            self.setWordWrap(True)
-            self.resizeRowsToContents()
+        # a long value wraps in its row rather than being cut to "…" (seen on the cover)
+        self.setWordWrap(True)
+        self.resizeRowsToContents()
+
+    def resizeEvent(self, event) -> None:
+        """Rows are measured again when a stretched column changes width (a return is small)."""
+        super().resizeEvent(event)
+        self.resizeRowsToContents()
 
 
 class ReturnsPage(QWidget):

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.forms.fields import CodeCombo
 from ui.forms.keyboard import Button, give_focus
 from ui.forms.session_dialogs import ask_and_delete
@@ -221,7 +222,7 @@ class SessionsPage(QWidget):
     def _deleted(self, _session_id: str) -> None:
         self.refresh()
         self.banner.setText("✔ Session deleted. The VRP is told in your next batch.")
-        self.banner.setStyleSheet("")
+        theme.set_tone(self.banner, None)
         self.banner.show()
         self.show_list()
 
@@ -233,10 +234,10 @@ class SessionsPage(QWidget):
             self.banner.setText(
                 f"✖ Saved as a draft: it needs attention before it can be sent. {problems}"
             )
-            self.banner.setStyleSheet("color: #c62828;")
+            theme.set_tone(self.banner, "error")
         else:
             self.banner.setText(f"✔ Session saved with {people} attending.")
-            self.banner.setStyleSheet("")
+            theme.set_tone(self.banner, None)
         self.banner.show()
         self.show_list()
         self.model.when_ready(lambda: self._select(record["id"]))

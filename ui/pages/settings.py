@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -275,7 +276,10 @@ class SettingsPage(QWidget):
         self.users_table = QTableWidget(0, 3, people)
         self.users_table.setObjectName("users")
         self.users_table.setHorizontalHeaderLabels(["Name", "Username", "Role"])
-        self.users_table.horizontalHeader().setStretchLastSection(True)
+        users_header = self.users_table.horizontalHeader()
+        users_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):  # the name takes the width; username and role what they need
+            users_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.users_table.verticalHeader().hide()
         self.users_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.users_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -397,7 +401,6 @@ class SettingsPage(QWidget):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row["username"])
                 self.users_table.setItem(i, j, item)
-        self.users_table.resizeColumnsToContents()
 
     def add_user(self) -> AddUserDialog:
         dialog = AddUserDialog(self.ctx, self)

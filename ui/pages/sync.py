@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.fields import CodeCombo
@@ -103,9 +104,7 @@ class MessageBar(QLabel):
 
     def say(self, text: str, *, problem: bool = False) -> None:
         self.setProperty("role", "error" if problem else "info")
-        colour = "#8a1c1c" if problem else "#1d4d2b"
-        background = "#fdecec" if problem else "#e8f4ec"
-        self.setStyleSheet(f"padding: 8px; color: {colour}; background: {background};")
+        theme.set_tone(self, "error-box" if problem else "ok-box")
         self.setText(text)
         self.show()
 

@@ -270,6 +270,14 @@ class TodayPage(QWidget):
             self._draw_weekly(data["sessions_per_week"])
             self._draw_reach(data["reach_by_age_gender"], label)
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A light/dark switch in Settings redraws the charts in the new palette."""
+        super().changeEvent(event)
+        data = getattr(self, "data", None)
+        if event.type() == QEvent.Type.PaletteChange and data and data["sessions_total"]:
+            self._draw_weekly(data["sessions_per_week"])
+            self._draw_reach(data["reach_by_age_gender"], data["quarter"][2])
+
     def _fill_attention(self, items: list[dict[str, Any]]) -> None:
         self.attention_list.clear()
         for item in items:
