@@ -260,13 +260,13 @@ class SyncPage(QWidget):
         history = QGroupBox("Sent batches", body)
         history_layout = QVBoxLayout(history)
         receipt_row = QHBoxLayout()
-        receipt_row.addWidget(
-            QLabel(
-                "When the VRP sends a receipt back, import it to see what was accepted. New "
-                "frameworks and population figures come as a VRP pack."
-            )
+        receipt_hint = QLabel(
+            "When the VRP sends a receipt back, import it to see what was accepted. New "
+            "frameworks and population figures come as a VRP pack.",
+            history,
         )
-        receipt_row.addStretch(1)
+        receipt_hint.setWordWrap(True)
+        receipt_row.addWidget(receipt_hint, 1)
         self.receipt_button = QPushButton("Import receipt…", history)
         self.receipt_button.clicked.connect(self._choose_receipt)
         receipt_row.addWidget(self.receipt_button)
