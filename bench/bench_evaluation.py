@@ -167,11 +167,63 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class Phases:
+    """CPU seconds and the memory high-water mark after each phase of the export: read (the
+    SQL reads), protect (every call into the disclosure door, ``evaluation/protect.py``),
+    compute (the statistics: building the tables, less protect) and write (the workbook).
+    Timed by wrapping the functions the export calls, so nothing in the app knows of it."""
+
+    PROTECT = ("one_way", "nested", "release", "protect_tables", "publish_counts")
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = {"read": 0.0, "publish": 0.0, "protect": 0.0, "write": 0.0}
+        self.peak: dict[str, float] = {}
+        self._depth = 0
+
+    def _timed(self, phase: str, fn, nested: bool = False):
+        def timed(*args, **kwargs):
+            if nested:
+                self._depth += 1
+                if self._depth > 1:
+                    try:
+                        return fn(*args, **kwargs)
+                    finally:
+                        self._depth -= 1
+            started = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.cpu[phase] += time.process_time() - started
+                self.peak[phase] = _peak_mb()
+                if nested:
+                    self._depth -= 1
+
+        return timed
+
+    def install(self) -> None:
+        from vrp_desktop.evaluation import build, data, pack, protect
+
+        reader = "read_columns" if hasattr(data, "read_columns") else "read"
+        setattr(data, reader, self._timed("read", getattr(data, reader)))
+        build.publish = self._timed("publish", build.publish)
+        pack.save = self._timed("write", pack.save)
+        for name in self.PROTECT:
+            if callable(getattr(protect, name, None)):
+                setattr(protect, name, self._timed("protect", getattr(protect, name), True))
+
+    def report(self) -> dict:
+        cpu = dict(self.cpu)
+        cpu["compute"] = cpu.pop("publish") - cpu["protect"]
+        return {"phase_cpu": cpu, "phase_peak_mb": self.peak}
+
+
 def child(kind: str, folder: str, out: str) -> dict:
     from vrp_desktop.workspace import Workspace
 
     result: dict = {}
+    phases = Phases()
     with Workspace.open(Path(folder), USER, PASSPHRASE) as ws:
+        result["open_peak_mb"] = _peak_mb()  # unlocking runs Argon2id (128 MiB) first
         if kind == "count":
             from sqlalchemy import text
 
@@ -189,10 +241,13 @@ def child(kind: str, folder: str, out: str) -> dict:
             from vrp_desktop.evaluation.pack import export_pack
             from vrp_desktop.evaluation.period import parse_period
 
+            phases.install()
+
             started, cpu = time.perf_counter(), time.process_time()
             pack, _ = export_pack(ws, parse_period(PERIOD), Path(out))
             result["units"] = len(pack.units)
             result["rows"] = sum(len(t.rows) for t in pack.tables.values())
+            result |= phases.report()
     result["seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = time.process_time() - cpu  # on a shared machine, wall time waits
     result["peak_mb"] = _peak_mb()
@@ -233,6 +288,7 @@ def main() -> None:
             build(folder, people, sessions)
             print(f"  built in {time.perf_counter() - t:.0f} s")
         print(f"\nPartnership evaluation pack {PERIOD} ({people:,} people, {sessions:,} sessions)")
+        print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (before)")
         base = run_child("count", str(folder))
         got = run_child("export", str(folder), str(tmp / "pack.xlsx"))
         print(
@@ -241,10 +297,22 @@ def main() -> None:
         )
         print(f"  evaluation export CPU time {got['cpu_seconds']:.2f} s")
         print(
+            "    by phase (CPU s): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in got["phase_cpu"].items())
+        )
+        print(
+            "    memory high-water mark after (MB): "
+            + ", ".join(
+                [f"unlocking {got['open_peak_mb']:.0f}"]
+                + [f"{k} {v:.0f}" for k, v in got["phase_peak_mb"].items()]
+            )
+        )
+        print(
             f"  baseline: one COUNT of the delivered sessions' roster lines "
             f"{base['seconds']:.2f} s ({base['n']:,} rows), peak {base['peak_mb']:.0f} MB, "
             f"CPU {base['cpu_seconds']:.2f} s"
         )
+        print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

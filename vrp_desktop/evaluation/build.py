@@ -8,7 +8,6 @@ them), so nothing downstream can show a small number by mistake.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from vrp_desktop import __version__, codes
 from vrp_desktop.evaluation import data, definitions, population, protect, stats
+from vrp_desktop.evaluation.cohort import MISSING, Coder, Cohort
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import COUNT, DAYS, MEAN, RHO, SHARE, STAGES, Pack, Table
@@ -33,69 +33,111 @@ STILL_ENROLLED = "Still enrolled"
 _MEANINGFUL = "Meaningful change (published threshold)"
 
 
-@dataclasses.dataclass
-class Person:
-    """A person within a unit: their enrolments in it merged (someone referred twice, or to two
-    of a provider's interventions, counts once)."""
+class People:
+    """A unit's people, by column: a person's enrolments in the unit merged (someone referred
+    twice, or to two of a provider's interventions, counts once), people in the order their
+    first enrolment comes in the cohort."""
 
-    key: str
-    records: list[data.Record]
-    pairs: dict[str, data.Pair]
-    stages: dict[str, bool] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        rs = self.records
-        if len(rs) == 1:  # most people: the same stages without the generators
-            r = rs[0]
-            self.stages = {
-                "Referred": True,
-                "Enrolled": r.start_date is not None,
-                "Attended at least once": r.sessions_attended > 0,
-                "Baseline": bool(r.baselines),
-                "Exit": bool(r.exits),
-                "Paired": bool(self.pairs),
-            }
-            return
+    def __init__(self, cohort: Cohort, rows: np.ndarray) -> None:
+        self.cohort = cohort
+        self.rows = rows  # the unit's enrolments (cohort positions, ascending)
+        _keys, first_at, inverse = np.unique(
+            cohort.person[rows], return_index=True, return_inverse=True
+        )
+        order = np.argsort(first_at, kind="stable")
+        number = np.empty_like(order)
+        number[order] = np.arange(order.size)
+        self.of = number[inverse.reshape(-1)]  # each enrolment's person
+        self.first = rows[first_at[order]]  # each person's first enrolment
+        self.n = int(order.size)
+        self._pair_rows: dict[str, np.ndarray] = {}
+        c = cohort
+        measures = list(c.pairs)
         self.stages = {
-            "Referred": True,
-            "Enrolled": any(r.start_date is not None for r in rs),
-            "Attended at least once": any(r.sessions_attended > 0 for r in rs),
-            "Baseline": any(r.baselines for r in rs),
-            "Exit": any(r.exits for r in rs),
-            "Paired": bool(self.pairs),
+            "Referred": np.ones(self.n, dtype=bool),
+            "Enrolled": self.any(c.start != MISSING),
+            "Attended at least once": self.any(c.attended > 0),
+            "Baseline": self.any(_any_of(c.baselines.values(), len(c))),
+            "Exit": self.any(_any_of(c.exits.values(), len(c))),
+            "Paired": self.any(_any_of((c.pairs[m].has for m in measures), len(c))),
         }
 
-    @property
-    def first(self) -> data.Record:
-        return self.records[0]
+    def any(self, flags: np.ndarray) -> np.ndarray:
+        """Per person: whether any of their enrolments in the unit has the flag."""
+        out = np.zeros(self.n, dtype=bool)
+        out[self.of[flags[self.rows]]] = True
+        return out
 
-    def reached(self, stage: str) -> bool:
-        return self.stages[stage]
+    def count(self, flags: np.ndarray) -> int:
+        return int(self.any(flags).sum())
 
-    def exit_reason(self, labels: dict[str, str]) -> str:
-        ended = [r for r in self.records if r.end_date is not None]
-        if not ended:
-            return STILL_ENROLLED
-        code = max(ended, key=lambda r: r.end_date).exit_reason
-        return labels.get(code, code) if code else NOT_RECORDED
+    def latest(self, candidate: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Per person, the enrolment (cohort position; -1 for none) with the latest ``day``
+        among the candidate ones, the first of them on a tie (as ``max`` picks)."""
+        at = self.rows[candidate[self.rows]]
+        who = self.of[candidate[self.rows]]
+        order = np.lexsort((at, -day[at], who))
+        firsts = np.unique(who[order], return_index=True)[1]
+        out = np.full(self.n, -1, dtype=np.int64)
+        out[who[order][firsts]] = at[order][firsts]
+        return out
+
+    def pair_rows(self, measure_id: str) -> np.ndarray:
+        """Per person, the enrolment whose pair on the measure counts (-1: no pair): the one
+        with the latest exit."""
+        held = self._pair_rows.get(measure_id)
+        if held is None:
+            cols = self.cohort.pairs.get(measure_id)
+            if cols is None:
+                held = np.full(self.n, -1, dtype=np.int64)
+            else:
+                held = self.latest(cols.has, cols.exit_on)
+            self._pair_rows[measure_id] = held
+        return held
+
+    def spans(self) -> np.ndarray:
+        """Days from baseline to exit of each paired person's latest pair (over measures; on a
+        tie, the measure whose pair the person's enrolments gave first)."""
+        c = self.cohort
+        whos, exits, spans, firsts, ranks = [], [], [], [], []
+        for m, cols in c.pairs.items():
+            chosen = self.pair_rows(m)
+            who = np.flatnonzero(chosen >= 0)
+            if not who.size:
+                continue
+            at = chosen[who]
+            # where the measure first entered the person's merged pairs: their first
+            # enrolment holding a pair on it, and its place among that enrolment's pairs
+            earliest = self.earliest(cols.has)[who]
+            whos.append(who)
+            exits.append(cols.exit_on[at])
+            spans.append(cols.exit_on[at] - cols.base_on[at])
+            firsts.append(earliest)
+            ranks.append(cols.rank[earliest])
+        if not whos:
+            return np.zeros(0)
+        who, exit_on, span, first, rank = (
+            np.concatenate(x) for x in (whos, exits, spans, firsts, ranks)
+        )
+        order = np.lexsort((rank, first, -exit_on, who))
+        pick = np.unique(who[order], return_index=True)[1]
+        return span[order][pick].astype(float)
+
+    def earliest(self, candidate: np.ndarray) -> np.ndarray:
+        """Per person, their first enrolment (cohort position) with the flag (-1: none)."""
+        at = self.rows[candidate[self.rows]]
+        who = self.of[candidate[self.rows]]
+        out = np.full(self.n, -1, dtype=np.int64)
+        firsts = np.unique(who, return_index=True)[1]  # rows ascend: the first is the earliest
+        out[who[firsts]] = at[firsts]
+        return out
 
 
-def people_of(records: Iterable[data.Record]) -> list[Person]:
-    grouped: dict[str, list[data.Record]] = defaultdict(list)
-    for record in records:
-        grouped[record.person_key].append(record)
-    people = []
-    for key, recs in grouped.items():
-        if len(recs) == 1:
-            people.append(Person(key, recs, dict(recs[0].pairs)))
-            continue
-        pairs: dict[str, data.Pair] = {}
-        for rec in recs:
-            for measure_id, pair in rec.pairs.items():
-                if measure_id not in pairs or pair.exit_on > pairs[measure_id].exit_on:
-                    pairs[measure_id] = pair
-        people.append(Person(key, recs, pairs))
-    return people
+def _any_of(flags: Iterable[np.ndarray], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    for f in flags:
+        out |= f
+    return out
 
 
 # -- the whole evaluation --------------------------------------------------------------------
@@ -119,7 +161,7 @@ def build(
     catalog = fw_service.builtin_catalog()
     src = source_for(ws, period)
     with ws.engine.connect() as conn:
-        records = data.read(conn, src, period, progress)
+        records = data.read_columns(conn, src, period, progress)
         providers = {
             r.id: (r.code, r.name) for r in conn.execute(select(src.providers)).mappings().all()
         }
@@ -153,18 +195,17 @@ def _workspace_name(ws, providers) -> str:
     return own or ""
 
 
-def _units(records, kind, providers, interventions, frameworks):
-    """(level, name, framework id or None, records), the whole first."""
+def _units(cohort: Cohort, kind, providers, interventions, frameworks):
+    """(level, name, framework id or None, the unit's enrolments as cohort positions), the
+    whole first."""
     whole = "Partnership" if kind == "partnership" else "All interventions"
-    out = [("All", whole, None, list(records))]
-    by_type: dict[str, list] = defaultdict(list)
-    by_provider: dict[str, list] = defaultdict(list)
-    by_intervention: dict[str, list] = defaultdict(list)
-    for r in records:
-        fw_id = interventions.get(r.intervention_id, ("", "", ""))[2]
-        by_type[fw_id].append(r)
-        by_provider[r.provider_id].append(r)
-        by_intervention[r.intervention_id].append(r)
+    out = [("All", whole, None, np.arange(len(cohort)))]
+    fw_of = [interventions.get(iid, ("", "", ""))[2] for iid in cohort.interventions]
+    type_code = Coder()
+    fw_values = type_code.code((fw_of[k] for k in range(len(fw_of))), len(fw_of))
+    by_type = _rows_by(fw_values[cohort.intervention], type_code.values)
+    by_provider = _rows_by(cohort.provider, cohort.providers)
+    by_intervention = _rows_by(cohort.intervention, cohort.interventions)
     for fw_id in sorted(by_type, key=lambda f: frameworks[f].name if f in frameworks else f):
         name = frameworks[fw_id].name if fw_id in frameworks else fw_id
         out.append(("Intervention type", name, fw_id, by_type[fw_id]))
@@ -187,8 +228,19 @@ def _units(records, kind, providers, interventions, frameworks):
     return out
 
 
+def _rows_by(codes_: np.ndarray, values: list) -> dict:
+    """The cohort positions holding each value met (ascending), in the order values were met."""
+    order = np.argsort(codes_, kind="stable")
+    bounds = np.searchsorted(codes_[order], np.arange(len(values) + 1))
+    return {
+        values[k]: order[bounds[k] : bounds[k + 1]]
+        for k in range(len(values))
+        if bounds[k + 1] > bounds[k]
+    }
+
+
 def publish(
-    records: Sequence[data.Record],
+    records: Sequence[data.Record] | Cohort,
     *,
     kind: str,
     period: Period,
@@ -200,17 +252,18 @@ def publish(
     workspace_name: str = "",
     created: dt.datetime | None = None,
 ) -> Pack:
-    """The protected tables for every unit. Pure: records in, tables out (tests call it)."""
+    """The protected tables for every unit. Pure: records (or their columns) in, tables out
+    (tests call it with records)."""
+    cohort = records if isinstance(records, Cohort) else Cohort.from_records(records)
     exit_labels: dict[str, str] = {}
     for framework in frameworks.values():
         for entry in framework.exit_reasons:
             exit_labels.setdefault(entry.code, entry.label)
     t = _Tables(threshold, measures, exit_labels)
-    units = _units(records, kind, providers, interventions, frameworks)
-    t.code_groups(records)
-    for level, name, fw_id, recs in units:
-        people = people_of(recs)
-        t.unit(level, name, fw_id, people)
+    units = _units(cohort, kind, providers, interventions, frameworks)
+    t.code_groups(cohort)
+    for level, name, fw_id, rows in units:
+        t.unit(level, name, fw_id, People(cohort, rows))
     level_word = "partnership" if kind == "partnership" else "provider"
     return Pack(
         title="Impact and evaluation",
@@ -242,24 +295,21 @@ def _table(key, title, explanation, columns: list[tuple[str, str]]) -> Table:
     )
 
 
-def _dimensions() -> list[tuple[str, Callable[[data.Record], Any], list[tuple[Any, str]] | None]]:
+def _dimensions() -> list[tuple[str, str, Callable[[Any], Any], list[tuple[Any, str]] | None]]:
+    """(dimension, the cohort's column, the group a value is in, the known groups)."""
     group_of = dict(codes._ETHNIC_GROUP_OF)
     return [
         (
             "Ethnic group",
-            lambda r: group_of.get(r.ethnicity, r.ethnicity) if r.ethnicity else None,
+            "ethnicity",
+            lambda v: group_of.get(v, v) if v else None,
             list(codes.ETHNIC_GROUPS.items()),
         ),
-        ("Ethnicity", lambda r: r.ethnicity, list(codes.ETHNICITIES.items())),
-        ("Gender", lambda r: r.gender, list(codes.GENDERS.items())),
-        ("Age band", lambda r: r.age_band, [(b, b) for b in codes.AGE_BANDS]),
-        ("Area (postcode district)", lambda r: r.area, None),
+        ("Ethnicity", "ethnicity", lambda v: v, list(codes.ETHNICITIES.items())),
+        ("Gender", "gender", lambda v: v, list(codes.GENDERS.items())),
+        ("Age band", "age_band", lambda v: v, [(b, b) for b in codes.AGE_BANDS]),
+        ("Area (postcode district)", "area", lambda v: v, None),
     ]
-
-
-def _score(pair: data.Pair, side: str, score_id: str) -> float:
-    value = (pair.base if side == "base" else pair.exit).get(score_id)
-    return float(value) if isinstance(value, (int, float)) else float("nan")
 
 
 class _Tables:
@@ -267,21 +317,16 @@ class _Tables:
         self.t = threshold
         self.measures = list(measures)
         self.exit_labels = exit_labels
-        #: each record's group on each dimension, worked out once for all the units it is in
-        #: (set by ``code_groups``): the groups met, and each record's number among them
-        self.position: dict[str, int] = {}
+        #: each enrolment's group on each dimension, worked out once for all the units it is in
+        #: (set by ``code_groups``): the groups met, and each enrolment's number among them
         self.dim_codes: dict[str, tuple[list[Any], np.ndarray]] = {}
 
-    def code_groups(self, records: Sequence[data.Record]) -> None:
-        self.position = {r.enrolment_id: j for j, r in enumerate(records)}
-        for dimension, key, _known in _dimensions():
-            found: dict[Any, int] = {}
-            number = np.fromiter(
-                (found.setdefault(key(r), len(found)) for r in records),
-                dtype=np.intp,
-                count=len(records),
-            )
-            self.dim_codes[dimension] = (list(found), number)
+    def code_groups(self, cohort: Cohort) -> None:
+        for dimension, column, key, _known in _dimensions():
+            number, values = cohort.groups[column]
+            coder = Coder()
+            recode = coder.code((key(v) for v in values), len(values))
+            self.dim_codes[dimension] = (coder.values, recode[number])
         self.tables: dict[str, Table] = {
             "funnel": _table(
                 "funnel",
@@ -435,31 +480,29 @@ class _Tables:
     def add(self, key: str, unit: list, values: list) -> None:
         self.tables[key].rows.append([*unit, *values])
 
-    def unit(self, level: str, name: str, fw_id: str | None, people: list[Person]) -> None:
+    def unit(self, level: str, name: str, fw_id: str | None, people: People) -> None:
         u = [level, name]
         self.funnel(u, fw_id, people)
         self.exits(u, people)
-        used = {m for p in people for r in p.records for m in r.baselines | r.exits}
+        c, rows = people.cohort, people.rows
+        used = {
+            m
+            for m in {*c.baselines, *c.exits}
+            if (m in c.baselines and c.baselines[m][rows].any())
+            or (m in c.exits and c.exits[m][rows].any())
+        }
         for measure in self.measures:
             if measure.id in used:
                 self.measure(u, measure, people)
         self.inequalities(u, people)
 
-    def funnel(self, u, fw_id, people: list[Person]) -> None:
-        counts = [sum(p.stages[stage] for p in people) for stage in STAGES]
+    def funnel(self, u, fw_id, people: People) -> None:
+        counts = [int(people.stages[stage].sum()) for stage in STAGES]
         shown = [self.c(n) for n in counts]
-        waits = [
-            (r.start_date - r.referral_date).days
-            for p in people
-            for r in p.records[:1]
-            if r.start_date and r.referral_date
-        ]
-        spans = [
-            (latest.exit_on - latest.base_on).days
-            for latest in (
-                max(p.pairs.values(), key=lambda x: x.exit_on) for p in people if p.pairs
-            )
-        ]
+        c, first = people.cohort, people.first
+        dated = (c.start[first] != MISSING) & (c.referral[first] != MISSING)
+        waits = (c.start[first] - c.referral[first])[dated].astype(float)
+        spans = people.spans()
         strand = definitions.strand_of(fw_id).strand if fw_id else None
         self.add(
             "funnel",
@@ -473,26 +516,42 @@ class _Tables:
             ],
         )
 
-    def exits(self, u, people: list[Person]) -> None:
+    def exits(self, u, people: People) -> None:
+        """Each person's latest ending (the first of them on a tie) and its reason."""
+        c = people.cohort
+        ended = people.latest(c.end != MISSING, c.end)
+        codes_ = np.where(ended >= 0, c.exit_reason[np.maximum(ended, 0)], -1)
         tally: dict[str, int] = defaultdict(int)
-        for p in people:
-            tally[p.exit_reason(self.exit_labels)] += 1
+        found = np.bincount(codes_ + 1, minlength=len(c.exit_reasons) + 1)
+        for k in np.flatnonzero(found):
+            if k == 0:
+                reason = STILL_ENROLLED
+            else:
+                code = c.exit_reasons[k - 1]
+                reason = self.exit_labels.get(code, code) if code else NOT_RECORDED
+            tally[reason] += int(found[k])
         reasons = sorted(tally, key=lambda r: (r in (STILL_ENROLLED, NOT_RECORDED), r))
-        shown, total = protect.one_way([tally[r] for r in reasons], len(people), self.t)
+        shown, total = protect.one_way([tally[r] for r in reasons], people.n, self.t)
         for reason, value in zip(reasons, shown, strict=True):
             self.add(
                 "exits",
                 u,
-                [reason, value, protect.share(value, total, tally[reason], len(people))],
+                [reason, value, protect.share(value, total, tally[reason], people.n)],
             )
 
-    def measure(self, u, m: MeasureDefinition, people: list[Person]) -> None:
-        with_base = sum(any(m.id in r.baselines for r in p.records) for p in people)
-        pairs = [p.pairs[m.id] for p in people if m.id in p.pairs]
+    def measure(self, u, m: MeasureDefinition, people: People) -> None:
+        c = people.cohort
+        with_base = people.count(c.baselines[m.id]) if m.id in c.baselines else 0
+        chosen = people.pair_rows(m.id)
+        pairs = chosen[chosen >= 0]  # the counted pairs' enrolments, in the people's order
+        cols = c.pairs.get(m.id)
         primary = definitions.primary_score(m)
         for score_id in m.score_ids():
-            base = np.array([_score(x, "base", score_id) for x in pairs])
-            post = np.array([_score(x, "exit", score_id) for x in pairs])
+            if cols is None:
+                base = post = np.zeros(0)
+            else:
+                base = cols.score("base", score_id, pairs)
+                post = cols.score("exit", score_id, pairs)
             change = stats.paired_change(base, post)
             n = change.n
             better = m.score_better(score_id)
@@ -520,12 +579,14 @@ class _Tables:
             self.thresholds(u, m, score_id, better, deltas)
             self.band_movement(u, m, score_id, base[keep], post[keep])
             if score_id == primary:
+                kept = pairs[keep]
                 self.dose(
                     u,
                     m,
                     score_id,
                     better,
-                    [x for x, k in zip(pairs, keep, strict=True) if k],
+                    cols.sessions[kept] if cols is not None else np.zeros(0),
+                    cols.hours[kept] if cols is not None else np.zeros(0),
                     deltas,
                 )
 
@@ -575,10 +636,15 @@ class _Tables:
         high = definitions.norms(m, score_id).high_need
         if not high:
             return
-        start = [definitions.band_of(m, score_id, v) in high for v in base]
-        end = [definitions.band_of(m, score_id, v) in high for v in post]
-        moved = sum(1 for a, b in zip(start, end, strict=True) if a and not b)
-        still = sum(1 for a, b in zip(start, end, strict=True) if a and b)
+        # each distinct score's band looked up once (scores take few values)
+        values = np.unique(np.concatenate([base, post]))
+        is_high = np.array(
+            [definitions.band_of(m, score_id, float(v)) in high for v in values], dtype=bool
+        )
+        start = is_high[np.searchsorted(values, base)] if base.size else np.zeros(0, bool)
+        end = is_high[np.searchsorted(values, post)] if post.size else np.zeros(0, bool)
+        moved = int((start & ~end).sum())
+        still = int((start & end).sum())
         shown, total = protect.one_way([moved, still], moved + still, self.t)
         self.add(
             "bands",
@@ -593,18 +659,19 @@ class _Tables:
             ],
         )
 
-    def dose(self, u, m, score_id, better, pairs: list[data.Pair], deltas) -> None:
+    def dose(self, u, m, score_id, better, sessions, hours, deltas) -> None:
         threshold = self._threshold(m, score_id)
         for label, bands, value in (
-            ("Sessions attended", definitions.SESSION_BANDS, lambda x: x.sessions),
-            ("Contact hours", definitions.HOUR_BANDS, lambda x: x.hours),
+            ("Sessions attended", definitions.SESSION_BANDS, sessions),
+            ("Contact hours", definitions.HOUR_BANDS, hours),
         ):
             names = [b for _, b in bands]
-            groups = [definitions.band_label(bands, value(x)) for x in pairs]
-            counts = [sum(g == b for g in groups) for b in names]
-            shown, _total = protect.one_way(counts, len(pairs), self.t)
-            for band, n, shown_n in zip(names, counts, shown, strict=True):
-                x = np.array([d for d, g in zip(deltas, groups, strict=True) if g == band])
+            # the last band whose floor the value reaches (the first band below them all)
+            groups = np.digitize(np.asarray(value, dtype=float), [f for f, _ in bands[1:]])
+            counts = np.bincount(groups, minlength=len(names)).tolist()
+            shown, _total = protect.one_way(counts, len(deltas), self.t)
+            for j, (band, n, shown_n) in enumerate(zip(names, counts, shown, strict=True)):
+                x = deltas[groups == j]
                 mean = stats.mean_interval(x)
                 share = None
                 if threshold is not None and better in ("higher", "lower") and n:
@@ -628,14 +695,14 @@ class _Tables:
                     ],
                 )
         sign = 1.0 if better != "lower" else -1.0
-        corr = stats.rank_correlation([x.hours for x in pairs], sign * np.asarray(deltas))
+        corr = stats.rank_correlation(hours, sign * np.asarray(deltas))
         self.add(
             "dose_trend",
             u,
             [
                 m.name,
                 m.score_label(score_id),
-                self.c(len(pairs)),
+                self.c(len(deltas)),
                 self.s(corr.rho, corr.n),
                 self.s(corr.p_value, corr.n),
             ],
@@ -649,42 +716,34 @@ class _Tables:
             return protect.HIDDEN
         return self.s(value, n)
 
-    def inequalities(self, u, people: list[Person]) -> None:
+    def inequalities(self, u, people: People) -> None:
         """Reach and outcome gaps by group. Each person's flags, group and headline change are
         read once into arrays; counts are ``bincount``s, and a group's changes are picked out
         with a mask, in the people's order (so every sum adds the same numbers in the same
         order as one list per group would)."""
-        total = len(people)
-        att_flag = np.fromiter(
-            (p.stages["Attended at least once"] for p in people), dtype=bool, count=total
-        )
-        par_flag = np.fromiter((bool(p.pairs) for p in people), dtype=bool, count=total)
+        total = people.n
+        att_flag = people.stages["Attended at least once"]
+        par_flag = people.stages["Paired"]
         attended_all, paired_all = int(att_flag.sum()), int(par_flag.sum())
         headline = [
             (m, definitions.primary_score(m))
             for m in self.measures
-            if any(m.id in p.pairs for p in people)
+            if (people.pair_rows(m.id) >= 0).any()
         ]
-        nan = float("nan")
         changes: dict[str, np.ndarray] = {}  # each person's headline change (NaN: none)
         for m, score_id in headline:
-            changes[m.id] = np.fromiter(
-                (
-                    _score(p.pairs[m.id], "exit", score_id)
-                    - _score(p.pairs[m.id], "base", score_id)
-                    if m.id in p.pairs
-                    else nan
-                    for p in people
-                ),
-                dtype=float,
-                count=total,
+            chosen = people.pair_rows(m.id)
+            has = chosen >= 0
+            cols = people.cohort.pairs[m.id]
+            change = np.full(total, np.nan)
+            change[has] = cols.score("exit", score_id, chosen[has]) - cols.score(
+                "base", score_id, chosen[has]
             )
+            changes[m.id] = change
         group_of = dict(codes._ETHNIC_GROUP_OF)
         saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
-        first = np.fromiter(
-            (self.position[p.records[0].enrolment_id] for p in people), dtype=np.intp, count=total
-        )
-        for dimension, _key, known in _dimensions():
+        first = people.first
+        for dimension, _column, _key, known in _dimensions():
             values, codes_all = self.dim_codes[dimension]
             member = codes_all[first]
             size = np.bincount(member, minlength=len(values))
