@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # the store stack loads after the unlock screen shows, not be
 
 log = logging.getLogger(__name__)
 
+#: the store stack is preloaded after the unlock screen's first paint, or after this long
+PRELOAD_AT_LATEST_MS = 1500
 IDLE_SETTING = "security/idle_lock_minutes"
 DEFAULT_IDLE_MINUTES = 10
 
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
         self._last_username: str | None = None
         self._page_before_lock: str | None = None
         self._shut_down = False
+        self._preloading = False
 
         self.setWindowTitle("VRP Desktop")
         self.setWindowIcon(icons.app_icon())
@@ -147,8 +150,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.screens)
         self._build_status_bar()
         self._build_shortcuts()
-        # load the store stack on the store thread while the person types their passphrase
-        QTimer.singleShot(300, self._preload_store)
+        # load the store stack on the store thread while the person types their passphrase,
+        # once the unlock screen has painted (imports on the store thread hold the interpreter
+        # in turns with this one: started earlier, they delayed the first paint on a busy machine)
+        self.unlock_screen.first_painted.connect(self._preload_store)
+        QTimer.singleShot(PRELOAD_AT_LATEST_MS, self._preload_store)
 
         self.idle = IdleWatcher(self._idle_minutes(), self)
         self.idle.idle.connect(self.lock)
@@ -373,8 +379,9 @@ class MainWindow(QMainWindow):
 
     def _preload_store(self) -> None:
         """Import the store stack off the GUI thread, so the unlock screen shows sooner."""
-        if self._shut_down:
+        if self._shut_down or self._preloading:
             return
+        self._preloading = True
         self.runner.submit(
             importlib.import_module, "vrp_desktop.workspace", on_error=lambda _exc: None
         )
