@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo
+from ui.forms.keyboard import Button
 from ui.forms.participant_form import ParticipantDialog
 from ui.models.participants_model import (
     COL_NAME,
@@ -62,7 +62,7 @@ class ParticipantsPage(QWidget):
         self.status.setAccessibleName("Filter by status")
         self.age_band = CodeCombo({b: b for b in codes.AGE_BANDS}, blank="All ages")
         self.age_band.setAccessibleName("Filter by age band")
-        self.new_button = QPushButton("&New participant")
+        self.new_button = Button("&New participant")
         self.new_button.setToolTip("Add a young person (Ctrl+N)")
         self.count = QLabel()
 
