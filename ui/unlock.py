@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -130,10 +130,9 @@ class UnlockScreen(QWidget):
         logo.setPixmap(icons.app_icon().pixmap(56, 56))
         title = QLabel("Unlock VRP Desktop", card)
         title.setProperty("role", "page-title")
-        where = QLabel(f"Workspace: {self.folder}", card)
+        self.where = where = QLabel(f"Workspace: {self.folder}", card)
         where.setProperty("role", "hint")
         where.setWordWrap(True)
-        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.user = QComboBox(card)
         self.user.setObjectName("user")
@@ -164,7 +163,6 @@ class UnlockScreen(QWidget):
         self.recovery_button = QPushButton("Forgotten your passphrase? Use the recovery code…")
         self.recovery_button.setObjectName("use_recovery")
         self.recovery_button.setProperty("role", "link")
-        self.recovery_button.setCursor(Qt.CursorShape.PointingHandCursor)
 
         form = QFormLayout()
         form.addRow("&User:", self.user)
@@ -254,7 +252,15 @@ class UnlockScreen(QWidget):
         if not self._painted:
             self._painted = True
             QTimer.singleShot(0, self, self._probe_keychain)  # once this first frame is shown
-            QTimer.singleShot(0, self, self.first_painted.emit)
+            QTimer.singleShot(0, self, self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        """Touches that need the Qt namespace (loading it would delay the first paint)."""
+        from PySide6.QtCore import Qt
+
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.first_painted.emit()
 
     def _probe_keychain(self) -> None:
         if not self._probe_pending:
