@@ -1,7 +1,7 @@
 """The baseline for ``bench.bench_ui``'s start-up figure: the least a PySide6 window can do.
 
 Creates a QApplication and a QMainWindow holding one label, shows it, and quits as soon as the
-label has painted, printing ``VRP_SHOWN BareWindow <unix time>`` exactly as
+label has painted, printing ``VRP_SHOWN BareWindow <unix time> <CPU seconds>`` exactly as
 ``python -m ui --exit-when-shown`` does for the unlock screen, so both are timed alike.
 """
 
@@ -22,7 +22,7 @@ class _Watch(QObject):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if not self.done and obj is self.target and event.type() == QEvent.Type.Paint:
             self.done = True
-            print(f"VRP_SHOWN BareWindow {time.time():.6f}", flush=True)
+            print(f"VRP_SHOWN BareWindow {time.time():.6f} {time.process_time():.6f}", flush=True)
             QTimer.singleShot(0, self.app.quit)
         return False
 

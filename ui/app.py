@@ -46,14 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     from ui.worker import StoreRunner
     from vrp_desktop.store.files import is_workspace
 
-    theme.apply(app)
+    folder = Path(args.workspace or default_workspace()).expanduser()
+    unlock_first = is_workspace(folder)
+    theme.apply(app, before_first_paint=unlock_first)  # see theme.confirm_system below
     theme.follow_system(app)
     app.setWindowIcon(icons.app_icon())
-    folder = Path(args.workspace or default_workspace()).expanduser()
     runner = StoreRunner()
     try:
         ws = None
-        if not is_workspace(folder):
+        if not unlock_first:
             from ui.wizard import FirstRunWizard
 
             wizard = FirstRunWizard(folder, runner)
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             ws = wizard.workspace
         window = MainWindow(folder, runner=runner)
+        if unlock_first:
+            window.unlock_screen.first_painted.connect(lambda: theme.confirm_system(app))
         if ws is not None:
             window.show_unlocked(ws)
         window.show()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtCore import QByteArray, QRectF
 from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 from vrp_desktop.paths import resource_path
 
@@ -39,6 +38,9 @@ def _render(name: str, colour: str, selected: str, scale: float) -> QIcon:
 
 
 def _add(result: QIcon, name: str, colour: str, scale: float, mode: QIcon.Mode) -> None:
+    from PySide6.QtCore import Qt  # neither is needed before the first page's icons
+    from PySide6.QtSvg import QSvgRenderer
+
     data = QByteArray(_svg(name).replace(SOURCE_STROKE, colour).encode("utf-8"))
     renderer = QSvgRenderer(data)
     for size in SIZES:

@@ -7,7 +7,7 @@ Settings ("light", "dark" or "system"); the choice is kept in QSettings.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -65,10 +65,24 @@ TONES = {
     "ok-bg": ("#e8f4ec", "#1f3528"),
 }
 
+#: whether the palette applied last is the dark one (None: none applied yet in this process)
+_applied_dark: bool | None = None
+
 
 def system_is_dark() -> bool:
+    # the Qt namespace (some 110 enums, ~30 ms to create) is loaded here, never at import:
+    # the unlock screen paints before it (see ``apply(before_first_paint=True)``)
+    from PySide6.QtCore import Qt
+
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def _platform_palette_is_dark(app: QApplication) -> bool:
+    """The system's light/dark choice as the platform's own palette shows it (Qt's platform
+    themes give a dark palette with a dark colour scheme). Only meaningful before this module
+    has set a palette; ``confirm_system`` checks it against ``system_is_dark`` later."""
+    return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def palette(dark: bool) -> QPalette:
@@ -95,18 +109,36 @@ def is_dark(choice: str) -> bool:
     return system_is_dark() if choice == "system" else choice == "dark"
 
 
-def apply(app: QApplication, choice: str | None = None, settings: QSettings | None = None) -> None:
-    """Fusion, the palette for ``choice`` (default: the saved one) and the style sheet."""
+def apply(
+    app: QApplication,
+    choice: str | None = None,
+    settings: QSettings | None = None,
+    *,
+    before_first_paint: bool = False,
+) -> None:
+    """Fusion, the palette for ``choice`` (default: the saved one) and the style sheet.
+
+    ``before_first_paint`` (start-up): for "system", take the platform's palette as the
+    system's choice rather than ``QStyleHints.colorScheme`` (reading that loads the Qt
+    namespace, a tenth of the start-up a bare window has); call ``confirm_system`` once the
+    first screen has painted, which re-applies in the rare case the two disagree.
+    """
+    global _applied_dark
     choice = choice or chosen(settings)
+    if before_first_paint and choice == "system" and _applied_dark is None:
+        dark = _platform_palette_is_dark(app)
+    else:
+        dark = is_dark(choice)
+    _applied_dark = dark
     if not app.property(_STYLED):
         # once per application: replacing the style object again while a QWizard (ModernStyle)
         # is alive crashes Qt inside the next setStyleSheet, e.g. on switching light/dark
         app.setStyle("Fusion")
         app.setProperty(_STYLED, True)
-    app.setPalette(palette(is_dark(choice)))
+    app.setPalette(palette(dark))
     path = resource_path("styles", "app.qss")
     sheet = path.read_text(encoding="utf-8") if path.is_file() else ""
-    app.setStyleSheet(style_sheet(sheet, is_dark(choice)))
+    app.setStyleSheet(style_sheet(sheet, dark))
     icons.clear_cache()
 
 
@@ -140,10 +172,17 @@ def set_tone(widget: QWidget, name: str | None) -> None:
     widget.style().polish(widget)
 
 
+def confirm_system(app: QApplication, settings: QSettings | None = None) -> None:
+    """After the first paint: re-apply "system" if Qt's colour scheme disagrees with the
+    palette guess ``apply(before_first_paint=True)`` made."""
+    if chosen(settings) == "system" and system_is_dark() != _applied_dark:
+        apply(app, "system", settings)
+
+
 def follow_system(app: QApplication, settings: QSettings | None = None) -> None:
     """Re-apply the theme when the system switches light/dark, unless the person chose one."""
 
-    def changed(_scheme: Qt.ColorScheme) -> None:
+    def changed(_scheme: object) -> None:
         if chosen(settings) == "system":
             apply(app, "system")
 

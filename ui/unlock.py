@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from ui import icons
-from ui.passphrase import PassphraseFields
 from ui.worker import StoreRunner
-from vrp_desktop.crypto.keyslots import KeySlotFile
+from vrp_desktop.crypto import slot_names
 from vrp_desktop.errors import VrpError, WrongPassphrase
 from vrp_desktop.store import files
 
@@ -49,7 +48,7 @@ def _keychain_availability() -> tuple[bool, str]:
 
 def _usernames(folder: Path) -> list[str]:
     """Who can unlock, from the key slots alone (no database, so no store stack to load)."""
-    return KeySlotFile.load(files.keyslots_path(folder)).usernames()
+    return slot_names.usernames(files.keyslots_path(folder))
 
 
 def open_with_passphrase(folder: Path, username: str, passphrase: str, keep: bool) -> Workspace:
@@ -97,13 +96,17 @@ def open_with_recovery(folder: Path, code: str, username: str, new_passphrase: s
 
 
 #: the keychain is checked once the screen has painted, or after this long if it never does
-PROBE_AT_LATEST_MS = 300
+#: (a busy machine can take longer than this to paint: work queued before the paint competes
+#: with it for the interpreter, so the fallback is well past a normal first paint)
+PROBE_AT_LATEST_MS = 1500
 
 
 class UnlockScreen(QWidget):
     """Emits ``unlocked(Workspace)`` once a person is in."""
 
     unlocked = Signal(object)
+    #: the screen's first frame is on screen: work that would delay it can start now
+    first_painted = Signal()
 
     def __init__(self, folder: Path, runner: StoreRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,10 +130,9 @@ class UnlockScreen(QWidget):
         logo.setPixmap(icons.app_icon().pixmap(56, 56))
         title = QLabel("Unlock VRP Desktop", card)
         title.setProperty("role", "page-title")
-        where = QLabel(f"Workspace: {self.folder}", card)
+        self.where = where = QLabel(f"Workspace: {self.folder}", card)
         where.setProperty("role", "hint")
         where.setWordWrap(True)
-        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.user = QComboBox(card)
         self.user.setObjectName("user")
@@ -161,7 +163,6 @@ class UnlockScreen(QWidget):
         self.recovery_button = QPushButton("Forgotten your passphrase? Use the recovery code…")
         self.recovery_button.setObjectName("use_recovery")
         self.recovery_button.setProperty("role", "link")
-        self.recovery_button.setCursor(Qt.CursorShape.PointingHandCursor)
 
         form = QFormLayout()
         form.addRow("&User:", self.user)
@@ -251,6 +252,15 @@ class UnlockScreen(QWidget):
         if not self._painted:
             self._painted = True
             QTimer.singleShot(0, self, self._probe_keychain)  # once this first frame is shown
+            QTimer.singleShot(0, self, self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        """Touches that need the Qt namespace (loading it would delay the first paint)."""
+        from PySide6.QtCore import Qt
+
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.first_painted.emit()
 
     def _probe_keychain(self) -> None:
         if not self._probe_pending:
@@ -281,6 +291,8 @@ class UnlockScreen(QWidget):
         self._user_changed(self.user.currentText())
 
     def _workspace_id(self) -> str | None:
+        from vrp_desktop.crypto.keyslots import KeySlotFile  # after the first paint
+
         try:
             return KeySlotFile.load(files.keyslots_path(self.folder)).workspace_id
         except Exception:
@@ -430,6 +442,8 @@ class RecoveryDialog(QDialog):
         self.code.setObjectName("recovery_code")
         self.code.setAccessibleName("Recovery code")
         self.code.setPlaceholderText("e.g. ABCD-EFGH-…")
+        from ui.passphrase import PassphraseFields  # the strength checker loads when asked
+
         self.fields = PassphraseFields(self)
         self.error = QLabel(self)
         self.error.setObjectName("recovery_error")

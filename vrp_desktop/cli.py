@@ -17,7 +17,6 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from vrp_desktop.errors import VrpError
 
@@ -152,9 +151,16 @@ def open_workspace(args: argparse.Namespace):
     return _open(args)
 
 
-def read_secret(args: argparse.Namespace, **kwargs: Any) -> str:
+def read_secret(
+    args: argparse.Namespace,
+    *,
+    env: str = "VRP_PASSPHRASE",
+    prompt: str,
+    confirm: bool = False,
+    file_attr: str = "passphrase_file",
+) -> str:
     """Read a passphrase or code (public for command modules); see ``_read_secret``."""
-    return _read_secret(args, **kwargs)
+    return _read_secret(args, env=env, prompt=prompt, confirm=confirm, file_attr=file_attr)
 
 
 def _open(args: argparse.Namespace):
@@ -165,7 +171,7 @@ def _open(args: argparse.Namespace):
     return Workspace.open(folder, user, _read_secret(args, prompt=f"Passphrase for {user}"))
 
 
-def _print_json(value: Any) -> None:
+def _print_json(value: object) -> None:
     import json
 
     print(json.dumps(value, indent=2, default=str, sort_keys=True))

@@ -29,6 +29,7 @@ from shiboken6 import isValid
 from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.fields import CodeCombo
+from ui.forms.keyboard import Button
 from vrp_desktop.services import interventions as service
 
 #: (label with its mnemonic, attribute) in form and Tab order
@@ -166,11 +167,9 @@ class InterventionDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(SAVE_TEXT)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.save_button = Button(SAVE_TEXT)  # Alt+V saves at once: keys typed next are kept
+        self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setObjectName("intervention_save")
         self.save_button.setEnabled(False)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)

@@ -55,6 +55,7 @@ class ParticipantSearch(QWidget):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.run)
         self.edit.textChanged.connect(self._timer.start)
+        self.edit.textChanged.connect(self.model.read_ahead)  # read during the typing pause
         self.edit.returnPressed.connect(self._enter)
         self.edit.installEventFilter(self)
         self.table.activated.connect(self._pick_index)

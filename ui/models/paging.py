@@ -23,6 +23,13 @@ RecordIdRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2
 
 PAGE_SIZE = 200
+# the roles ``data`` answers, as plain ints (comparing to enum members costs more, per cell)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_SORT = int(SortRole.value)
+_RECORD_ID = int(RecordIdRole)
+_ROW = int(RowRole)
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -96,15 +103,24 @@ class PagedTableModel(QAbstractTableModel):
     # -- store access --------------------------------------------------------------------
     def refresh(self) -> None:
         """Run the current query again from the top (after a save, or a new filter)."""
-        self._generation += 1
-        generation = self._generation
-        self._pending = False
         page_fn, page_args, page_kwargs = self._page_call(0, self.first_page_size)
         if not self.asynchronous:  # model tests and tools: read here, on this thread
+            self._generation += 1
+            self._pending = False
             self._show_first(page_fn(self.ctx.ws, *page_args, **page_kwargs))
             if self._counting:
                 self._show_count(self._count(self.ctx.ws))
             return
+        arrived, failed = self._begin_refresh()
+        self.ctx.read(page_fn, *page_args, on_done=arrived, on_error=failed, **page_kwargs)
+
+    def _begin_refresh(
+        self,
+    ) -> tuple[Callable[[list[dict[str, Any]]], None], Callable[[BaseException], None]]:
+        """A new query starts: what to do with its first page (``arrived``) or a failed read."""
+        self._generation += 1
+        generation = self._generation
+        self._pending = False
         self._refreshing = True
 
         def arrived(rows: list[dict[str, Any]]) -> None:
@@ -131,7 +147,7 @@ class PagedTableModel(QAbstractTableModel):
             if generation == self._generation:
                 self._show_first([])
 
-        self.ctx.read(page_fn, *page_args, on_done=arrived, on_error=failed, **page_kwargs)
+        return arrived, failed
 
     def _count(self, ws: Any) -> int:
         fn, args, kwargs = self._count_call()
@@ -216,23 +232,24 @@ class PagedTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # called for every cell and role a paint asks about (some 4,000 times a page): plain
+        # ints, and no isValid() call (an invalid index has row -1)
+        number = index.row()
+        if number < 0 or number >= len(self._rows):
             return None
-        row = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(row, column)
-        if role == SortRole:
-            return self.sort_value(row, column)
-        if role == RecordIdRole:
-            return row["id"]
-        if role == RowRole:
-            return row
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.decoration(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, column)
+        if role == _DISPLAY:
+            return self.display(self._rows[number], index.column())
+        if role == _DECORATION:
+            return self.decoration(self._rows[number], index.column())
+        if role == _SORT:
+            return self.sort_value(self._rows[number], index.column())
+        if role == _RECORD_ID:
+            return self._rows[number]["id"]
+        if role == _ROW:
+            return self._rows[number]
+        if role == _TOOLTIP:
+            return self.tooltip(self._rows[number], index.column())
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPushButton,
     QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -27,6 +26,7 @@ from ui import theme
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo, DateField, bad_date_message
 from ui.forms.findings_view import FieldMessage, FindingsView, add_field, confirm_save, watch
+from ui.forms.keyboard import Button
 from ui.forms.participant_picker import ParticipantSearch
 from ui.forms.questionnaire_form import QuestionnaireForm, ScorePanel
 from ui.measure_names import abbreviation
@@ -133,10 +133,10 @@ class OutcomesPage(QWidget):
         # long window messages wrap better outside the form layout
         self.when_message = self.view.add("completed_on", FieldMessage(self))
         watch(self.view, self.completed_on, "completed_on")
-        self.save_button = QPushButton("&Save questionnaire")
+        self.save_button = Button("&Save questionnaire")
         self.save_button.setToolTip("Save (Ctrl+S, or Enter in the questions)")
         self.save_button.setEnabled(False)
-        self.correct_button = QPushButton("Co&rrect this questionnaire")
+        self.correct_button = Button("Co&rrect this questionnaire")
         self.correct_button.setToolTip(
             "Change the answers of this saved questionnaire: a new version is kept and sent"
         )

@@ -28,6 +28,7 @@ from ui import theme
 from ui.errors import show_error
 from ui.forms.enrolment_form import EnrolDialog, ExitDialog
 from ui.forms.erase_dialog import EraseDialog
+from ui.forms.keyboard import Button
 from ui.forms.participant_form import ParticipantDialog
 from vrp_desktop import codes
 from vrp_desktop.services import enrolments, interventions, participants, timeline
@@ -105,14 +106,14 @@ class ParticipantDetail(QWidget):
         self.problems.setWordWrap(True)
         theme.set_tone(self.problems, "error")
 
-        self.edit_button = QPushButton("&Edit")
-        self.enrol_button = QPushButton("E&nrol…")
-        self.exit_button = QPushButton("E&xit…")
-        self.withdraw_button = QPushButton("&Withdraw consent…")
+        self.edit_button = Button("&Edit")
+        self.enrol_button = Button("E&nrol…")
+        self.exit_button = Button("E&xit…")
+        self.withdraw_button = Button("&Withdraw consent…")
         self.erase_button = QPushButton("Erase…")
-        self.session_button = QPushButton("Log a &session")
+        self.session_button = Button("Log a &session")
         self.session_button.setToolTip("Log a session with this person on the register")
-        self.questionnaire_button = QPushButton("&Questionnaire")
+        self.questionnaire_button = Button("&Questionnaire")
         self.questionnaire_button.setToolTip(
             "Record a questionnaire for this person (the one due is chosen for you)"
         )

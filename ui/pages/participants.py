@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.forms.fields import CodeCombo
+from ui.forms.keyboard import Button
 from ui.forms.participant_form import ParticipantDialog
 from ui.models.participants_model import (
     COL_NAME,
@@ -62,7 +62,7 @@ class ParticipantsPage(QWidget):
         self.status.setAccessibleName("Filter by status")
         self.age_band = CodeCombo({b: b for b in codes.AGE_BANDS}, blank="All ages")
         self.age_band.setAccessibleName("Filter by age band")
-        self.new_button = QPushButton("&New participant")
+        self.new_button = Button("&New participant")
         self.new_button.setToolTip("Add a young person (Ctrl+N)")
         self.count = QLabel()
 
@@ -125,6 +125,7 @@ class ParticipantsPage(QWidget):
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self.run_search)
         self.search.textChanged.connect(self._timer.start)
+        self.search.textChanged.connect(self._read_ahead)  # the read overlaps the pause
         self.search.returnPressed.connect(self._open_first)
         self.search.installEventFilter(self)
         for combo in (self.intervention, self.status, self.age_band):
@@ -182,15 +183,20 @@ class ParticipantsPage(QWidget):
         self.search.setFocus()
         self.search.selectAll()
 
+    def _filters(self) -> dict:
+        return {
+            "intervention_id": self.intervention.code(),
+            "status": self.status.code() or "all",
+            "age_band": self.age_band.code(),
+        }
+
     def run_search(self) -> None:
         self._timer.stop()
-        text = self.search.text()
-        self.model.set_query(
-            text,
-            intervention_id=self.intervention.code(),
-            status=self.status.code() or "all",
-            age_band=self.age_band.code(),
-        )
+        self.model.set_query(self.search.text(), **self._filters())
+
+    def _read_ahead(self, text: str) -> None:
+        """Read this text's first page while the pause runs: it paints when the pause ends."""
+        self.model.read_ahead(text, **self._filters())
 
     def _show_results(self) -> None:
         """The new query's first page is in: the count and the empty state follow it."""

@@ -5,7 +5,6 @@ Neither is a dead end: each says what happened, what to do, and offers a way on.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.context import AppContext
@@ -29,6 +28,8 @@ class InfoPage(QWidget):
         layout.setContentsMargins(28, 20, 28, 20)
         layout.setSpacing(12)
         layout.addWidget(heading)
+        from PySide6.QtCore import Qt  # not at import: the window imports this before it paints
+
         for text in paragraphs:
             label = QLabel(text, self)
             label.setWordWrap(True)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ui.context import AppContext
 from ui.errors import message_for
+from ui.forms.keyboard import Button
 from ui.pages.import_dialog import BadRowsDialog
 from ui.progress import run_with_progress
 from ui.worker import Cancelled
@@ -141,7 +142,7 @@ class ReturnsPage(QWidget):
         self.threshold.setAccessibleName("Suppression threshold")
         self.threshold.setToolTip("5: counts of 1 to 4 are shown as <5. 1 hides nothing.")
         controls.addWidget(self.threshold)
-        self.preview_button = QPushButton("&Preview", self)
+        self.preview_button = Button("&Preview", self)
         self.save_button = QPushButton("Save as…", self)
         self.save_button.setEnabled(False)
         controls.addWidget(self.preview_button)

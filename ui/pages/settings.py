@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QTableWidget,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.context import AppContext
 from ui.errors import message_for, show_error
+from ui.forms.keyboard import Button
 from ui.passphrase import PassphraseFields
 from ui.progress import run_with_progress
 from vrp_desktop import roles
@@ -191,7 +191,7 @@ class RecoveryCodeDialog(QDialog):
         label.setObjectName("new_recovery_code")
         label.setProperty("role", "recovery-code")
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        save = QPushButton("&Save as text…", self)
+        save = Button("&Save as text…", self)
         save.clicked.connect(self._save)
         self.kept = QCheckBox("I have &kept the recovery code somewhere safe", self)
         self.kept.setObjectName("kept_code")
@@ -260,7 +260,7 @@ class SettingsPage(QWidget):
             f"{roles.ROLE_LABELS.get(user.role, user.role)}",
             me,
         )
-        self.change_passphrase_button = QPushButton("Change my &passphrase…", me)
+        self.change_passphrase_button = Button("Change my &passphrase…", me)
         self.change_passphrase_button.setObjectName("change_passphrase")
         me_layout = QHBoxLayout(me)
         me_layout.addWidget(who, 1)
@@ -286,9 +286,9 @@ class SettingsPage(QWidget):
         self.users_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.users_table.setMinimumHeight(140)
         self.users_table.setAccessibleName("Users")
-        self.add_user_button = QPushButton("A&dd user…", people)
+        self.add_user_button = Button("A&dd user…", people)
         self.add_user_button.setObjectName("add_user")
-        self.remove_user_button = QPushButton("&Remove selected user…", people)
+        self.remove_user_button = Button("&Remove selected user…", people)
         self.remove_user_button.setObjectName("remove_user")
         people_buttons = QHBoxLayout()
         people_buttons.addWidget(self.add_user_button)
@@ -301,9 +301,9 @@ class SettingsPage(QWidget):
 
         # workspace (managers)
         keep = QGroupBox("Backups and recovery", self)
-        self.backup_button = QPushButton("&Back up now…", keep)
+        self.backup_button = Button("&Back up now…", keep)
         self.backup_button.setObjectName("backup_now")
-        self.recovery_button = QPushButton("Make a &new recovery code…", keep)
+        self.recovery_button = Button("Make a &new recovery code…", keep)
         self.recovery_button.setObjectName("new_recovery_code")
         self.backup_status = QLabel(keep)
         self.backup_status.setObjectName("backup_status")

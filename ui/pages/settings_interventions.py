@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from shiboken6 import isValid
 from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.intervention_form import InterventionDialog, describe
+from ui.forms.keyboard import Button
 from vrp_desktop.services import interventions as service
 
 COLUMNS = ("Name", "Runs as", "Lead worker", "State")
@@ -79,13 +79,13 @@ class InterventionsBox(QGroupBox):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
 
-        self.add_button = QPushButton("Add &intervention…", self)
+        self.add_button = Button("Add &intervention…", self)
         self.add_button.setObjectName("add_intervention")
-        self.edit_button = QPushButton("&Edit…", self)
+        self.edit_button = Button("&Edit…", self)
         self.edit_button.setObjectName("edit_intervention")
-        self.close_button = QPushButton("&Close…", self)
+        self.close_button = Button("&Close…", self)
         self.close_button.setObjectName("close_intervention")
-        self.reopen_button = QPushButton("Re&open", self)
+        self.reopen_button = Button("Re&open", self)
         self.reopen_button.setObjectName("reopen_intervention")
         self.show_closed = QCheckBox("S&how closed", self)
         self.show_closed.setObjectName("show_closed_interventions")
@@ -263,11 +263,9 @@ class CloseDialog(QDialog):
         self.reason.setMaxLength(200)
         label = QLabel("&Why is it closing?", self)
         label.setBuddy(self.reason)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("&Close intervention")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok = Button("&Close intervention")
+        buttons.addButton(self.ok, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

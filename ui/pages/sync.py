@@ -34,6 +34,7 @@ from ui import theme
 from ui.context import AppContext
 from ui.errors import message_for
 from ui.forms.fields import CodeCombo
+from ui.forms.keyboard import Button
 from ui.progress import run_with_progress
 from ui.worker import Cancelled, StoreRunner
 from vrp_desktop import clock
@@ -190,7 +191,7 @@ class SyncPage(QWidget):
         self.offer_framework.setAccessibleName("Framework")
         offer_label = QLabel("&Framework:", self.offer_box)
         offer_label.setBuddy(self.offer_framework)
-        self.offer_button = QPushButton("Set &up an intervention…", self.offer_box)
+        self.offer_button = Button("Set &up an intervention…", self.offer_box)
         self.offer_button.setObjectName("offer_setup")
         self.offer_button.clicked.connect(self.set_up_intervention)
         offer.addWidget(self.offer_text, 1)
@@ -249,7 +250,7 @@ class SyncPage(QWidget):
         send_row = QHBoxLayout()
         self.online_label = QLabel(online)
         self.online_label.setWordWrap(True)
-        self.send_now_button = QPushButton("Send &now", online)
+        self.send_now_button = Button("Send &now", online)
         self.send_now_button.clicked.connect(self.send_now)
         send_row.addWidget(self.online_label, 1)
         send_row.addWidget(self.send_now_button)

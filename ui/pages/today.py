@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.context import AppContext
+from ui.forms.keyboard import Button
 from vrp_desktop import codes
 from vrp_desktop.services import dashboard
 
@@ -130,7 +131,7 @@ class TodayPage(QWidget):
         title.setProperty("role", "page-title")
         self.date_label = QLabel(f"{dt.date.today():%A %d %B %Y}", self)
         self.date_label.setProperty("role", "hint")
-        self.log_button = QPushButton("&Log a session", self)
+        self.log_button = Button("&Log a session", self)
         self.log_button.setObjectName("log_session")
         self.log_button.clicked.connect(lambda: self.ctx.navigate.emit("sessions", "new"))
         header = QHBoxLayout()

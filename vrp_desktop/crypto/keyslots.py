@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vrp_desktop.atomic import atomic_write_bytes
-from vrp_desktop.crypto import kdf, strength
+from vrp_desktop.crypto import kdf
 from vrp_desktop.crypto.kdf import KdfParams
 from vrp_desktop.crypto.recovery import (
     looks_like_recovery_code,
@@ -149,7 +149,7 @@ class KeySlotFile:
             raise ValueError("workspace_id must be a non-empty string")
         _require_master_key(master_key)
         username = _clean_username(username)
-        strength.require_acceptable(passphrase, (username,))
+        _strength().require_acceptable(passphrase, (username,))
         slots_file = cls(path, workspace_id, [], _key_check(master_key, workspace_id))
         base = params or kdf.default_params()
         slots_file._slots.append(
@@ -257,7 +257,7 @@ class KeySlotFile:
                 f"There is already a user called {username!r} in this workspace; "
                 "choose another name."
             )
-        strength.require_acceptable(passphrase, (username,))
+        _strength().require_acceptable(passphrase, (username,))
         self._slots.append(
             self._wrap(USER, username, passphrase, master_key, kdf.default_params(), slot_id=None)
         )
@@ -283,7 +283,7 @@ class KeySlotFile:
         if slot is None:
             raise VrpError(f"There is no user called {username!r} in this workspace.")
         assert slot.username is not None
-        strength.require_acceptable(new_passphrase, (slot.username,))
+        _strength().require_acceptable(new_passphrase, (slot.username,))
         new_slot = self._wrap(
             USER, slot.username, new_passphrase, master_key, kdf.default_params(), slot_id=slot.id
         )
@@ -707,3 +707,11 @@ def _clean_username(name: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
         raise VrpError("Usernames cannot contain control or invisible characters.")
     return name
+
+
+def _strength():
+    """The passphrase checker, loaded when a passphrase is set (its word lists cost start-up
+    time, and the unlock screen reads the key slot file before it paints)."""
+    from vrp_desktop.crypto import strength
+
+    return strength

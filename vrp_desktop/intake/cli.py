@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -75,6 +73,9 @@ def cmd_batch_send(args: argparse.Namespace) -> int:
     with _cli().open_workspace(args) as ws:
         results = client.send_now(ws, url=args.url, build=not args.no_build, progress=show)
     if args.json:
+        import dataclasses
+        import json
+
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     elif not results:
         print("Nothing to send: every batch has its receipt and no record waits to go.")
