@@ -235,8 +235,10 @@ def read(
     """The whole cohort, with dose and questionnaire pairs, in three set-based reads."""
     report = progress or (lambda *_: None)
     report("Finding the period's referrals", 0, 3)
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
+    sqlite = conn.dialect.name == "sqlite"  # a coordinator on PostgreSQL has no page cache
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {CACHE_SIZE}")
     records = read_cohort(conn, src, period)
     try:
         _fill_cohort(conn, records)
@@ -246,7 +248,8 @@ def read(
         read_questionnaires(conn, src, records)
     finally:
         _COHORT.drop(conn, checkfirst=True)
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     for record in records:  # dose travels with each pair (filled after the dose read)
         for pair in record.pairs.values():
             pair.sessions, pair.hours = record.sessions_attended, record.hours
