@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_sync
 	$(PY) -m bench.bench_returns
 	$(PY) -m bench.bench_intake
+	$(PY) -m bench.bench_server_reads
 	$(PY) -m bench.bench_demo
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
@@ -77,6 +78,7 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.bench_sync --records 20000
 	$(PY) -m bench.bench_returns --quick
 	$(PY) -m bench.bench_intake --providers 6
+	$(PY) -m bench.bench_server_reads --people 2000 --sessions 20000
 	$(PY) -m bench.bench_demo --quick
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_ui --quick
 

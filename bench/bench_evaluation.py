@@ -43,7 +43,7 @@ def _score_pool(rng: random.Random) -> dict[str, list[dict]]:
     return pool
 
 
-def build(folder: Path, people: int, sessions: int) -> None:
+def build(folder: Path, people: int, sessions: int, database: str | None = None) -> None:
     from sqlalchemy import insert
 
     from vrp_desktop.services import frameworks as fw_service
@@ -69,6 +69,7 @@ def build(folder: Path, people: int, sessions: int) -> None:
         passphrase=PASSPHRASE,
         role="coordinator",
         kind="coordinator",
+        database=database,  # a PostgreSQL coordinator (bench_server_reads)
     )
     held = {"version": 1, "batch_id": "bench", "content_sha256": "0" * 64}
     with ws:

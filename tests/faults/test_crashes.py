@@ -18,7 +18,7 @@ import pytest
 
 from tests.faults import harness as h
 from tests.spreadsheets.helpers import filled_template, person
-from tests.sync.conftest import make_coordinator, make_provider
+from tests.sync.conftest import copy_coordinator, make_coordinator, make_provider
 from vrp_desktop.services import backup
 from vrp_desktop.sync import batch_build, batch_import, coordinator, onboarding
 
@@ -72,6 +72,59 @@ def base(tmp_path_factory) -> Base:
     finally:
         mp.undo()
     return Base(root, env, coord, prov, prov_sent, batch, receipt, register, backup_file)
+
+
+@dataclasses.dataclass
+class CoordBase:
+    """The coordinator-side starting states, on one back-end."""
+
+    backend: str
+    coord: Path  # pinned, nothing imported
+    prov_sent: Path  # joined to ``coord``, after ``batch`` was built
+    batch: Path
+    receipt: Path  # ``coord``'s receipt for ``batch``
+
+
+@pytest.fixture(scope="module", params=["sqlcipher", "postgresql"])
+def coord_base(request, base, tmp_path_factory) -> CoordBase:
+    """The batch and receipt trials run against a coordinator in an encrypted file and one on
+    a PostgreSQL server (the throwaway cluster): a SIGKILLed ``vrp`` there must leave nothing
+    half-done either (the server rolls the dead client's transaction back) and finishing must
+    reach the same state."""
+    if request.param == "sqlcipher":
+        return CoordBase("sqlcipher", base.coord, base.prov_sent, base.batch, base.receipt)
+    database = request.getfixturevalue("pg_cluster").new_database()
+    root = tmp_path_factory.mktemp("faults-pg")
+    mp = pytest.MonkeyPatch()
+    for key in ("VRP_FAST_KDF", "VRP_STATE_DIR", "VRP_DATA_DIR"):
+        mp.setenv(key, base.env[key])
+    try:
+        coord = make_coordinator(root / "coord", database=database)
+        prov = make_provider(root / "prov", participants=25, sessions=60)
+        pack = root / "P001.vrponboard"
+        with h.opened(coord, "coord") as c:
+            code = coordinator.add_provider(c, code="P001", name="Test", out=pack)["one_time_code"]
+        with h.opened(prov, "manager") as p:
+            joined = onboarding.join(p, pack, code, key_out=root / "P001.vrpkey")
+        with h.opened(coord, "coord") as c:
+            coordinator.pin_provider(
+                c, Path(joined["key_file"]), expect_fingerprint=joined["provider_fingerprint"]
+            )
+        box = root / "box"
+        box.mkdir()
+        with h.opened(prov, "manager") as p:
+            batch = Path(batch_build.build_batch(p, outbox_folder=box)["file"])
+        coord_after = _copy(coord, root / "coord_after")
+        with h.opened(coord_after, "coord") as c:
+            receipt = Path(batch_import.import_batch(c, batch, receipt_folder=root).receipt or "")
+    finally:
+        mp.undo()
+    return CoordBase("postgresql", coord, prov, batch, receipt)
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    """A copy of a closed coordinator: the folder, and on PostgreSQL its database cloned."""
+    return copy_coordinator(src, dest)
 
 
 def _receipt_body(path: Path) -> list[str]:
@@ -254,42 +307,131 @@ def test_batch_build(base, tmp_path):
 # -- batch import (coordinator) -----------------------------------------------------------------
 
 
-def test_batch_import(base, tmp_path):
+def test_batch_import(base, coord_base, tmp_path):
     def args(ws, out):
-        return ["batch", "import", str(ws), str(base.batch), "--receipts", str(out), "--quiet"]
+        return [
+            "batch",
+            "import",
+            str(ws),
+            str(coord_base.batch),
+            "--receipts",
+            str(out),
+            "--quiet",
+        ]
 
-    clean = h.copy(base.coord, tmp_path / "clean")
+    op = f"batch import ({coord_base.backend})"
+    clean = _copy(coord_base.coord, tmp_path / "clean")
     (tmp_path / "clean-r").mkdir()
     duration = _clean_run(base, *args(clean, tmp_path / "clean-r"))
     expected = h.dump(clean, "coord")
     expected_receipt = _receipt_body(next((tmp_path / "clean-r").iterdir()))
     for i, (point, fraction) in enumerate(_plan("import", ("import.committed",))):
-        ws = h.copy(base.coord, tmp_path / f"t{i}")
+        ws = _copy(coord_base.coord, tmp_path / f"t{i}")
         out = tmp_path / f"r{i}"
         out.mkdir()
-        _run(base, "batch import", args(ws, out), point, fraction, duration)
+        _run(base, op, args(ws, out), point, fraction, duration)
         h.dump(ws, "coord")
         code, stdout, err = h.vrp(base.env, *args(ws, out))
         assert code == 0, stdout + err
         assert h.dump(ws, "coord") == expected
         found = list(out.iterdir())
         assert len(found) == 1 and _receipt_body(found[0]) == expected_receipt
-        h.tally("batch import", "ok")
+        h.tally(op, "ok")
 
 
-def test_receipt_reissue_command(base, tmp_path):
-    ws = h.copy(base.coord, tmp_path / "c")
+def _write_locks(admin_dsn: str, database: str) -> int:
+    """Write locks (the advisory lock every write unit takes) held now in ``database``."""
+    import psycopg
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = %s",
+            (database,),
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize("coord_base", ["postgresql"], indirect=True)
+def test_batch_import_killed_inside_its_transaction_on_postgresql(
+    base, coord_base, pg_cluster, tmp_path
+):
+    """SIGKILL exactly while the import holds the server's write lock (its transaction is
+    open on the server): the server rolls it back and lets the lock go, nothing of the batch
+    is there, and importing again reaches the state of a run nobody killed."""
+    import signal
+    import subprocess
+    import sys
+
+    from sqlalchemy.engine import make_url
+
+    from vrp_desktop.store import files
+
+    admin = pg_cluster.dsn("postgres")
+
+    def args(ws, out):
+        return [
+            "batch",
+            "import",
+            str(ws),
+            str(coord_base.batch),
+            "--receipts",
+            str(out),
+            "--quiet",
+        ]
+
+    clean = _copy(coord_base.coord, tmp_path / "clean")
+    (tmp_path / "clean-r").mkdir()
+    _clean_run(base, *args(clean, tmp_path / "clean-r"))
+    expected = h.dump(clean, "coord")
+    before = h.dump(coord_base.coord, "coord")
+    killed = 0
+    for i in range(max(2, h.TRIALS)):
+        ws = _copy(coord_base.coord, tmp_path / f"t{i}")
+        out = tmp_path / f"r{i}"
+        out.mkdir()
+        database = make_url(json.loads(files.server_path(ws).read_text())["dsn"]).database
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vrp_desktop.cli", *args(ws, out)],
+            env=base.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        # the n-th time the lock is seen held (a few write units may come before the import's)
+        seen, wanted = 0, 1 + i % 3
+        while proc.poll() is None:
+            if _write_locks(admin, database):
+                seen += 1
+                if seen >= wanted:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+        if proc.wait(timeout=60) == -signal.SIGKILL:
+            killed += 1
+            h.tally("batch import (postgresql)", "killed holding the write lock")
+        deadline = time.monotonic() + 30
+        while _write_locks(admin, database) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server notices the dead client and rolls back
+        assert _write_locks(admin, database) == 0, "the dead client's lock was never released"
+        assert h.dump(ws, "coord") in (before, expected)
+        code, stdout, err = h.vrp(base.env, *args(ws, out))
+        assert code == 0, stdout + err
+        assert h.dump(ws, "coord") == expected
+    assert killed, "the import always finished before it could be killed inside its transaction"
+
+
+def test_receipt_reissue_command(base, coord_base, tmp_path):
+    ws = _copy(coord_base.coord, tmp_path / "c")
     first, again = tmp_path / "first", tmp_path / "again"
     first.mkdir()
     again.mkdir()
     assert (
-        h.vrp(base.env, "batch", "import", str(ws), str(base.batch), "--receipts", str(first))[0]
+        h.vrp(
+            base.env, "batch", "import", str(ws), str(coord_base.batch), "--receipts", str(first)
+        )[0]
         == 0
     )
     batch_id = json.loads(next(first.iterdir()).read_text().splitlines()[0])["batch_id"]
     code, out, err = h.vrp(
         base.env, "receipt", "reissue", str(ws), batch_id, "--out", str(again), "--batch",
-        str(base.batch),
+        str(coord_base.batch),
     )  # fmt: skip
     assert code == 0, out + err
     assert _receipt_body(next(again.iterdir())) == _receipt_body(next(first.iterdir()))
@@ -300,23 +442,24 @@ def test_receipt_reissue_command(base, tmp_path):
 # -- receipt import (provider) ------------------------------------------------------------------
 
 
-def test_receipt_import(base, tmp_path):
+def test_receipt_import(base, coord_base, tmp_path):
     def args(ws):
-        return ["receipt", "import", str(ws), str(base.receipt)]
+        return ["receipt", "import", str(ws), str(coord_base.receipt)]
 
-    clean = h.copy(base.prov_sent, tmp_path / "clean")
+    op = f"receipt import (from {coord_base.backend})"
+    clean = h.copy(coord_base.prov_sent, tmp_path / "clean")
     before = h.dump(clean, "manager")
     duration = _clean_run(base, *args(clean))
     expected = h.dump(clean, "manager")
     for i, (point, fraction) in enumerate(_plan("receipt", ())):
-        ws = h.copy(base.prov_sent, tmp_path / f"t{i}")
-        _run(base, "receipt import", args(ws), point, fraction, duration)
+        ws = h.copy(coord_base.prov_sent, tmp_path / f"t{i}")
+        _run(base, op, args(ws), point, fraction, duration)
         state = h.dump(ws, "manager")
         assert state in (before, expected)
         if state == before:
             assert h.vrp(base.env, *args(ws))[0] == 0
         assert h.dump(ws, "manager") == expected
-        h.tally("receipt import", "ok")
+        h.tally(op, "ok")
 
 
 # -- backup and restore -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ workspaces, and every byte of the folder for a refused restore.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -55,9 +56,10 @@ class World:
     receipt_lines: list[dict]
     sent_batch_id: str
     backup_file: Path
+    backend: str = "sqlcipher"
 
     def __repr__(self) -> str:
-        return "World(coordinator + joined provider)"
+        return f"World(coordinator on {self.backend} + joined provider)"
 
 
 class _Collect:
@@ -78,8 +80,25 @@ class _Collect:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, fast_env):
-    root = tmp_path_factory.mktemp("fuzz-world")
-    coord_folder = make_coordinator(root / "coord")
+    with _world(tmp_path_factory.mktemp("fuzz-world"), None) as made:
+        yield made
+
+
+@pytest.fixture(scope="module", params=["sqlcipher", "postgresql"])
+def coord_world(request, tmp_path_factory, fast_env):
+    """The world whose coordinator the batch fuzzers import into: in an encrypted file (the
+    shared ``world``), and on a PostgreSQL server (the throwaway cluster)."""
+    if request.param == "sqlcipher":
+        yield request.getfixturevalue("world")
+        return
+    database = request.getfixturevalue("pg_cluster").new_database()
+    with _world(tmp_path_factory.mktemp("fuzz-world-pg"), database) as made:
+        yield made
+
+
+@contextlib.contextmanager
+def _world(root: Path, database: str | None):
+    coord_folder = make_coordinator(root / "coord", database=database)
     prov_folder = make_provider(root / "prov", participants=12, sessions=30)
     pack = root / "P001.vrponboard"
     with Workspace.open(coord_folder, "coord", PASSPHRASE) as c:
@@ -118,8 +137,9 @@ def world(tmp_path_factory, fast_env):
         ).receipt
         lines = [json.loads(x) for x in Path(receipt_file).read_text().splitlines()]
         yield World(
-            root, c, p, provider_key, vrp, members, body, lines, built["batch_id"], backup_file
-        )
+            root, c, p, provider_key, vrp, members, body, lines, built["batch_id"], backup_file,
+            "postgresql" if database else "sqlcipher",
+        )  # fmt: skip
     finally:
         c.close()
         p.close()
@@ -128,12 +148,12 @@ def world(tmp_path_factory, fast_env):
 def _held(ws) -> tuple:
     with ws.read() as session:
         conn = session.connection()
-        tables = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            )
-        ]
+        listing = (
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+            if conn.dialect.name == "postgresql"
+            else "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+        tables = [r[0] for r in conn.execute(text(listing))]
         counts = []
         for t in tables:
             if t == "alembic_version":
@@ -204,9 +224,8 @@ def _import(world: World, tmp: Path, plain: bytes) -> None:
     path.write_bytes(pyrage.encrypt(plain, recipients))
     before = _held(world.coord)
     data = path.read_bytes()
-    outcome = run(
-        "batch import", lambda: batch_import.import_batch(world.coord, path, receipt_folder=tmp)
-    )
+    target = "batch import" if world.backend == "sqlcipher" else f"batch import ({world.backend})"
+    outcome = run(target, lambda: batch_import.import_batch(world.coord, path, receipt_folder=tmp))
     assert path.read_bytes() == data
     if outcome == "refused":
         assert _held(world.coord) == before
@@ -214,16 +233,16 @@ def _import(world: World, tmp: Path, plain: bytes) -> None:
 
 @budget(0.07)
 @given(data=st.data())
-def test_batch_container(world, tmp_path_factory, data):
-    plain, _kind = data.draw(batches(world, mutate_content=False))
-    _import(world, tmp_path_factory.mktemp("b"), plain)
+def test_batch_container(coord_world, tmp_path_factory, data):
+    plain, _kind = data.draw(batches(coord_world, mutate_content=False))
+    _import(coord_world, tmp_path_factory.mktemp("b"), plain)
 
 
 @budget(0.06)
 @given(data=st.data())
-def test_batch_content_resigned(world, tmp_path_factory, data):
-    plain, _kind = data.draw(batches(world, mutate_content=True))
-    _import(world, tmp_path_factory.mktemp("b"), plain)
+def test_batch_content_resigned(coord_world, tmp_path_factory, data):
+    plain, _kind = data.draw(batches(coord_world, mutate_content=True))
+    _import(coord_world, tmp_path_factory.mktemp("b"), plain)
 
 
 # -- receipts -----------------------------------------------------------------------------------
@@ -414,7 +433,8 @@ def _batch_file(world: World, tmp: Path, *, signature: bytes | None = None, corr
 
 
 @pytest.mark.parametrize("case", ["corrupt_deflate", "non_utf8_signature"])
-def test_named_bad_batches(world, tmp_path, monkeypatch, capsys, case):
+def test_named_bad_batches(coord_world, tmp_path, monkeypatch, capsys, case):
+    world = coord_world
     if case == "corrupt_deflate":
         path = _batch_file(world, tmp_path, corrupt=True)
         expected = "damaged or incomplete"

@@ -33,7 +33,8 @@ def _held(model, provider, batch, **values):
 
 
 @pytest.fixture
-def coordinator(tmp_path):
+def coordinator(tmp_path, coord_database):
+    """On each back-end: an encrypted file, and a PostgreSQL server (issue 14)."""
     from vrp_desktop.workspace import Workspace
 
     ws, _ = Workspace.create(
@@ -44,6 +45,7 @@ def coordinator(tmp_path):
         passphrase=PASSPHRASE,
         role="coordinator",
         kind="coordinator",
+        database=coord_database,
     )
     with ws.unit() as s:
         p1 = Provider(code="P001", name="Ladywood Youth", is_self=False)

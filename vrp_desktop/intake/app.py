@@ -31,6 +31,7 @@ from starlette.routing import Route
 from vrp_desktop import __version__
 from vrp_desktop.errors import VrpError
 from vrp_desktop.intake.limits import RateLimiter
+from vrp_desktop.intake.proxies import Network, client_address
 from vrp_desktop.intake.uploads import UploadError, UploadStore, check_name
 from vrp_desktop.sync.common import file_sha256
 
@@ -94,21 +95,31 @@ def _error(exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(ws, store: UploadStore, *, limiter: RateLimiter | None = None) -> Starlette:
-    """The intake app over an open coordinator workspace."""
+def create_app(
+    ws,
+    store: UploadStore,
+    *,
+    limiter: RateLimiter | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
+) -> Starlette:
+    """The intake app over an open coordinator workspace. ``trusted_proxies``: the peers whose
+    ``X-Forwarded-For`` is believed (the VRP's TLS proxy); everyone else's is ignored."""
     importer = Importer(ws, store)
     limiter = limiter or RateLimiter(rate=2.0, burst=20)
 
-    def who(request: Request) -> str:
+    def address(request: Request) -> str:
+        peer = request.client.host if request.client else None
+        return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted_proxies)
+
+    def who(request: Request, address: str) -> str:
         named = request.headers.get("x-vrp-provider", "")
-        if _PROVIDER.fullmatch(named):
-            return named
-        return request.client.host if request.client else "unknown"
+        return named if _PROVIDER.fullmatch(named) else address
 
     async def guarded(request: Request, event: str, handler) -> Response:
-        started, provider = time.monotonic(), who(request)
+        started, sender = time.monotonic(), address(request)
+        provider = who(request, sender)
         upload = request.path_params.get("upload_id", "")
-        wait = limiter.take(provider, request.client.host if request.client else "unknown")
+        wait = limiter.take(provider, sender)
         if wait > 0:
             seconds = max(1, round(wait + 0.5))
             _event(event=event, provider=provider, status=429, upload=upload[:12])

@@ -25,6 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_bytes=int(args.max_mb * (1 << 20)),
             rate=args.rate,
             burst=args.burst,
+            trusted_proxies=tuple(args.trusted_proxy),
         )
     return 0
 
@@ -96,6 +97,15 @@ def register(subparsers, workspace_args) -> None:
     p.add_argument("--max-mb", type=float, default=1024, help="largest batch accepted, in MiB")
     p.add_argument("--rate", type=float, default=2.0, help="requests a second per provider")
     p.add_argument("--burst", type=int, default=20, help="requests a provider may burst")
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="the VRP's TLS proxy as the intake sees it (e.g. 127.0.0.1, or a network such as "
+        "10.0.0.0/24); repeatable. Only its X-Forwarded-For is believed: the right-most "
+        "address it did not add itself is the client, for per-address limits",
+    )
     p.set_defaults(handler=cmd_serve)
 
     intake = subparsers.add_parser("intake", help="the VRP intake address for 'Send now'")

@@ -46,8 +46,10 @@ def serve(
     max_bytes: int = DEFAULT_MAX_BYTES,
     rate: float = 2.0,
     burst: int = 20,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> None:
-    """Serve until interrupted (Ctrl+C / SIGTERM); imports go into ``ws``."""
+    """Serve until interrupted (Ctrl+C / SIGTERM); imports go into ``ws``. ``trusted_proxies``:
+    addresses or networks of the VRP's TLS proxy, whose ``X-Forwarded-For`` names the client."""
     try:
         import uvicorn
     except ImportError:
@@ -58,12 +60,14 @@ def serve(
 
     from vrp_desktop.intake.app import create_app
     from vrp_desktop.intake.limits import RateLimiter
+    from vrp_desktop.intake.proxies import parse_trusted
     from vrp_desktop.intake.uploads import UploadStore
     from vrp_desktop.sync import coordinator
 
+    host, port = parse_listen(listen)
+    proxies = parse_trusted(trusted_proxies)
     coordinator.require_coordinator(ws)
     coordinator.ensure_setup(ws)
-    host, port = parse_listen(listen)
     if (cert is None) != (key is None):
         raise VrpError("Give both --cert and --key (the TLS certificate and its private key).")
     for path in (cert, key):
@@ -76,7 +80,9 @@ def serve(
             "VRP's TLS proxy."
         )
     store = UploadStore(intake_folder(ws), max_bytes)
-    app = create_app(ws, store, limiter=RateLimiter(rate=rate, burst=burst))
+    app = create_app(
+        ws, store, limiter=RateLimiter(rate=rate, burst=burst), trusted_proxies=proxies
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     intake_log = logging.getLogger("vrp.intake")
@@ -91,6 +97,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS)
+        # and rewrite the client address before we see it: only --trusted-proxy decides that
+        proxy_headers=False,
     )
     scheme = "https" if cert else "http"
     print(f"VRP intake listening on {scheme}://{host}:{port} (Ctrl+C stops it)", flush=True)

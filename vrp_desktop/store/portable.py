@@ -32,8 +32,11 @@ def _json_number_sqlite(element: json_number, compiler, **kw) -> str:
 
 @compiles(json_number, "postgresql")
 def _json_number_postgresql(element: json_number, compiler, **kw) -> str:
+    # the column may be JSON (the imported tables) or text holding JSON (the return's temporary
+    # tables copy scores into TEXT columns, as SQLite keeps JSON): ``->>`` needs json, and a
+    # cast of json to json is free, so cast whichever it is
     column, _path, key = element.clauses
     return (
-        f"CAST(({compiler.process(column, **kw)} ->> {compiler.process(key, **kw)}) "
-        "AS DOUBLE PRECISION)"
+        f"CAST((CAST({compiler.process(column, **kw)} AS JSON) ->> "
+        f"{compiler.process(key, **kw)}) AS DOUBLE PRECISION)"
     )

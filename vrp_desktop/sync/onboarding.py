@@ -88,6 +88,14 @@ def open_pack(path: Path, one_time_code: str) -> dict[str, Any]:
     try:
         plain = pyrage.passphrase.decrypt(data, code)
     except pyrage.DecryptError as exc:
+        if "Excessive work" in str(exc):
+            # age measures this computer before it derives the key, and refuses a work factor
+            # far above what it can do now: a busy machine, not a bad pack or a wrong code
+            raise SyncError(
+                "This computer is too busy just now to open the onboarding pack (its one-time "
+                "code protection needs a burst of work the computer cannot give at the moment). "
+                "Close other programs or wait a few minutes, then try again; nothing was changed."
+            ) from None
         if "Decryption failed" in str(exc):
             raise SyncError(
                 "That one-time code does not open this onboarding pack. Check it with your VRP "
