@@ -402,7 +402,7 @@ class SyncPage(QWidget):
                 outbox.history(ws),
                 online,
                 linkage.status(ws),
-                quasi.for_workspace(ws),
+                quasi.assess(ws),
             )
 
         self.ctx.read(load, on_done=self._show, on_error=self.message.fail)
@@ -432,7 +432,8 @@ class SyncPage(QWidget):
         held = self.preview.get("quarantined", 0)
         self.pending_label.setText(
             f"{total} records are ready to go. {held} stay behind until they are fixed.\n"
-            f"Identifiability of what the VRP holds from you: {quasi.describe(identifiable)}"
+            f"Identifiability of what the VRP holds from you: "
+            f"{quasi.describe(identifiable['after'])}\n{quasi.describe_rule(identifiable)}"
             if joined
             else "Join a VRP to send batches."
         )
@@ -604,7 +605,10 @@ class SyncPage(QWidget):
             counts = ", ".join(
                 f"{n} {k.replace('_', ' ')}" for k, n in result["counts"].items() if n
             )
-            self.message.say(f"Batch written to {result['file']} ({counts}).")
+            text = f"Batch written to {result['file']} ({counts})."
+            if result.get("disclosure"):
+                text += " " + quasi.describe_batch(result["disclosure"])
+            self.message.say(text)
 
         def failed(exc: BaseException) -> None:
             self.message.fail(exc)

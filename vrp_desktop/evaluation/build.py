@@ -22,6 +22,7 @@ from vrp_desktop.evaluation import data, definitions, protect, stats
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import COUNT, DAYS, MEAN, RHO, SHARE, STAGES, Pack, Table
+from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.aggregate import NOT_RECORDED
 from vrp_desktop.returns.partnership import partnership_source
@@ -251,7 +252,7 @@ def _dimensions() -> list[tuple[str, Callable[[data.Record], Any], list[tuple[An
         ("Ethnicity", lambda r: r.ethnicity, list(codes.ETHNICITIES.items())),
         ("Gender", lambda r: r.gender, list(codes.GENDERS.items())),
         ("Age band", lambda r: r.age_band, [(b, b) for b in codes.AGE_BANDS]),
-        ("Area (postcode district)", lambda r: r.area, None),
+        ("Area (postcode district)", lambda r: quasi_rule.area_label(r.area), None),
     ]
 
 
@@ -796,6 +797,7 @@ def notes(threshold: int) -> list[tuple[str, str]]:
             "level), and everyone together. A person in two interventions counts in each, and "
             "once in a total.",
         ),
+        ("Area", quasi_rule.AREA_NOTE),
         (
             "Attrition stages",
             "Referred; Enrolled (a start date); Attended at least once (present - attended, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from vrp_desktop import clock
 from vrp_desktop.disclosure import Protection, Rule, protect
@@ -63,7 +63,8 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
                 age_band_from_month(p.birth_month, quarter, p.age_band).label("age_band"),
                 p.gender,
                 p.ethnicity,
-                p.postcode_district,
+                # a district the partnership's rule coarsened travels as its local authority
+                func.coalesce(p.postcode_district, p.local_authority).label("postcode_district"),
                 p.consent_status,
             ),
         ).subquery("people"),
