@@ -291,6 +291,8 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
             conn.execute(text("DROP INDEX ix_imported_participant_match_token"))
             conn.execute(text("ALTER TABLE imported_participant DROP COLUMN match_token"))
             conn.execute(text("DROP TABLE IF EXISTS key_slot"))  # made by the later 0017
+            # made by the later 0025
+            conn.execute(text("ALTER TABLE imported_participant DROP COLUMN local_authority"))
             conn.execute(text("UPDATE alembic_version SET version_num = '0013_birth_month'"))
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:
