@@ -99,6 +99,7 @@ def test_what_the_rule_cannot_fix_is_said_not_hidden():
     )
     assert "1 people are still in groups under 5" in text_
     assert "only the area" in text_
+    assert "Smallest group 1 before the rule, 1 after; 1 people coarsened" in text_
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,8 @@ def describe_rule(info: dict[str, Any]) -> str:
             "Your partnership has not published a rule for small groups yet (it comes in the "
             f"VRP's framework pack). Smallest group: {before['k']}."
         )
+    if not before["people"]:
+        return f"Partnership rule: {info['rule']}. No young people to measure yet."
     steps = info["coarsened"]
     changed = steps["local_authority"] + steps["withheld"]
     text = (
