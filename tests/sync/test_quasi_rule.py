@@ -218,6 +218,16 @@ def test_a_batch_coarsens_unique_people_by_the_packs_rule_and_the_vrp_accepts_it
     assert {held[pid] for pid in list(odd)[:5]} == {(None, BHAM)}
     assert held[list(odd)[5]] == (None, None)  # withheld: the same as never recorded
 
+    # the partnership return and the evaluation read a coarsened area by its authority's name
+    from vrp_desktop.returns.partnership import partnership_source
+    from vrp_desktop.returns.quarters import parse_quarter
+
+    source = partnership_source(parse_quarter("2025-26 Q4"))
+    with joined.c() as c, c.engine.connect() as conn:
+        areas = [a for (a,) in conn.execute(select(source.people.c.postcode_district))]
+    assert areas.count("Birmingham (local authority)") == 5
+    assert areas.count("B5") == 30 and areas.count(None) == 5
+
 
 def test_the_vrp_refuses_a_record_with_both_a_district_and_a_local_authority(joined):
     with joined.p() as p:

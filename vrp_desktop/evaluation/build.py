@@ -252,7 +252,7 @@ def _dimensions() -> list[tuple[str, Callable[[data.Record], Any], list[tuple[An
         ("Ethnicity", lambda r: r.ethnicity, list(codes.ETHNICITIES.items())),
         ("Gender", lambda r: r.gender, list(codes.GENDERS.items())),
         ("Age band", lambda r: r.age_band, [(b, b) for b in codes.AGE_BANDS]),
-        ("Area (postcode district)", lambda r: quasi_rule.area_label(r.area), None),
+        ("Area (postcode district)", lambda r: r.area, None),
     ]
 
 

@@ -135,9 +135,9 @@ AREA_NOTE = (
     "VRP receives, the partnership's small-group rule (in its framework pack) replaces the "
     "district of a young person who would otherwise be one of fewer than k people from their "
     "provider with the same age band, gender, ethnicity and district: first by the district's "
-    "local authority (shown as the authority's name, 'local authority; district coarsened'), "
-    "then, if that is still too few, it is withheld and counts as not recorded. Completeness of "
-    "the district counts a coarsened one as recorded. Each batch's manifest says how many were "
+    "local authority (shown as the authority's name followed by '(local authority)'), then, if "
+    "that is still too few, it is withheld and counts as not recorded. Completeness of the "
+    "district counts a coarsened one as recorded. Each batch's manifest says how many were "
     "coarsened."
 )
 
@@ -150,8 +150,16 @@ def _names() -> dict[str, str]:
         return {}
 
 
-def area_label(value: str | None) -> str | None:
-    """A district as it is, a local authority code as its name marked as coarsened."""
-    if value is not None and GSS.fullmatch(value):
-        return f"{_names().get(value, value)} (local authority; district coarsened)"
-    return value
+def area_sql(local_authority):
+    """SQL for a coarsened area's label: "Birmingham (local authority)" (NULL stays NULL)."""
+    from sqlalchemy import case, literal
+
+    suffix = " (local authority)"
+    names = _names()
+    fallback = local_authority + literal(suffix)
+    if not names:
+        return fallback
+    return case(
+        *((local_authority == code, literal(name + suffix)) for code, name in names.items()),
+        else_=fallback,
+    )
