@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -34,6 +36,7 @@ from ui.errors import message_for
 from ui.passphrase import PassphraseFields
 from ui.worker import StoreRunner
 from vrp_desktop.atomic import atomic_open
+from vrp_desktop.sync import parties
 from vrp_desktop.workspace import Workspace
 
 
@@ -53,14 +56,54 @@ def recovery_text(code: str, provider_name: str, username: str, folder: Path) ->
     )
 
 
+#: per kind of workspace: page title, code placeholder, name label, name placeholder
+_WORDING = {
+    "provider": (
+        "Your organisation",
+        ("Provider &code:", "e.g. P014"),
+        ("Provider na&me:", "e.g. Northside Youth Project"),
+    ),
+    "coordinator": (
+        "Your partnership",
+        ("Partnership &code:", "e.g. VRP"),
+        ("Partnership na&me:", "e.g. West Midlands VRP"),
+    ),
+    "custodian": (
+        "The linkage custodian",
+        ("Custodian &code:", "e.g. IG"),
+        ("Custodian na&me:", "e.g. Partnership information governance lead"),
+    ),
+}
+
+
 class ProviderPage(QWizardPage):
+    """Which party this workspace is (provider, VRP coordinator, linkage custodian), its code
+    and its name. Providers are the usual case and chosen already."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Your organisation")
         self.setSubTitle(
-            "VRP Desktop keeps your records encrypted on this computer. First, who are you "
-            "recording for? The provider code is the one the VRP gave you."
+            "VRP Desktop keeps your records encrypted on this computer. First, what will this "
+            "workspace be, and who is it for?"
         )
+        self.roles = QButtonGroup(self)
+        self.role_buttons: dict[str, QRadioButton] = {}
+        choice = QVBoxLayout()
+        choice.setSpacing(2)
+        for kind, (label, line) in parties.PARTIES.items():
+            button = QRadioButton(label, self)
+            button.setObjectName(f"kind_{kind}")
+            button.setAccessibleDescription(line)
+            explain = QLabel(line, self)
+            explain.setProperty("role", "hint")
+            explain.setWordWrap(True)
+            explain.setContentsMargins(24, 0, 0, 4)
+            self.roles.addButton(button)
+            self.role_buttons[kind] = button
+            choice.addWidget(button)
+            choice.addWidget(explain)
+        self.role_buttons["provider"].setChecked(True)
         self.code = QLineEdit(self)
         self.code.setObjectName("provider_code")
         self.code.setAccessibleName("Provider code")
@@ -71,21 +114,53 @@ class ProviderPage(QWizardPage):
         self.name.setAccessibleName("Provider name")
         self.name.setPlaceholderText("e.g. Northside Youth Project")
         self.name.setMaxLength(200)
-        form = QFormLayout(self)
-        form.addRow("Provider &code:", self.code)
-        form.addRow("Provider na&me:", self.name)  # Alt+N is Next
+        self.code_label = QLabel("Provider &code:", self)
+        self.code_label.setBuddy(self.code)
+        self.name_label = QLabel("Provider na&me:", self)  # Alt+N is Next
+        self.name_label.setBuddy(self.name)
+        form = QFormLayout()
+        form.addRow(self.code_label, self.code)
+        form.addRow(self.name_label, self.name)
+        layout = QVBoxLayout(self)
+        layout.addLayout(choice)
+        layout.addSpacing(8)
+        layout.addLayout(form)
+        layout.addStretch(1)
         self.registerField("provider_code*", self.code)
         self.registerField("provider_name*", self.name)
+        self.roles.buttonToggled.connect(lambda _b, on: on and self._reword())
+
+    def kind(self) -> str:
+        """The party chosen: provider, coordinator or custodian."""
+        return next(k for k, b in self.role_buttons.items() if b.isChecked())
+
+    def _reword(self) -> None:
+        title, (code_label, code_hint), (name_label, name_hint) = _WORDING[self.kind()]
+        self.setTitle(title)
+        for label, edit, text, hint in (
+            (self.code_label, self.code, code_label, code_hint),
+            (self.name_label, self.name, name_label, name_hint),
+        ):
+            label.setText(text)
+            edit.setPlaceholderText(hint)
+            edit.setAccessibleName(text.replace("&", "").rstrip(":"))
+
+
+_FIRST_USER = {
+    "provider": "This person becomes the provider manager: they can add other users in "
+    "Settings. Each person should have their own login on a shared laptop.",
+    "coordinator": "This person becomes the VRP coordinator: they onboard providers and import "
+    "batches, and can add other users in Settings.",
+    "custodian": "This person holds the partnership's linkage key and issues it to providers. "
+    "Keep this workspace away from the VRP's computers.",
+}
 
 
 class UserPage(QWizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("The first user")
-        self.setSubTitle(
-            "This person becomes the provider manager: they can add other users in Settings. "
-            "Each person should have their own login on a shared laptop."
-        )
+        self.setSubTitle(_FIRST_USER["provider"])
         self.display_name = QLineEdit(self)
         self.display_name.setObjectName("display_name")
         self.display_name.setAccessibleName("Your name")
@@ -107,6 +182,11 @@ class UserPage(QWizardPage):
         self.username.textEdited.connect(lambda _t: setattr(self, "_typed", True))
         self.username.textChanged.connect(self._check)
         self._typed = False
+
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        kind = wizard.provider_page.kind() if isinstance(wizard, FirstRunWizard) else "provider"
+        self.setSubTitle(_FIRST_USER[kind])
 
     def _suggest_username(self, text: str) -> None:
         if not self._typed:
@@ -164,10 +244,11 @@ class PassphrasePage(QWizardPage):
         self.status.setText("Creating your encrypted workspace…")
         self.completeChanged.emit()
         self.first_run.runner.submit(
-            Workspace.create,
+            parties.create,
             self.first_run.folder,
-            provider_code=self.field("provider_code").strip(),
-            provider_name=self.field("provider_name").strip(),
+            self.first_run.provider_page.kind(),
+            code=self.field("provider_code").strip(),
+            name=self.field("provider_name").strip(),
             username=self.field("username").strip(),
             passphrase=self.fields.passphrase(),
             display_name=self.field("display_name").strip(),
@@ -233,6 +314,12 @@ class RecoveryPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.code.setText(self.first_run.recovery_code or "")
+
+    def nextId(self) -> int:
+        """Only a provider goes on to "What do you run?"; the others finish here."""
+        if self.first_run.provider_page.kind() != "provider":
+            return -1
+        return super().nextId()
 
     def isComplete(self) -> bool:
         return self.kept.isChecked() and bool(self.first_run.recovery_code)

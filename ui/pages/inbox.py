@@ -30,7 +30,7 @@ from ui.pages.sync import _fill, _table, scrolling_page
 from vrp_desktop import clock
 from vrp_desktop.reference import population
 from vrp_desktop.returns.quarters import display_period
-from vrp_desktop.sync import batch_import, coordinator, onboarding
+from vrp_desktop.sync import batch_import, coordinator, linkage_overview, onboarding
 
 
 class InboxPage(QWidget):
@@ -40,12 +40,18 @@ class InboxPage(QWidget):
         self.batches: list[dict[str, Any]] = []
         self.pending_key: dict[str, Any] | None = None
         self.last_reports: list = []
+        self.linkage_info: dict[str, Any] = {}
 
         body, layout, self.message = scrolling_page(self, "Inbox")
         self.vrp_label = QLabel(body)
         self.vrp_label.setWordWrap(True)
         self.vrp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.vrp_label)
+        self.linkage_label = QLabel(body)  # the linkage key as batches show it (issue 12)
+        self.linkage_label.setObjectName("inbox_linkage")
+        self.linkage_label.setWordWrap(True)
+        self.linkage_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.linkage_label)
 
         # importing
         imports = QGroupBox("Import batches", body)
@@ -236,6 +242,13 @@ class InboxPage(QWidget):
             )
 
         self.ctx.runner.submit(load, self.ctx.ws, on_done=self._show, on_error=self.message.fail)
+        self.ctx.read(
+            linkage_overview.overview, on_done=self._show_linkage, on_error=self.message.fail
+        )
+
+    def _show_linkage(self, info: dict[str, Any]) -> None:
+        self.linkage_info = info
+        self.linkage_label.setText(linkage_overview.describe(info))
 
     def _show(self, result) -> None:
         summary, inbox, self.batches, conflicts, providers, pending = result

@@ -225,6 +225,10 @@ class SyncPage(QWidget):
         top.addWidget(self.pending_label, 1)
         top.addWidget(self.build_button)
         send_layout.addLayout(top)
+        self.rule_label = QLabel(send)  # the partnership's small-group rule, k before/after
+        self.rule_label.setObjectName("quasi_rule")
+        self.rule_label.setWordWrap(True)
+        send_layout.addWidget(self.rule_label)
         self.quarantine_label = QLabel("Staying behind until fixed (double-click to open):", send)
         send_layout.addWidget(self.quarantine_label)
         self.quarantine = _table(send, ["Record", "Kind", "Why it stays behind"])
@@ -417,7 +421,7 @@ class SyncPage(QWidget):
                 outbox.history(ws),
                 online,
                 linkage.status(ws),
-                quasi.for_workspace(ws),
+                quasi.assess(ws),
             )
 
         self.ctx.read(load, on_done=self._show, on_error=self.message.fail)
@@ -447,10 +451,13 @@ class SyncPage(QWidget):
         held = self.preview.get("quarantined", 0)
         self.pending_label.setText(
             f"{total} records are ready to go. {held} stay behind until they are fixed.\n"
-            f"Identifiability of what the VRP holds from you: {quasi.describe(identifiable)}"
+            f"Identifiability of what the VRP holds from you: "
+            f"{quasi.describe(identifiable['after'])}"
             if joined
             else "Join a VRP to send batches."
         )
+        self.rule_label.setText(quasi.describe_rule(identifiable) if joined else "")
+        self.rule_label.setVisible(bool(joined))
         self.build_button.setEnabled(bool(joined and folder and total))
         self.receipt_button.setEnabled(bool(joined))
         self._show_online(bool(joined), online, total)
@@ -619,7 +626,10 @@ class SyncPage(QWidget):
             counts = ", ".join(
                 f"{n} {k.replace('_', ' ')}" for k, n in result["counts"].items() if n
             )
-            self.message.say(f"Batch written to {result['file']} ({counts}).")
+            text = f"Batch written to {result['file']} ({counts})."
+            if result.get("disclosure"):
+                text += " " + quasi.describe_batch(result["disclosure"])
+            self.message.say(text)
 
         def failed(exc: BaseException) -> None:
             self.message.fail(exc)

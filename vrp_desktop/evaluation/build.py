@@ -22,6 +22,7 @@ from vrp_desktop.evaluation.cohort import MISSING, Coder, Cohort
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import COUNT, DAYS, MEAN, RHO, SHARE, STAGES, Pack, Table
+from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.reference import population as reference
 from vrp_desktop.returns.aggregate import NOT_RECORDED
@@ -857,6 +858,7 @@ def notes(threshold: int) -> list[tuple[str, str]]:
             "level), and everyone together. A person in two interventions counts in each, and "
             "once in a total.",
         ),
+        ("Area", quasi_rule.AREA_NOTE),
         (
             "Attrition stages",
             "Referred; Enrolled (a start date); Attended at least once (present - attended, "

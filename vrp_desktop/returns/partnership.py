@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from vrp_desktop import clock
 from vrp_desktop.disclosure import Protection, Rule, protect
+from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter, display_period
 from vrp_desktop.returns.source import AGE_NOTE, Source, age_band_from_month, person_key
@@ -63,7 +64,10 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
                 age_band_from_month(p.birth_month, quarter, p.age_band).label("age_band"),
                 p.gender,
                 p.ethnicity,
-                p.postcode_district,
+                # a district the partnership's rule coarsened travels as its local authority
+                func.coalesce(p.postcode_district, quasi_rule.area_sql(p.local_authority)).label(
+                    "postcode_district"
+                ),
                 p.consent_status,
             ),
         ).subquery("people"),

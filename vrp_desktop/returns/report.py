@@ -10,6 +10,7 @@ from typing import Any
 
 from vrp_desktop import __version__
 from vrp_desktop.disclosure import SECONDARY_MARK, Rule
+from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.returns import aggregate, attendance
 from vrp_desktop.returns.aggregate import Figures, Grid
 from vrp_desktop.returns.protection import ReturnProtection, people_quality, protect_return
@@ -340,6 +341,7 @@ def _notes(figures: Figures, rule: Rule) -> SheetData:
             "completeness share is hidden where its denominator is, or where it would reveal "
             "a small count of people with (or without) the field.",
         ),
+        ("Postcode district", quasi_rule.AREA_NOTE),
         ("Suppression", _suppression_note(figures, rule)),
     ]
     return SheetData(

@@ -412,17 +412,14 @@ def _duplicates(
     wanted = set(participant_ids)
     found = []
     for other in session.scalars(query):
-        other_end = other.starts_at + dt.timedelta(minutes=other.duration_minutes or 0)
-        overlaps = other.starts_at == starts_at or (
-            other.starts_at < ends and other_end > starts_at
-        )
-        if not overlaps:
-            continue
         present = {
             a.participant_id for a in other.attendances if a.status in codes.PRESENT_STATUSES
         }
-        shared = wanted & present
-        if shared or (not wanted and not present):
+        if same_session(
+            (starts_at, duration_minutes, wanted),
+            (other.starts_at, other.duration_minutes, present),
+        ):
+            shared = wanted & present
             found.append(
                 {
                     "id": other.id,
@@ -433,6 +430,32 @@ def _duplicates(
                 }
             )
     return found
+
+
+Occasion = tuple[dt.datetime, int | None, set[str]]  # start, minutes, who was present
+
+
+def same_session(one: Occasion, other: Occasion) -> bool:
+    """The duplicate rule (same intervention assumed): the same start, or overlapping times,
+    and a shared person present, or nobody present on either (a register not filled in)."""
+    start, minutes, wanted = one
+    other_start, other_minutes, present = other
+    ends = start + dt.timedelta(minutes=minutes or 0)
+    other_end = other_start + dt.timedelta(minutes=other_minutes or 0)
+    if not (other_start == start or (other_start < ends and other_end > start)):
+        return False
+    return bool(wanted & present) or (not wanted and not present)
+
+
+def duplicates_in(
+    session: OrmSession,
+    intervention_id: str,
+    starts_at: dt.datetime | None,
+    duration_minutes: int | None,
+    participant_ids: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The form's duplicate check inside a caller's transaction (the spreadsheet importer)."""
+    return _duplicates(session, intervention_id, starts_at, duration_minutes, participant_ids)
 
 
 def find_duplicates(

@@ -8,7 +8,9 @@ engine as one typed in the window (everyone on it enrolled on the day, statuses,
 if it cannot be imported, neither can its register lines, and each says why.
 
 A session already in the workspace (same intervention, date and time) is not added again: its
-rows, and the register lines that point at it, are reported as changing nothing.
+rows, and the register lines that point at it, are reported as changing nothing. One that
+overlaps a session of the same intervention with the same people, in the workspace or earlier
+in the file (the session form's duplicate rule), is refused with the session it looks like.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from vrp_desktop import codes
 from vrp_desktop.ids import uuid7
 from vrp_desktop.measures.scoring import check_answers, score
 from vrp_desktop.services import frameworks as fw_service
+from vrp_desktop.services import sessions as sessions_service
 from vrp_desktop.services.pseudonyms import pseudonym
 from vrp_desktop.spreadsheets import cells
 from vrp_desktop.spreadsheets.codelists import norm
@@ -39,6 +42,21 @@ _SESSION_HEADERS = {
     "starts_at": "Date and start time",
     "intervention_id": "Intervention",
 }
+
+
+def _who(shared: int) -> str:
+    if not shared:
+        return "no one marked as attending on either"
+    return f"{shared} of the same young {'person' if shared == 1 else 'people'}"
+
+
+def _occasion(item: SessionRow) -> tuple[dt.datetime, int | None, set[str]]:
+    present = {
+        line["participant_id"]
+        for _, line in item.register
+        if line["status"] in codes.PRESENT_STATUSES
+    }
+    return item.record["starts_at"], item.record["duration_minutes"], present
 
 
 @dataclasses.dataclass
@@ -262,6 +280,8 @@ class ActivityChecker:
         bad_sessions: dict[int, list[str]] = {}
         bad_lines: dict[int, list[str]] = {}
         now = dt.datetime.now()
+        #: sessions of this file that will be imported: (row, intervention, occasion)
+        planned: list[tuple[int, str, sessions_service.Occasion]] = []
         for item in self.sessions.values():
             record = item.record
             if item.existing:
@@ -295,6 +315,8 @@ class ActivityChecker:
                 for f in findings
                 if f.severity == "error"
             ]
+            if not errors:
+                errors = self._double_booked(item, planned)
             if errors:
                 bad_sessions[item.row] = list(dict.fromkeys(errors))
                 for number, _ in item.register:
@@ -309,6 +331,7 @@ class ActivityChecker:
                     sheet="Sessions",
                 )
             )
+            planned.append((item.row, record["intervention_id"], _occasion(item)))
             plan.warnings = sum(f.severity == "warning" for f in findings)
             plan.session = record
             plan.attendances = [
@@ -316,6 +339,38 @@ class ActivityChecker:
             ]
             plans.append(plan)
         return plans, bad_sessions, bad_lines
+
+    def _double_booked(self, item: SessionRow, planned) -> list[str]:
+        """The session form's duplicate rule (``services.sessions``): a session of the same
+        intervention at an overlapping time with the same people, already in the workspace or
+        earlier in this file. A cancelled session is never a duplicate."""
+        record = item.record
+        if record["status"] == "cancelled":
+            return []
+        occasion = _occasion(item)
+        start, minutes, present = occasion
+        found = []
+        for other in sessions_service.duplicates_in(
+            self.session, record["intervention_id"], start, minutes, sorted(present)
+        ):
+            found.append(
+                f"This looks like a session already in VRP Desktop: "
+                f"{other['starts_at']:%a %d/%m/%Y %H:%M} for {other['duration_minutes'] or 0} "
+                f"minutes, same intervention, overlapping this one's time, with "
+                f"{_who(other['shared'])}. Not imported: correct the date or start time, or "
+                "remove the row; if both sessions really happened, log this one in the window "
+                "and say why"
+            )
+        for row, intervention_id, other in planned:
+            if intervention_id == record["intervention_id"] and sessions_service.same_session(
+                occasion, other
+            ):
+                found.append(
+                    f"This looks like the session on Sessions row {row}: same intervention, "
+                    f"overlapping time, with {_who(len(present & other[2]))}. Not imported: "
+                    "keep one row per session"
+                )
+        return found
 
     def _reference(self, pid: str) -> str:
         if pid in self.references:

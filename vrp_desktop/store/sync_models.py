@@ -48,6 +48,8 @@ class ImportedParticipant(Imported, Base):
     gender: Mapped[str | None] = mapped_column(String(32))
     ethnicity: Mapped[str | None] = mapped_column(String(32))
     postcode_district: Mapped[str | None] = mapped_column(String(8))
+    #: set only when the partnership's rule coarsened the district to its local authority
+    local_authority: Mapped[str | None] = mapped_column(String(9))
     consent_status: Mapped[str | None] = mapped_column(String(16))
     consent_date: Mapped[dt.date | None] = mapped_column(Date)
     #: keyed token of coarser identity, for probable cross-provider duplicates

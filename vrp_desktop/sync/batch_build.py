@@ -45,8 +45,8 @@ _SQL = {
     "intervention": "SELECT id, version, framework_id, framework_version, name, tier, setting, "
     "area, active FROM intervention WHERE sync_state = 'valid'",
     "participant": "SELECT id, version, pseudonym, age_band, substr(date_of_birth, 1, 7) AS "
-    "birth_month, gender, ethnicity, postcode_district, consent_status, consent_date, "
-    "first_name, last_name, date_of_birth "
+    "birth_month, gender, ethnicity, postcode_district, NULL AS local_authority, "
+    "consent_status, consent_date, first_name, last_name, date_of_birth "
     "FROM participant "
     "WHERE sync_state = 'valid' AND erased_at IS NULL",
     "enrolment": "SELECT id, version, participant_id, intervention_id, referral_source, "
@@ -200,12 +200,23 @@ def _project(entity: str, row: dict[str, Any]) -> dict[str, Any]:
 class _Member:
     """One entity's JSON Lines: streamed, counted and hashed as the ZIP asks for it."""
 
-    def __init__(self, conn, entity: str, blocked: _Blocked, tick, key: str | None = None) -> None:
+    def __init__(
+        self,
+        conn,
+        entity: str,
+        blocked: _Blocked,
+        tick,
+        key: str | None = None,
+        coarsening: quasi.Coarsening | None = None,
+    ) -> None:
         self.conn, self.entity, self.blocked, self.tick = conn, entity, blocked, tick
         self.key = key  # the linkage key, for the participant's coarse token
+        self.coarsening = coarsening  # the partnership's quasi-identifier rule, worked out
         self.sha = hashlib.sha256()
         self.count = self.bytes = self.attendances = 0
         self.groups: Counter = Counter()  # participants by quasi-identifiers (see ``quasi``)
+        self.before: Counter = Counter()  # the same, before the rule coarsened any
+        self.coarsened: Counter = Counter()  # records per coarsening step
 
     def __iter__(self) -> Iterator[bytes]:
         lines: list[bytes] = []
@@ -233,6 +244,9 @@ class _Member:
                 row["match_token"] = matching.coarse_token(self.key, first, last, born)
             record = _project(self.entity, row)
             if self.entity == "participant":
+                self.before[quasi.key(record)] += 1
+                if self.coarsening is not None and (step := self.coarsening.apply(record)):
+                    self.coarsened[step] += 1
                 self.groups[quasi.key(record)] += 1
             if register is not None:
                 record["register"] = register
@@ -275,6 +289,24 @@ class _Rotation:
 
 
 # -- building -----------------------------------------------------------------------------------
+
+
+def _disclosure(people: _Member, coarsening: quasi.Coarsening) -> dict[str, Any]:
+    """The manifest's k-anonymity section: this batch's people as they travel, the same
+    before the partnership's rule, how many the rule coarsened, and the figure over everyone
+    the VRP holds or will hold from this provider before and after the rule."""
+    rule = coarsening.rule
+    min_k = rule.min_k if rule else None
+    return {
+        **quasi.figure(people.groups, min_k),
+        "before": quasi.figure(people.before, min_k),
+        "rule": {"min_k": rule.min_k, "summary": rule.summary()} if rule else None,
+        "coarsened": {
+            "local_authority": people.coarsened["local_authority"],
+            "withheld": people.coarsened["withheld"],
+        },
+        "held": {"before": coarsening.before, "after": coarsening.after},
+    }
 
 
 def _period(on: dt.date) -> str:
@@ -337,6 +369,7 @@ def build_batch(
     key_info = linkage.batch_linkage(ws)
     linkage_key = ws.setting(linkage.KEY)
     rotation = linkage.pending_rotation(ws)
+    rule = quasi.rule_of(ws)
     recover(ws, folder)
     batch_id = uuid7()
     target = folder / outbox.batch_file_name(provider_code, batch_id)
@@ -363,13 +396,17 @@ def build_batch(
                     "sent, or waiting to be fixed."
                 )
             blocked = _Blocked(conn)
+            coarsening = quasi.coarsen(quasi.population(session), rule)
             done = [0]
 
             def tick(n: int) -> None:
                 done[0] += n
                 report("Packing records", done[0], total)
 
-            members = {e: _Member(conn, e, blocked, tick, linkage_key) for e in manifest.ENTITIES}
+            members = {
+                e: _Member(conn, e, blocked, tick, linkage_key, coarsening)
+                for e in manifest.ENTITIES
+            }
             rotated = _Rotation(rotation["pairs"]) if rotation else None
             travelling = [(manifest.MEMBERS[e], m) for e, m in members.items()]
             if rotated is not None:
@@ -409,7 +446,7 @@ def build_batch(
                     counts=counts,
                     members=listed,
                     linkage=key_section,
-                    disclosure=quasi.figure(members["participant"].groups),
+                    disclosure=_disclosure(members["participant"], coarsening),
                 )
                 batch.manifest = json.loads(body)
                 signature = common.sign(own.signing_private_key, body)

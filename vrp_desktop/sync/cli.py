@@ -173,6 +173,7 @@ def cmd_batch_build(args: argparse.Namespace) -> int:
         from vrp_desktop.sync import quasi
 
         print(f"Identifiability: {quasi.describe(result['disclosure'])}")
+        print(quasi.describe_batch(result["disclosure"]))
     if result["held_back"]:
         print(
             f"{len(result['held_back'])} records wait until the records they depend on are "
@@ -313,10 +314,16 @@ def cmd_frameworks_publish(args: argparse.Namespace) -> int:
     from vrp_desktop.sync import coordinator
 
     with _cli().open_workspace(args) as ws:
-        info = coordinator.publish_frameworks(ws, [Path(f) for f in args.files], Path(args.out))
+        info = coordinator.publish_frameworks(
+            ws,
+            [Path(f) for f in args.files],
+            Path(args.out),
+            rule_file=Path(args.quasi_rule) if args.quasi_rule else None,
+        )
     print(
         f"Framework pack written to {info['file']} ({info['published']} versions; new: "
-        f"{', '.join(info['added']) or 'none'})."
+        f"{', '.join(info['added']) or 'none'}).\nPartnership rule for small groups: "
+        f"{info['rule']}."
     )
     return 0
 
@@ -327,6 +334,8 @@ def cmd_frameworks_import(args: argparse.Namespace) -> int:
     with _cli().open_workspace(args) as ws:
         info = onboarding.import_frameworks(ws, Path(args.file))
     print(f"Installed: {', '.join(info['added']) or 'nothing new'}.")
+    if info.get("rule"):
+        print(f"Partnership rule for small groups: {info['rule']}.")
     return 0
 
 
@@ -443,6 +452,11 @@ def register(sub, workspace_args) -> None:
     workspace_args(q)
     q.add_argument("files", nargs="*", help="framework JSON definitions to add")
     q.add_argument("--out", required=True, help="framework pack file to write")
+    q.add_argument(
+        "--quasi-rule",
+        help="the partnership's rule for small groups (JSON like resources/quasi_rule.json); "
+        "kept and carried by every later pack",
+    )
     q.set_defaults(handler=cmd_frameworks_publish)
     q = p.add_parser("import", help="install a framework pack signed by your VRP")
     workspace_args(q)

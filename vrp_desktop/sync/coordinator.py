@@ -19,12 +19,12 @@ import pyrage
 from sqlalchemy import select
 
 from vrp_desktop.atomic import atomic_write_bytes
-from vrp_desktop.frameworks import load_framework_file
+from vrp_desktop.frameworks import load_framework_file, quasi_rule
 from vrp_desktop.ids import uuid7
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
-from vrp_desktop.store.models import Batch, Framework, Provider, utcnow
-from vrp_desktop.sync import common
+from vrp_desktop.store.models import Batch, Framework, Provider, Setting, utcnow
+from vrp_desktop.sync import common, quasi
 from vrp_desktop.sync.common import SyncError
 
 
@@ -290,19 +290,34 @@ def framework_texts(session) -> list[str]:
     ]
 
 
-def publish_frameworks(ws, files: list[Path], out: Path) -> dict[str, Any]:
-    """Add framework versions (JSON definitions) and write a signed pack of all of them."""
+def published_rule(session) -> dict[str, Any]:
+    """The partnership's quasi-identifier rule as packs carry it: the one this coordinator
+    set (``vrp frameworks publish --quasi-rule``), else the one shipped in ``resources/``."""
+    row = session.get(Setting, quasi.RULE)
+    rule = quasi_rule.from_json(row.value if row is not None else None) or quasi_rule.load()
+    return rule.model_dump(mode="json")
+
+
+def publish_frameworks(
+    ws, files: list[Path], out: Path, *, rule_file: Path | None = None
+) -> dict[str, Any]:
+    """Add framework versions (JSON definitions) and write a signed pack of all of them, with
+    the partnership's quasi-identifier rule (replaced by ``rule_file`` when given)."""
     require_coordinator(ws)
     ensure_setup(ws)
     definitions = [load_framework_file(Path(f)) for f in files]
+    new_rule = quasi_rule.load(Path(rule_file)) if rule_file is not None else None
     keys = material(ws)
     with ws.unit() as session:
         added = [f"{d.id} v{d.version}" for d in definitions if fw_service.install(session, d)]
+        if new_rule is not None:
+            ws.set_setting(session, quasi.RULE, quasi_rule.to_json(new_rule))
         body = {
             "format": "vrp-frameworks/1",
             "vrp_id": keys[common.VRP_ID],
             "issued_at": common.utc_now_iso(),
             "frameworks": framework_texts(session),
+            "quasi_rule": published_rule(session),
         }
         signature = common.sign(keys["signing_private"], common.canonical(body))
         atomic_write_bytes(
@@ -315,9 +330,19 @@ def publish_frameworks(ws, files: list[Path], out: Path) -> dict[str, Any]:
             "frameworks.publish",
             "framework",
             None,
-            after={"added": added, "published": len(body["frameworks"])},
+            after={
+                "added": added,
+                "published": len(body["frameworks"]),
+                "quasi_rule_min_k": body["quasi_rule"]["min_k"],
+            },
         )
-    return {"added": added, "published": len(body["frameworks"]), "file": str(out)}
+    rule = quasi_rule.parse(body["quasi_rule"], Path(out).name)
+    return {
+        "added": added,
+        "published": len(body["frameworks"]),
+        "file": str(out),
+        "rule": rule.summary(),
+    }
 
 
 def default_pack_name(code: str) -> str:

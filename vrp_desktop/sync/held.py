@@ -45,7 +45,7 @@ COLUMNS = {
     ),
     "participant": (
         "pseudonym", "age_band", "birth_month", "gender", "ethnicity", "postcode_district",
-        "consent_status", "consent_date", "match_token",
+        "local_authority", "consent_status", "consent_date", "match_token",
     ),
     "enrolment": (
         "participant_id", "intervention_id", "referral_source", "referral_date", "start_date",

@@ -93,6 +93,12 @@ class Checker:
                 ]
             return _errors(validate_intervention(r, framework=fw))
         if entity == "participant":
+            if r.get("local_authority") is not None and r.get("postcode_district") is not None:
+                return [
+                    "local_authority: a district coarsened to its local authority travels "
+                    "without the district; this record has both. Ask the provider to update "
+                    "VRP Desktop and send it again."
+                ]
             if compiled.participant(r, self.today, _LOCAL_ONLY):
                 return []  # the common case, decided without building findings
             found = validate_participant(r, today=self.today)

@@ -51,6 +51,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "gender",
         "ethnicity",
         "postcode_district",
+        "local_authority",  # only when the partnership's rule coarsened the district to it
         "consent_status",
         "consent_date",
         "match_token",

@@ -24,11 +24,12 @@ from sqlalchemy import select
 
 from vrp_desktop.atomic import atomic_write_bytes
 from vrp_desktop.errors import FrameworkError
+from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.frameworks.models import Framework as FrameworkDefinition
 from vrp_desktop.services import audit
 from vrp_desktop.services import frameworks as fw_service
 from vrp_desktop.store.models import Provider, Setting
-from vrp_desktop.sync import common
+from vrp_desktop.sync import common, quasi
 from vrp_desktop.sync.common import SyncError
 
 PACK_FORMAT = "vrp-onboarding/2"
@@ -54,6 +55,7 @@ def seal_pack(
         "provider": {"id": provider.id, "code": provider.code, "name": provider.name},
         "pairing_secret": pairing.hex(),
         "frameworks": coordinator.framework_texts(session),
+        "quasi_rule": coordinator.published_rule(session),
         "issued_at": common.utc_now_iso(),
     }
     intake = session.get(Setting, common.INTAKE_PUBLIC_URL)
@@ -177,7 +179,21 @@ def parse_pack(plain: bytes, name: str) -> dict[str, Any]:
     if not common.verify(public, signature, common.canonical(pack)):
         raise bad
     pack.pop("linkage_key", None)  # a version-1 pack's VRP-made key is never used
+    if "quasi_rule" in pack:
+        pack["quasi_rule"] = _rule(pack["quasi_rule"], name)
     return pack
+
+
+def _rule(data: Any, name: str) -> quasi_rule.QuasiRule:
+    """The partnership's quasi-identifier rule a signed pack carries, checked."""
+    try:
+        return quasi_rule.parse(data, name)
+    except FrameworkError as exc:
+        raise SyncError(
+            f"{exc} The pack is signed by your VRP but its rule is not one this version of "
+            "VRP Desktop can apply. Ask the VRP to check it (or update VRP Desktop); nothing "
+            "was changed."
+        ) from None
 
 
 def key_file_message(body: dict[str, Any]) -> bytes:
@@ -251,6 +267,8 @@ def join(ws, pack_path: Path, one_time_code: str, *, key_out: Path | None = None
         }
         if pack.get("intake_url"):
             values[common.INTAKE_URL] = pack["intake_url"]
+        if pack.get("quasi_rule") is not None:
+            values[quasi.RULE] = quasi_rule.to_json(pack["quasi_rule"])
         for key, value in values.items():
             ws.set_setting(session, key, value)
         body = {
@@ -323,6 +341,7 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
         )
     if body.get("vrp_id") != ws.setting(common.VRP_ID):
         raise SyncError(f"{Path(path).name} is for another VRP. Nothing was installed.")
+    rule = _rule(body["quasi_rule"], Path(path).name) if "quasi_rule" in body else None
     with ws.unit() as session:
         added = []
         for text in texts:
@@ -336,15 +355,17 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
                 ) from None
             if fw_service.install(session, definition):
                 added.append(f"{definition.id} v{definition.version}")
+        if rule is not None:  # a pack from an older coordinator carries none: keep ours
+            ws.set_setting(session, quasi.RULE, quasi_rule.to_json(rule))
         audit.append(
             session,
             ws.user.username,
             "frameworks.import",
             "framework",
             None,
-            after={"added": added},
+            after={"added": added, "quasi_rule_min_k": rule.min_k if rule else None},
         )
-    return {"added": added}
+    return {"added": added, "rule": rule.summary() if rule else None}
 
 
 __all__ = ["import_frameworks", "join", "open_pack", "read_key_file", "seal_pack", "status"]

@@ -130,6 +130,16 @@ def postcode_district(value: Any) -> str:
     raise Bad("should be the first part of a postcode (at most 8 characters).")
 
 
+_GSS = re.compile(r"[ENSW][0-9]{8}").fullmatch
+
+
+def local_authority(value: Any) -> str:
+    """An ONS local authority code (E08000025): a district the partnership's rule coarsened."""
+    if type(value) is str and len(value) == 9 and _GSS(value):
+        return value
+    raise Bad("should be a local authority code such as E08000025 (9 characters).")
+
+
 #: dates outside these years are typing mistakes (and date arithmetic near year 1 or 9999
 #: overflows), so they are refused here rather than wherever they would break
 YEARS = (1900, 2100)
@@ -300,6 +310,7 @@ SCHEMA: dict[str, tuple[tuple[str, Checker, bool], ...]] = {
         ("gender", code, True),
         ("ethnicity", code, True),
         ("postcode_district", postcode_district, True),
+        ("local_authority", local_authority, True),  # a coarsened district (``sync.quasi``)
         ("consent_status", code, True),
         ("consent_date", date, True),
         ("match_token", pseudonym, True),  # coarse keyed token (``sync.matching``)
@@ -355,6 +366,8 @@ KEYS = {entity: frozenset(name for name, _c, _b in spec) for entity, spec in SCH
 _MONTH = re.compile(r"\d{4}-\d{2}").fullmatch
 #: fields added after the first batch format: a batch made before them still imports
 _ADDED = {"participant": frozenset({"birth_month"})}
+#: participant fields a newer provider sends and an older one leaves out: blank when missing
+_LATER_BLANK = ("match_token", "local_authority")
 _LABEL_SAFE = re.compile(r"[a-z][a-z0-9_]{0,39}").fullmatch
 
 
@@ -379,6 +392,7 @@ _INLINE: dict[Checker, str] = {
     pseudonym: "v.__class__ is str and len(v) == PSEUDONYM_LENGTH and _PSEUDONYM(v)",
     age_band: "v.__class__ is str and v in _AGE_BANDS",
     postcode_district: "v.__class__ is str and 0 < len(v) <= 8",
+    local_authority: "v.__class__ is str and len(v) == 9 and _GSS(v)",
 }
 
 
@@ -411,6 +425,7 @@ def _compile(entity: str) -> Callable[[dict[str, Any]], bool]:
         "_CODE": _CODE,
         "_PSEUDONYM": _PSEUDONYM,
         "_AGE_BANDS": _AGE_BANDS,
+        "_GSS": _GSS,
         "MAX_INT": MAX_INT,
         "PSEUDONYM_LENGTH": PSEUDONYM_LENGTH,
         "_checkers": [checker for _n, checker, _b in SCHEMA[entity]],
@@ -441,8 +456,10 @@ def check(entity: str, record: Any) -> list[str]:
         return ["This kind of record is not one a batch carries."]
     if type(record) is not dict:
         return ["This line is not a record."]
-    if entity == "participant" and "match_token" not in record:
-        record["match_token"] = None  # sent by a version from before issue 12
+    if entity == "participant":
+        for name in _LATER_BLANK:
+            if name not in record:
+                record[name] = None  # sent by a version from before the field existed
     keys = record.keys()
     added = _ADDED.get(entity, frozenset())
     if added and keys | added == KEYS[entity] and not keys & added:

@@ -1,0 +1,300 @@
+"""The partnership's quasi-identifier rule (issue 12, part 4): the VRP's signed framework pack
+sets it; a batch coarsens the postcode district of people in small groups (to the local
+authority, then withheld); k before and after is reported; the VRP accepts a coarsened value;
+a tampered or unsound rule is refused and nothing changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.conftest import PASSPHRASE
+from tests.sync import resign
+from tests.sync.conftest import Pair, make_coordinator, make_provider, snapshot
+from vrp_desktop.cli import main
+from vrp_desktop.errors import FrameworkError
+from vrp_desktop.frameworks import quasi_rule
+from vrp_desktop.store.sync_models import ImportedParticipant
+from vrp_desktop.sync import (
+    batch_build,
+    batch_import,
+    common,
+    coordinator,
+    onboarding,
+    outbox,
+    quasi,
+)
+from vrp_desktop.sync.common import SyncError
+
+BHAM, COVENTRY = "E08000025", "E08000026"
+
+
+# -- the rule itself (no workspace) -------------------------------------------------------------
+
+
+def _rule(min_k: int = 5, steps=("local_authority", "withheld")) -> quasi_rule.QuasiRule:
+    base = quasi_rule.load()
+    return quasi_rule.parse(
+        {
+            "min_k": min_k,
+            "coarsen": [{"field": "postcode_district", "to": s} for s in steps],
+            "local_authorities": base.local_authorities.model_dump(),
+        },
+        "test",
+    )
+
+
+def _people(districts: list[str | None]) -> dict[str, tuple]:
+    return {f"p{i}": ("14-15", "male", "white_british", d) for i, d in enumerate(districts)}
+
+
+def test_the_shipped_rule_and_table_load_and_map_the_demo_districts():
+    from vrp_desktop.services.demo import DISTRICTS
+
+    rule = quasi_rule.load()
+    assert rule.min_k == 5
+    assert [s.to for s in rule.coarsen] == ["local_authority", "withheld"]
+    assert all(rule.district_to_la(d) == BHAM for d in DISTRICTS)
+    assert rule.la_name(COVENTRY) == "Coventry"
+
+
+def test_a_unique_person_gets_the_local_authority_then_withheld_and_k_is_reported():
+    # 30 in B5, 4 with no district, 5 alone in a Birmingham district, 1 alone in Coventry
+    people = _people(["B5"] * 30 + [None] * 4 + ["B6", "B7", "B8", "B9", "B10"] + ["CV1"])
+    done = quasi.coarsen(people, _rule())
+    assert done.before["k"] == 1 and done.before["unique"] == 6
+    assert done.after["k"] == 5 and done.after["unique"] == 0 and done.after["under_k"] == 0
+    assert done.steps() == {"local_authority": 5, "withheld": 1}
+    assert {done.changes[f"p{i}"] for i in range(34, 39)} == {("local_authority", BHAM)}
+    assert done.changes["p39"] == ("withheld", None)  # Coventry alone: LA still too few
+    assert all(f"p{i}" not in done.changes for i in range(34))  # big groups untouched
+    record = {"id": "p35", "postcode_district": "B7"}
+    assert done.apply(record) == "local_authority"
+    assert record == {"id": "p35", "postcode_district": None, "local_authority": BHAM}
+
+
+def test_without_a_rule_nothing_is_coarsened_and_small_groups_are_still_counted():
+    done = quasi.coarsen(_people(["B5"] * 3 + ["B6"]), None)
+    assert done.changes == {} and done.before == done.after
+    assert done.after["k"] == 1
+
+
+def test_what_the_rule_cannot_fix_is_said_not_hidden():
+    # unique on ethnicity: no area step can help
+    people = _people(["B5"] * 6)
+    people["odd"] = ("14-15", "male", "other_arab", "B5")
+    info = quasi.coarsen(people, _rule())
+    assert info.after["k"] == 1 and info.after["under_k"] == 1
+    text_ = quasi.describe_rule(
+        {
+            "rule": _rule().summary(),
+            "min_k": 5,
+            "before": info.before,
+            "after": info.after,
+            "coarsened": info.steps(),
+        }
+    )
+    assert "1 people are still in groups under 5" in text_
+    assert "only the area" in text_
+    assert "Smallest group 1 before the rule, 1 after; 1 people coarsened" in text_
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"min_k": 1}, "min_k: should be at least 2"),
+        ({"coarsen": [{"field": "gender", "to": "withheld"}]}, "coarsen[0].field"),
+        (
+            {
+                "coarsen": [
+                    {"field": "postcode_district", "to": "withheld"},
+                    {"field": "postcode_district", "to": "local_authority"},
+                ]
+            },
+            "local_authority before withholding",
+        ),
+        ({"local_authorities": {"names": {"X1": "Nowhere"}}}, "not a local authority code"),
+        (
+            {"local_authorities": {"names": {BHAM: "B"}, "districts": {"B5 4TJ": BHAM}}},
+            "not a postcode district",
+        ),
+    ],
+)
+def test_an_unsound_rule_is_refused_in_plain_words(change, words):
+    data = {**_rule().model_dump(mode="json"), **change}
+    with pytest.raises(FrameworkError) as caught:
+        quasi_rule.parse(data, "pack.vrpframeworks")
+    assert words in str(caught.value)
+
+
+# -- through the packs and a real batch --------------------------------------------------------
+
+
+@pytest.fixture
+def joined(tmp_path) -> Pair:
+    """A coordinator (encrypted file) and provider P001, joined and pinned."""
+    coord = make_coordinator(tmp_path / "coord")
+    prov = make_provider(tmp_path / "prov", participants=40, sessions=30)
+    box = tmp_path / "outbox"
+    box.mkdir()
+    pack = tmp_path / "transfer" / "P001.vrponboard"
+    pack.parent.mkdir()
+    pair = Pair(coord, prov, box, tmp_path, pack, "")
+    with pair.c() as c:
+        pair.code = coordinator.add_provider(c, code="P001", name="Test", out=pack)["one_time_code"]
+    with pair.p() as p:
+        info = onboarding.join(p, pack, pair.code)
+        outbox.set_outbox_folder(p, box)
+    with pair.c() as c:
+        coordinator.pin_provider(
+            c, Path(info["key_file"]), expect_fingerprint=info["provider_fingerprint"]
+        )
+    return pair
+
+
+def _shape_population(pair: Pair) -> dict[str, str]:
+    """Everyone alike but six: five alone in a Birmingham district, one alone in Coventry;
+    four with no district. Returns id -> district of the six."""
+    with pair.p() as p, p.unit() as s:
+        ids = list(s.scalars(text("SELECT id FROM participant ORDER BY id")))
+        s.execute(
+            text(
+                "UPDATE participant SET age_band = '14-15', gender = 'male', "
+                "ethnicity = 'white_british', postcode_district = 'B5'"
+            )
+        )
+        odd = dict(zip(ids[:6], ["B6", "B7", "B8", "B9", "B10", "CV1"], strict=True))
+        for pid in ids[6:10]:
+            s.execute(
+                text("UPDATE participant SET postcode_district = NULL WHERE id = :i"), {"i": pid}
+            )
+        for pid, district in odd.items():
+            s.execute(
+                text("UPDATE participant SET postcode_district = :d WHERE id = :i"),
+                {"d": district, "i": pid},
+            )
+    return odd
+
+
+def test_a_batch_coarsens_unique_people_by_the_packs_rule_and_the_vrp_accepts_it(
+    joined, capsys, monkeypatch
+):
+    with joined.p() as p:
+        assert quasi.rule_of(p).min_k == 5  # the onboarding pack carried the partnership's rule
+    odd = _shape_population(joined)
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    assert main(["batch", "build", str(joined.prov), "--user", "manager"]) == 0
+    out = capsys.readouterr().out
+    assert "6 of this batch's young people coarsened (5 to local authority, 1 area withheld)" in out
+    assert "smallest group is 1 before the rule and 5 after" in out
+    built = sorted(joined.outbox.glob(f"*{common.BATCH_SUFFIX}"))[-1]
+
+    body, records = resign.open_batch(joined, built)
+    sent = {r["id"]: r for r in records["participant"]}
+    for pid, district in odd.items():
+        expected = None if district == "CV1" else BHAM
+        assert sent[pid]["postcode_district"] is None
+        assert sent[pid]["local_authority"] == expected
+    assert sum(1 for r in sent.values() if r["postcode_district"] == "B5") == 30
+    figure = body["disclosure"]  # in the signed manifest
+    assert figure["before"]["k"] == 1 and figure["before"]["unique"] == 6
+    assert figure["k"] == 5 and figure["unique"] == 0
+    assert figure["coarsened"] == {"local_authority": 5, "withheld": 1}
+    assert figure["rule"]["min_k"] == 5
+    assert figure["held"]["before"]["k"] == 1 and figure["held"]["after"]["k"] == 5
+
+    with joined.c() as c:
+        report = batch_import.import_batch(c, built)
+        assert report.error is None and report.rejected == []
+        with c.read() as s:
+            held = {
+                r.id: (r.postcode_district, r.local_authority)
+                for r in s.scalars(select(ImportedParticipant))
+            }
+    assert len(held) == 40
+    assert {held[pid] for pid in list(odd)[:5]} == {(None, BHAM)}
+    assert held[list(odd)[5]] == (None, None)  # withheld: the same as never recorded
+
+    # the partnership return and the evaluation read a coarsened area by its authority's name
+    from vrp_desktop.returns.partnership import partnership_source
+    from vrp_desktop.returns.quarters import parse_quarter
+
+    source = partnership_source(parse_quarter("2025-26 Q4"))
+    with joined.c() as c, c.engine.connect() as conn:
+        areas = [a for (a,) in conn.execute(select(source.people.c.postcode_district))]
+    assert areas.count("Birmingham (local authority)") == 5
+    assert areas.count("B5") == 30 and areas.count(None) == 5
+
+
+def test_the_vrp_refuses_a_record_with_both_a_district_and_a_local_authority(joined):
+    with joined.p() as p:
+        built = batch_build.build_batch(p)
+
+    def both(records) -> None:
+        records["participant"][0].update(postcode_district="B5", local_authority=BHAM)
+
+    bad = resign.resign(joined, Path(built["file"]), both, joined.root / "both.vrpbatch")
+    with joined.c() as c:
+        report = batch_import.import_batch(c, bad)
+    reasons = [r["reason"] for r in report.rejected]
+    assert any("travels without the district" in r for r in reasons), reasons
+
+
+def _published(pair: Pair, name: str = "fw.vrpframeworks", rule_file: Path | None = None) -> Path:
+    out = pair.root / "transfer" / name
+    with pair.c() as c:
+        coordinator.publish_frameworks(c, [], out, rule_file=rule_file)
+    return out
+
+
+def test_a_published_rule_reaches_the_provider_through_the_framework_pack(joined):
+    custom = joined.root / "rule.json"
+    custom.write_text(
+        json.dumps({"min_k": 3, "coarsen": [{"field": "postcode_district", "to": "withheld"}]})
+    )
+    pack = _published(joined, rule_file=custom)
+    with joined.p() as p:
+        info = onboarding.import_frameworks(p, pack)
+        assert info["rule"].startswith("groups of at least 3")
+        assert quasi.rule_of(p).min_k == 3
+        assert [s.to for s in quasi.rule_of(p).coarsen] == ["withheld"]
+    # the coordinator keeps it: the next pack carries it again
+    again = json.loads(_published(joined, "again.vrpframeworks").read_text())
+    assert again["quasi_rule"]["min_k"] == 3
+
+
+def test_a_tampered_pack_rule_is_refused_and_nothing_changes(joined):
+    pack = _published(joined)
+    body = json.loads(pack.read_text())
+    body["quasi_rule"]["min_k"] = 2  # someone on the way weakens the rule
+    tampered = joined.root / "transfer" / "tampered.vrpframeworks"
+    tampered.write_text(json.dumps(body))
+    before = snapshot(joined.prov)
+    with joined.p() as p, pytest.raises(SyncError) as caught:
+        onboarding.import_frameworks(p, tampered)
+    assert "changed on the way" in str(caught.value)
+    assert "Nothing was installed" in str(caught.value)
+    assert snapshot(joined.prov) == before
+    with joined.p() as p:
+        assert quasi.rule_of(p).min_k == 5
+
+
+def test_a_signed_but_unsound_rule_is_refused_in_plain_words(joined):
+    pack = _published(joined)
+    body = json.loads(pack.read_text())
+    body.pop("signature")
+    body["quasi_rule"]["coarsen"] = [{"field": "postcode_district", "to": "county"}]
+    with joined.c() as c:
+        private = coordinator.material(c)["signing_private"]
+    signed = {**body, "signature": common.b64(common.sign(private, common.canonical(body)))}
+    odd = joined.root / "transfer" / "odd.vrpframeworks"
+    odd.write_text(json.dumps(signed))
+    before = snapshot(joined.prov)
+    with joined.p() as p, pytest.raises(SyncError) as caught:
+        onboarding.import_frameworks(p, odd)
+    message = str(caught.value)
+    assert "coarsen[0].to: should be one of" in message and "nothing was changed" in message
+    assert snapshot(joined.prov) == before
