@@ -35,13 +35,13 @@ def test_onboard_pin_dry_run_and_import(qtbot, coord_ctx, workspace, tmp_path):
     qtbot.addWidget(page)
     page.resize(1366, 768)
     wait_idle(qtbot, coord_ctx)
-    qtbot.waitUntil(lambda: "signing fingerprint" in page.vrp_label.text())
+    qtbot.waitUntil(lambda: "signing fingerprint" in page.vrp_label.text(), timeout=20000)
 
     page.code_edit.setText("P001")
     page.name_edit.setText("Test Youth Project")
     pack = tmp_path / "P001.vrponboard"
     page.add_provider(str(pack))
-    qtbot.waitUntil(lambda: "ONE-TIME CODE" in page.message.text())
+    qtbot.waitUntil(lambda: "ONE-TIME CODE" in page.message.text(), timeout=30000)  # Argon2id
     code = page.message.text().split("ONE-TIME CODE: ")[1].split()[0]
     qtbot.waitUntil(lambda: page.provider_table.rowCount() == 1)
     assert "waiting" in page.provider_table.item(0, 2).text()
