@@ -61,6 +61,11 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("settings", "Settings", "settings"),
 )
 LABELS = {name: label for name, label, _ in NAVIGATION}
+#: the pages a kind of workspace shows, when not all: a custodian holds the linkage key and
+#: never a record, so it has nothing to show on the record pages
+PAGES_OF_KIND: dict[str, tuple[str, ...]] = {"custodian": ("sync", "settings")}
+#: what the "sync" page is called in each kind of workspace
+SYNC_LABEL = {"provider": "Sync", "coordinator": "Inbox", "custodian": "Linkage keys"}
 
 
 def _lazy(name: str, module: str, class_name: str) -> Callable[[AppContext], QWidget]:
@@ -138,6 +143,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._preloading = False
         self._finished = False
+        self._kind: str | None = None  # the workspace's kind, read on the store thread
 
         self.setWindowTitle("VRP Desktop")
         self.setWindowIcon(icons.app_icon())
@@ -365,6 +371,10 @@ class MainWindow(QMainWindow):
         """Show page ``name``; pages with ``open_record(record_id)`` then open that record."""
         if not self.is_unlocked or name not in PAGES:
             return
+        shown = PAGES_OF_KIND.get(self._kind or "")
+        if shown is not None and name not in shown:  # e.g. Ctrl+1 in a custodian's window
+            name = shown[0]
+            record_id = ""
         widget = self.page(name)
         self.stack.setCurrentWidget(widget)
         row = [n for n, _l, _i in NAVIGATION].index(name)
@@ -372,7 +382,7 @@ class MainWindow(QMainWindow):
             self.nav.blockSignals(True)
             self.nav.setCurrentRow(row)
             self.nav.blockSignals(False)
-        self.setWindowTitle(f"{LABELS[name]} — VRP Desktop")
+        self.setWindowTitle(f"{self.nav.item(row).text()} — VRP Desktop")
         if record_id and hasattr(widget, "open_record"):
             widget.open_record(record_id)
 
@@ -381,7 +391,22 @@ class MainWindow(QMainWindow):
             self.navigate(NAVIGATION[row][0], "")
 
     # -- status bar ----------------------------------------------------------------------
+    def _show_kind(self, kind: str) -> None:
+        """Name the sync page for this kind of workspace and hide pages it has nothing for."""
+        self._kind = kind
+        shown = PAGES_OF_KIND.get(kind)
+        for row, (name, label, _icon) in enumerate(NAVIGATION):
+            item = self.nav.item(row)
+            text = SYNC_LABEL.get(kind, label) if name == "sync" else label
+            item.setText(text)
+            item.setToolTip(f"{text} (Ctrl+{row + 1})")
+            self.nav.setRowHidden(row, shown is not None and name not in shown)
+        current = self.current_page_name()
+        if current:
+            self.navigate(current, "")  # moves off a page this kind does not show
+
     def _update_status_labels(self, ws: Workspace) -> None:
+        self.runner.submit(lambda: ws.kind, on_done=self._show_kind, on_error=lambda _exc: None)
         role = roles.ROLE_LABELS.get(ws.user.role, ws.user.role)
         self.user_label.setText(f"Signed in: {ws.user.display_name} ({role})")
         self.workspace_label.setText(f"Workspace: {self.folder.name}")

@@ -87,7 +87,16 @@ def test_a_custodian_workspace_is_made_through_the_window_and_reaches_its_page(
         qtbot, tmp_path, app_settings, "custodian", "IG", "Partnership IG Lead"
     )
     try:
-        window.navigate("sync")
+        # the window opens on the custodian's own page and offers only what a custodian has
+        qtbot.waitUntil(lambda: window.current_page_name() == "sync", timeout=20_000)
+        shown = [
+            window.nav.item(r).text()
+            for r in range(window.nav.count())
+            if not window.nav.isRowHidden(r)
+        ]
+        assert shown == ["Linkage keys", "Settings"]
+        window.navigate("participants")  # Ctrl+2: a page a custodian has no records for
+        assert window.current_page_name() == "sync"
         page = window.page("sync")
         assert isinstance(page, CustodianPage)
         qtbot.waitUntil(lambda: "generation 1" in page.status_label.text().lower(), timeout=20_000)
@@ -112,7 +121,9 @@ def test_a_coordinator_workspace_is_made_through_the_window_and_reaches_the_inbo
         qtbot, tmp_path, app_settings, "coordinator", "VRP", "West Midlands VRP"
     )
     try:
+        qtbot.waitUntil(lambda: window.nav.item(4).text() == "Inbox", timeout=20_000)
         window.navigate("sync")
+        assert window.windowTitle().startswith("Inbox")
         page = window.page("sync")
         assert isinstance(page, InboxPage)
         settle(qtbot, window.ctx)
