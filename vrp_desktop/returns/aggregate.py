@@ -49,7 +49,7 @@ NOT_RECORDED = "Not recorded"
 TIER_LABELS = {"universal": "Universal", "targeted": "Targeted", "specialist": "Specialist"}
 MEASURES = (("reached", "People reached"), ("referred", "New referrals"))
 #: page cache for the length of a return (KiB when negative): pages read once stay decrypted
-CACHE_SIZE = -131072
+CACHE_SIZE = -32768
 
 
 @dataclasses.dataclass
