@@ -11,6 +11,7 @@ baselines measured in the same run; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -182,10 +183,8 @@ def _reset_peak(result: dict) -> None:
     """Keep the peak so far (unlocking: the key derivation alone takes 128 MiB) and start
     counting afresh, so the figure is the measured step's own (Linux: clear_refs 5)."""
     result["peak_open_mb"] = _peak_mb()
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def child(kind: str, folder: str, out: str, extra: str) -> dict:
