@@ -101,8 +101,10 @@ class Figures:
     batches: list[dict[str, Any]]
     age_note: str
     #: not-present register rows by breakdown, (category, split), worked out with the rest
-    #: when the source has a register clustered by start time (see ``attendance.rates``)
-    absent: dict[str, dict[tuple[Any, Any], int]] | None = None
+    #: when the source has a register clustered by start time (see ``attendance.rates``). Not
+    #: a field (no annotation): a by-product of reading, not one of the return's figures, so
+    #: comparisons of figures (``dataclasses.asdict``) leave it out
+    absent = None
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -907,7 +909,7 @@ def figures(
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     report("Figures ready", 4, steps)
-    return Figures(
+    result = Figures(
         quarter=q,
         kind=src.kind,
         providers=providers,
@@ -919,8 +921,9 @@ def figures(
         quality=quality_grids,
         batches=batches,
         age_note=src.age_note,
-        absent=absent,
     )
+    result.absent = absent
+    return result
 
 
 def _unique_labels(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
