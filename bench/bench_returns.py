@@ -11,6 +11,7 @@ baselines measured in the same run; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -178,6 +179,14 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _reset_peak(result: dict) -> None:
+    """Keep the peak so far (unlocking: the key derivation alone takes 128 MiB) and start
+    counting afresh, so the figure is the measured step's own (Linux: clear_refs 5)."""
+    result["peak_open_mb"] = _peak_mb()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def child(kind: str, folder: str, out: str, extra: str) -> dict:
     started = time.perf_counter()
     result: dict = {}
@@ -186,12 +195,14 @@ def child(kind: str, folder: str, out: str, extra: str) -> dict:
         from vrp_desktop.returns.quarters import parse_quarter
 
         with _open(folder) as ws:
+            _reset_peak(result)
             started = time.perf_counter()  # the export itself, not unlocking the workspace
             workbook.export_return(ws, parse_quarter(QUARTER), Path(out))
     elif kind == "count":
         from sqlalchemy import text
 
         with _open(folder) as ws, ws.engine.connect() as conn:
+            _reset_peak(result)
             started = time.perf_counter()
             result["n"] = conn.execute(
                 text(
@@ -342,7 +353,7 @@ def main() -> None:
         ret = run_child("return", str(folder), str(tmp / "return.xlsx"))
         print(
             f"  return export        {ret['seconds']:7.2f} s   peak {ret['peak_mb']:6.0f} MB"
-            f"   (target < 5 s, < 300 MB)"
+            f"   (target < 5 s, < 300 MB; {ret['peak_open_mb']:.0f} MB with unlocking)"
         )
         print(
             f"  baseline: one COUNT of the quarter's attendances {base['seconds']:.2f} s "

@@ -48,17 +48,19 @@ def groups(release: Release, hidden: Iterable[Key]) -> list[list[Key]]:
 
 
 def _rows(rel: Relation, index: Mapping[Key, int], values: Mapping[Key, int]):
-    """(coefficients, lower, upper) rows of one relation with the visible cells as constants."""
-    n = len(index)
+    """(coefficients {column: coef}, lower, upper) rows of one relation with the visible cells
+    as constants; zero coefficients left out (a sparse row, built without a dense vector)."""
 
-    def side(terms: list[tuple[Key, float]]) -> tuple[np.ndarray, float]:
-        a, const = np.zeros(n), 0.0
+    def side(terms: list[tuple[Key, float]]) -> tuple[dict[int, float], float]:
+        a: dict[int, float] = {}
+        const = 0.0
         for key, coef in terms:
             if key in index:
-                a[index[key]] += coef
+                j = index[key]
+                a[j] = a.get(j, 0.0) + coef
             else:
                 const += coef * values[key]
-        return a, const
+        return {j: c for j, c in a.items() if c != 0.0}, const
 
     # total - sum(parts) == 0, or total - sum(parts) <= 0 and total - part >= 0 for each part
     a, c = side([(rel.total, 1.0)] + [(p, -1.0) for p in rel.parts])
@@ -103,18 +105,17 @@ def _group_of(
 
 
 def _system(release: Release, bounds, group: list[Key], by_key):
-    """(index, A as a sparse matrix, row lower, row upper, lo, hi) of one group."""
+    """(index, A as a sparse matrix, row lower, row upper, lo, hi, rows) of one group; ``rows``
+    are the sparse rows A is made of (for ``_propagate``)."""
     from scipy import sparse  # the solver loads only when a release is protected
 
-    index = {k: i for i, k in enumerate(group)}
-    seen: set[int] = set()
-    rows = []
-    for k in group:
-        for rel in by_key.get(k, ()):
-            if id(rel) not in seen:
-                seen.add(id(rel))
-                rows.extend(_rows(rel, index, release.values))
-    a = sparse.csr_array(np.array([r[0] for r in rows])) if rows else None
+    index, rows = _group_rows(release, group, by_key)
+    a = None
+    if rows:
+        ri = [r for r, row in enumerate(rows) for _ in row[0]]
+        ci = [j for row in rows for j in row[0]]
+        cv = [c for row in rows for c in row[0].values()]
+        a = sparse.csr_array((cv, (ri, ci)), shape=(len(rows), len(group)))
     lo = np.array([bounds[k][0] for k in group], dtype=float)
     hi = np.array([bounds[k][1] for k in group], dtype=float)
     return (
@@ -125,6 +126,76 @@ def _system(release: Release, bounds, group: list[Key], by_key):
         lo,
         np.where(np.isinf(hi), _CAP, hi),
     )
+
+
+def _group_rows(release: Release, group: list[Key], by_key):
+    index = {k: i for i, k in enumerate(group)}
+    seen: set[int] = set()
+    rows = []
+    for k in group:
+        for rel in by_key.get(k, ()):
+            if id(rel) not in seen:
+                seen.add(id(rel))
+                rows.extend(_rows(rel, index, release.values))
+    return index, rows
+
+
+#: rounds of bound propagation before the solver is asked
+_ROUNDS = 12
+
+
+def _propagate(rows, lo: list[float], hi: list[float]) -> bool:
+    """Narrow ``lo``/``hi`` (in place) to bounds every integer solution of ``rows`` keeps,
+    by interval propagation: each row bounds each of its cells by what the others can add
+    up to. An outer bound of the feasible set, never tighter than the truth, so when it
+    already rules a value out the solver would too. False when no solution exists."""
+    eps = 1e-9
+    inf = math.inf
+    for _ in range(_ROUNDS):
+        changed = False
+        for coefs, r_lo, r_hi in rows:
+            # the least and most each term can be; sums of the finite ones, counts of the rest
+            mins = {j: c * (lo[j] if c > 0 else hi[j]) for j, c in coefs.items()}
+            maxs = {j: c * (hi[j] if c > 0 else lo[j]) for j, c in coefs.items()}
+            low_sum = sum(v for v in mins.values() if v != -inf)
+            low_inf = sum(1 for v in mins.values() if v == -inf)
+            high_sum = sum(v for v in maxs.values() if v != inf)
+            high_inf = sum(1 for v in maxs.values() if v == inf)
+            for j, c in coefs.items():
+                mn, mx = mins[j], maxs[j]
+                rest_min = -inf if low_inf - (mn == -inf) else low_sum - (0.0 if mn == -inf else mn)
+                rest_max = inf if high_inf - (mx == inf) else high_sum - (0.0 if mx == inf else mx)
+                # c * x within [r_lo - rest_max, r_hi - rest_min]
+                low, high = r_lo - rest_max, r_hi - rest_min
+                if c < 0:
+                    low, high = high, low
+                if math.isfinite(low) and (new := math.ceil(low / c - eps)) > lo[j]:
+                    lo[j], changed = float(new), True
+                if math.isfinite(high) and (new := math.floor(high / c + eps)) < hi[j]:
+                    hi[j], changed = float(new), True
+                if lo[j] > hi[j]:
+                    return False
+        if not changed:
+            return True
+    return True
+
+
+def _surely_fails(release, bounds, cell, by_key, span, width) -> bool:
+    """A check without the solver: True when bound propagation over the relations ``cell``
+    is in (the others left out: a relaxation, so still an outer bound) shows it cannot reach
+    both ends of ``span`` or values ``width`` apart; then the solver would say no too."""
+    rels = by_key.get(cell, ())
+    local = sorted({k for rel in rels for k in (rel.total, *rel.parts) if k in bounds}, key=order)
+    index = {k: i for i, k in enumerate(local)}
+    rows = [row for rel in rels for row in _rows(rel, index, release.values)]
+    lo = [float(bounds[k][0]) for k in local]
+    hi = [float(bounds[k][1]) for k in local]
+    if not _propagate(rows, lo, hi):
+        return True
+    i = index[cell]
+    if span is not None and (lo[i] > span[0] or hi[i] < span[1]):
+        return True
+    return width > 0 and hi[i] - lo[i] < width
 
 
 def holds(
@@ -180,7 +251,8 @@ def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
     key = _problem_key(release, bounds, cell, group, by_key, span, width)
     known = _ANSWERS.get(key)
     if known is None:
-        known = _solve_holds(release, bounds, cell, group, by_key, span, width)
+        known = not _surely_fails(release, bounds, cell, by_key, span, width)
+        known = known and _solve_holds(release, bounds, cell, group, by_key, span, width)
         if len(_ANSWERS) >= _MAX_ANSWERS:
             _ANSWERS.clear()
         _ANSWERS[key] = known

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Connection,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     union,
@@ -47,7 +49,7 @@ NOT_RECORDED = "Not recorded"
 TIER_LABELS = {"universal": "Universal", "targeted": "Targeted", "specialist": "Specialist"}
 MEASURES = (("reached", "People reached"), ("referred", "New referrals"))
 #: page cache for the length of a return (KiB when negative): pages read once stay decrypted
-CACHE_SIZE = -131072
+CACHE_SIZE = -32768
 
 
 @dataclasses.dataclass
@@ -98,6 +100,11 @@ class Figures:
     quality: list[Grid]
     batches: list[dict[str, Any]]
     age_note: str
+    #: not-present register rows by breakdown, (category, split), worked out with the rest
+    #: when the source has a register clustered by start time (see ``attendance.rates``). Not
+    #: a field (no annotation): a by-product of reading, not one of the return's figures, so
+    #: comparisons of figures (``dataclasses.asdict``) leave it out
+    absent = None
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -271,6 +278,9 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
         )
     )
     t = _SESSIONS
+    if src.register is not None:
+        _fill_register(conn, src.register, lo, hi)
+        return
     attendees = (
         select(
             a.c.session_id,
@@ -299,6 +309,57 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
             )
         )
     conn.execute(insert(_ATTENDEES).from_select([c.name for c in _ATTENDEES.columns], attendees))
+
+
+def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.datetime) -> None:
+    """The quarter's register rows off one contiguous range of ``attendance_by_start`` (keyed
+    by session start), each matched to its session in ``rt_sessions`` by primary key: the
+    present ones into ``rt_attendees``, the rest into ``rt_absent`` (the attendance rate's
+    other half). The second statement reads the same range again, from the page cache."""
+    t = _SESSIONS
+    # literals, not bound parameters: the same SQL text every time, and no IN-list rebinding
+    present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
+    in_quarter = and_(r.c.starts_at >= lo, r.c.starts_at < hi)
+    delivered = t.c.status == "delivered"
+    attendees = (
+        select(
+            r.c.session_id,
+            r.c.participant_id,
+            t.c.intervention_id,
+            t.c.split,
+            t.c.session_type,
+            t.c.duration_minutes,
+        )
+        .select_from(r)
+        .join(t, t.c.id == r.c.session_id)
+        .where(in_quarter, r.c.status.in_(present), delivered)
+    )
+    conn.execute(insert(_ATTENDEES).from_select([c.name for c in _ATTENDEES.columns], attendees))
+    absent = (
+        select(r.c.session_id, r.c.participant_id)
+        .select_from(r)
+        .join(t, t.c.id == r.c.session_id)
+        .where(in_quarter, r.c.status.not_in(present), delivered)
+    )
+    conn.execute(insert(_ABSENT).from_select(["session_id", "participant_id"], absent))
+
+
+def absent_rows(conn: Connection) -> dict[str, dict[tuple[Any, Any], int]]:
+    """Not-present register rows of the quarter's delivered sessions by breakdown, category
+    and split (the shape of ``attendance.rates``), from ``rt_absent`` while it exists."""
+    t, x = _SESSIONS, _ABSENT
+    rows = conn.execute(
+        select(t.c.session_type, t.c.intervention_id, t.c.split, func.count())
+        .select_from(x)
+        .join(t, t.c.id == x.c.session_id)
+        .group_by(t.c.session_type, t.c.intervention_id, t.c.split)
+    ).all()
+    out: dict[str, dict[tuple[Any, Any], int]] = {"Session type": {}, "Intervention": {}}
+    for session_type, intervention_id, key, count in rows:
+        for breakdown, cat in (("Session type", session_type), ("Intervention", intervention_id)):
+            cell = out[breakdown]
+            cell[(cat, key)] = cell.get((cat, key), 0) + count
+    return out
 
 
 def _fill_enrolments(conn: Connection, src: Source, q: Quarter) -> None:
@@ -841,13 +902,14 @@ def figures(
         outcome_rows = outcomes(conn, src, q, splits, measures)
         report("Checking data quality", 3, steps)
         quality_grids = quality(conn, src, q, splits)
+        absent = absent_rows(conn) if src.register is not None else None
         batches = src.batches(conn, q)
     finally:
         _drop_temporary(conn)
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
     report("Figures ready", 4, steps)
-    return Figures(
+    result = Figures(
         quarter=q,
         kind=src.kind,
         providers=providers,
@@ -860,6 +922,8 @@ def figures(
         batches=batches,
         age_note=src.age_note,
     )
+    result.absent = absent
+    return result
 
 
 def _unique_labels(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

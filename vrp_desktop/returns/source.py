@@ -42,6 +42,7 @@ from vrp_desktop import clock, codes
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.store.models import (
     Attendance,
+    AttendanceByStart,
     Batch,
     Enrolment,
     Intervention,
@@ -74,6 +75,10 @@ class Source:
     #: from a small partial index; when given, the quarter's attendees are found from the
     #: (session_id, participant_id) index alone, without reading the attendance rows
     not_present: FromClause | None = None
+    #: (starts_at, session_id, participant_id, status): every register row keyed by its
+    #: session's start, so a quarter's rows are one contiguous range; when given, the
+    #: attendees and the attendance rate's absences are read from it alone
+    register: FromClause | None = None
 
 
 def age_band_from_month(birth_month, quarter: Quarter, fallback):
@@ -219,6 +224,7 @@ def provider_source(quarter: Quarter, *, sent_only: bool = False) -> Source:
         ).subquery("responses"),
         batches=_provider_batches,
         not_present=_not_present(),
+        register=AttendanceByStart.__table__,
         age_note=AGE_NOTE,
     )
 

@@ -321,6 +321,22 @@ class Attendance(Syncable, Base):
     )
 
 
+class AttendanceByStart(Base):
+    """Every register row again, keyed by its session's start time (WITHOUT ROWID, so the
+    B-tree is the table): a quarter's rows are one contiguous range for the return, where the
+    attendance table scatters them in the order they were recorded. Kept by SQLite triggers
+    (migration 0024) on attendance and session, so no writer maintains it by hand; never
+    written by the application."""
+
+    __tablename__ = "attendance_by_start"
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+
+
 class OutcomeResponse(Syncable, Base):
     __tablename__ = "outcome_response"
     participant_id: Mapped[str] = mapped_column(ForeignKey("participant.id"), index=True)
