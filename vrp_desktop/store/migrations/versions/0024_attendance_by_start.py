@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_attendance_by_start"
-down_revision = "0017_server_key_slots"
+down_revision = "0025_local_authority"
 branch_labels = None
 depends_on = None
 
