@@ -34,6 +34,7 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source
+from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "Not recorded"
@@ -434,9 +435,9 @@ def outcomes(
     for measure_id in [m.id for m in measures if m.id in found]:
         m = by_id[measure_id]
         for score_id in m.score_ids():
-            path = f"$.{score_id}"
-            base = func.json_extract(pairs.c.base, path)
-            exit_ = func.json_extract(pairs.c.exit, path)
+            # the portable lookup: on PostgreSQL the coordinator's scores are text holding JSON
+            base = json_number(pairs.c.base, score_id)
+            exit_ = json_number(pairs.c.exit, score_id)
             better = m.score_better(score_id)
             improved = (
                 (exit_ < base)
