@@ -193,6 +193,9 @@ _REF_SQL = {
 }
 
 
+_MISSING = ("missing", None)
+_NO_VERSIONS: dict[int, str] = {}
+
 #: outcome callback: (entity, record, outcome, reason); outcome is one of unchanged,
 #: superseded, rejected, pending, conflict (and accepted, for tombstones)
 Outcome = Callable[[str, dict[str, Any], str, str | None], None]
@@ -327,6 +330,9 @@ class Holder:
             )
         return {}
 
+    def _state(self, kind: str, rid: str) -> tuple[str, Any]:
+        return self._refs[kind].get(rid) or _MISSING
+
     def _resolve(
         self, entity: str, r: dict[str, Any], line_stones: dict[str, int]
     ) -> tuple[str, str, Refs]:
@@ -337,9 +343,7 @@ class Holder:
         if entity in ("intervention", "participant"):
             return "ok", "", refs
 
-        def state(kind: str, rid: str) -> tuple[str, Any]:
-            return self._refs[kind].get(rid) or ("missing", None)
-
+        state = self._state
         iv_id = r.get("intervention_id")
         if entity == "outcome_response":
             pstate, _row = state("participant", r["participant_id"])
@@ -504,7 +508,7 @@ class Holder:
                 else:
                     results.append(self._same_version(entity, record, old[1]))
                 continue
-            versions = waiting.get(rid, {})
+            versions = waiting.get(rid, _NO_VERSIONS) if waiting else _NO_VERSIONS
             if version in versions:
                 if versions[version] == digest:
                     results.append(self._say(entity, record, "pending", "Still waiting."))
