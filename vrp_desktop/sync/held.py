@@ -21,7 +21,9 @@ Each import calls ``offer`` per chunk of checked records, ``tombstones`` for del
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -84,11 +86,17 @@ def _chunks(items: list, size: int = _IN) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _db_datetime(value: dt.datetime | None) -> str | None:
-    """A session start as stored: the local wall-clock time it means (clock.received_start)."""
+def _db_datetime(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str | None:
+    """A session start as stored: the local wall-clock time it means (clock.received_start).
+
+    ``zone`` is the local zone, looked up once per chunk by ``offer`` (one look-up per
+    session was a measurable share of an import); ``isoformat`` writes exactly what
+    ``strftime("%Y-%m-%d %H:%M:%S.%f")`` does for the years a batch may carry, faster."""
     if value is None:
         return None
-    return clock.received_start(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not None:
+        value = value.astimezone(zone or clock.local_zone()).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def _db_timestamp(value: dt.datetime | None) -> str | None:
@@ -106,6 +114,22 @@ def _db_json(value: Any) -> str:
     return json.dumps(value if value is not None else [])
 
 
+def _db_codes(value: Any) -> str:
+    """A list of codes exactly as ``_db_json`` writes it, without the encoder's per-call
+    set-up: codes (``[a-z0-9_]``, checked by the batch schema) need no escaping. Any list
+    whose text might need escaping is left to ``json.dumps``."""
+    if value.__class__ is list:
+        try:
+            text = "".join(value)
+        except TypeError:  # not all strings
+            return _db_json(value)
+        if not value:
+            return "[]"
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            return '["' + '", "'.join(value) + '"]'
+    return _db_json(value)
+
+
 def _db_flag(value: Any) -> bool:
     return bool(value)  # SQLite stores 1/0; PostgreSQL's boolean takes no integer
 
@@ -117,7 +141,9 @@ _CONVERT = {
     entity: tuple(
         (
             column,
-            _db_json
+            _db_codes
+            if column == "activities"
+            else _db_json
             if column in JSON_COLUMNS
             else _db_flag
             if column == "active"
@@ -133,6 +159,26 @@ _CONVERT = {
 }
 
 
+def _row_builder(entity: str, zone: dt.tzinfo) -> Callable[[dict[str, Any]], list[Any]]:
+    """``record -> [stored column values]`` for ``COLUMNS[entity]``: one ``itemgetter`` call,
+    then the few conversions by index (a per-column loop was a share of a large import)."""
+    columns = COLUMNS[entity]
+    get = operator.itemgetter(*columns)
+    convert = [
+        (index, functools.partial(_db_datetime, zone=zone) if fn is _db_datetime else fn)
+        for index, (_column, fn) in enumerate(_CONVERT[entity])
+        if fn is not None
+    ]
+
+    def build(record: dict[str, Any]) -> list[Any]:
+        values = list(get(record))
+        for index, fn in convert:
+            values[index] = fn(values[index])
+        return values
+
+    return build
+
+
 def _date(value: Any) -> Any:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
@@ -146,6 +192,9 @@ _REF_SQL = {
     "end_date, referral_date FROM imported_enrolment",
 }
 
+
+_MISSING = ("missing", None)
+_NO_VERSIONS: dict[int, str] = {}
 
 #: outcome callback: (entity, record, outcome, reason); outcome is one of unchanged,
 #: superseded, rejected, pending, conflict (and accepted, for tombstones)
@@ -173,6 +222,9 @@ class Holder:
         self.accepted = accepted
         self.released = 0
         self.conflicts: list[dict[str, Any]] = []
+        #: set by ``_resolve`` for a session: every register line is kept (no erased person,
+        #: no deleted line), so ``offer`` need not filter the register again
+        self.whole_register = True
         self.has_stones = self._exists("imported_tombstone")
         self.has_pending = self._exists("imported_pending")
         #: kind -> id -> ("ok", row) | ("gone", None) | ("foreign", None) | ("missing", None)
@@ -278,18 +330,20 @@ class Holder:
             )
         return {}
 
+    def _state(self, kind: str, rid: str) -> tuple[str, Any]:
+        return self._refs[kind].get(rid) or _MISSING
+
     def _resolve(
         self, entity: str, r: dict[str, Any], line_stones: dict[str, int]
     ) -> tuple[str, str, Refs]:
         """("ok" | "missing" | "gone" | "refused", words, Refs) for one record."""
         refs = Refs()
         waiting: list[str] = []
+        self.whole_register = False  # said True only by the session branch below
         if entity in ("intervention", "participant"):
             return "ok", "", refs
 
-        def state(kind: str, rid: str) -> tuple[str, Any]:
-            return self._refs[kind].get(rid) or ("missing", None)
-
+        state = self._state
         iv_id = r.get("intervention_id")
         if entity == "outcome_response":
             pstate, _row = state("participant", r["participant_id"])
@@ -337,12 +391,15 @@ class Holder:
                 waiting.append(f"young person {r['participant_id']}")
         elif entity == "session":
             people = self._refs["participant"]
+            self.whole_register = True
             for line in r["register"]:
                 if line_stones and line_stones.get(line["id"], 0) >= line["version"]:
+                    self.whole_register = False
                     continue
                 known = people.get(line["participant_id"])
                 if known is not None and known[0] == "ok":
                     continue  # the common case, decided with one look-up
+                self.whole_register = False
                 pstate = known[0] if known is not None else "missing"
                 if pstate == "foreign":
                     return (
@@ -400,7 +457,7 @@ class Holder:
         seen: set[str] = set()
         accepted: list[dict[str, Any]] = []
         provider = self.provider
-        converters = _CONVERT[entity]
+        build = _row_builder(entity, clock.local_zone())
         remember = entity in ("participant", "intervention", "enrolment")
         for record, digest, batch in items:
             rid, version = record["id"], record["version"]
@@ -451,7 +508,7 @@ class Holder:
                 else:
                     results.append(self._same_version(entity, record, old[1]))
                 continue
-            versions = waiting.get(rid, {})
+            versions = waiting.get(rid, _NO_VERSIONS) if waiting else _NO_VERSIONS
             if version in versions:
                 if versions[version] == digest:
                     results.append(self._say(entity, record, "pending", "Still waiting."))
@@ -484,12 +541,14 @@ class Holder:
                 continue
             if old is not None:
                 replaced.append((rid,))
-            row = [rid, provider, version, batch, digest]
-            for column, convert in converters:
-                row.append(record[column] if convert is None else convert(record[column]))
-            inserts.append(tuple(row))
+            inserts.append((rid, provider, version, batch, digest, *build(record)))
             if entity == "session":
-                for a in self._kept_lines(record, line_stones):
+                kept = (
+                    record["register"]
+                    if self.whole_register
+                    else self._kept_lines(record, line_stones)
+                )
+                for a in kept:
                     lines.append(
                         (a["id"], provider, a["version"], batch, digest, rid,
                          a["participant_id"], a["status"])

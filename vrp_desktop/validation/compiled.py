@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,8 @@ _SIZED = (list, tuple, set, frozenset, dict)
 _PLAIN = frozenset({int, float, bool, dt.date, dt.datetime, *_SIZED})
 _ATTENDANCE = frozenset(codes.ATTENDANCE_STATUSES)
 _PRESENT = codes.PRESENT_STATUSES
+_STATUS = operator.itemgetter("status")
+_PARTICIPANT = operator.itemgetter("participant_id")
 
 
 def _filled(record: Mapping[str, Any], fields: Sequence[str]) -> bool:
@@ -134,19 +137,20 @@ class FrameworkChecks:
                     return False
             elif clock.is_future(starts_at, now):
                 return False
-        statuses = [line["status"] for line in register]
+        statuses = list(map(_STATUS, register))
         try:
             if not _ATTENDANCE.issuperset(statuses):  # a blank (None) status is not on it
                 return False
         except TypeError:  # a status of a type the schema would have refused
             return False
-        if len({line["participant_id"] for line in register}) != len(register):
+        if len(set(map(_PARTICIPANT, register))) != len(register):
             return False  # someone on the register twice
-        present = sum(1 for status in statuses if status in _PRESENT)
         if delivered:
             kind = s.get("session_type")
-            if (kind == "group" and present == 0) or (kind == "one_to_one" and present != 1):
-                return False
+            if kind == "group" or kind == "one_to_one":
+                present = sum(map(_PRESENT.__contains__, statuses))  # all on the list: hashable
+                if (kind == "group" and present == 0) or (kind == "one_to_one" and present != 1):
+                    return False
         return True
 
     def enrolment(self, e: Mapping[str, Any], today: dt.date) -> bool:
