@@ -79,6 +79,8 @@ def test_a_newer_version_replaces_and_an_older_one_is_refused(pair, published, c
     assert _publish(pair.coord, source, newer) == 0
     assert _vrp("reference", "import", pair.prov, newer) == 0
     capsys.readouterr()
+    assert _vrp("reference", "import", pair.prov, newer) != 0
+    assert "(version 2) is already installed" in capsys.readouterr().err
     before = snapshot(pair.prov)
     assert _vrp("reference", "import", pair.prov, older) != 0
     err = capsys.readouterr().err

@@ -312,7 +312,11 @@ def install(ws, path: Path) -> dict[str, Any]:
         raise SyncError(f"{path.name} is for another VRP. Nothing was installed.")
     pack = _pack_of(body)
     current = installed(ws)
-    if current is not None and pack.version <= current.version:
+    if current is not None and pack.version == current.version:
+        raise SyncError(
+            f"{path.name} (version {pack.version}) is already installed. Nothing was changed."
+        )
+    if current is not None and pack.version < current.version:
         raise SyncError(
             f"{path.name} is version {pack.version}, but version {current.version} is already "
             "installed. Nothing was changed (ask the VRP for its newest pack)."
