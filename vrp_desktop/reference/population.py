@@ -97,6 +97,18 @@ def _area(text: str) -> str | None:
     return text.strip() if _AREA_RE.fullmatch(text.strip()) else None
 
 
+def _read(path: Path, what: str) -> bytes:
+    """A file's bytes, or a SyncError saying why not (missing, unreadable, far too large)."""
+    try:
+        if path.stat().st_size > MAX_FILE:
+            raise SyncError(f"{path.name} is far too large to be {what}.")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SyncError(f"There is no file {path}. Check the name and folder.") from None
+    except OSError as exc:
+        raise SyncError(f"Cannot read {path.name}: {exc.strerror}.") from None
+
+
 def check_tables(tables: Any) -> dict[str, dict[str, int]]:
     """Validated tables, or a SyncError naming every problem (used on publish and install)."""
     problems: list[str] = []
@@ -142,14 +154,7 @@ def check_tables(tables: Any) -> dict[str, dict[str, int]]:
 def read_csv(path: Path) -> dict[str, dict[str, int]]:
     """Tables from a ``dimension,category,population`` CSV; codes or labels, any case."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE:
-            raise SyncError(f"{path.name} is too large for a table of population figures.")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SyncError(f"There is no file {path}. Check the name and folder.") from None
-    except OSError as exc:
-        raise SyncError(f"Cannot read {path.name}: {exc.strerror}.") from None
+    raw = _read(path, "a table of population figures")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -292,15 +297,9 @@ def install(ws, path: Path) -> dict[str, Any]:
     ws.require("send_batch")
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE:
-            raise SyncError(f"{path.name} is far too large to be a population pack.")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SyncError(f"There is no file {path}. Check the name and folder.") from None
+        text = _read(path, "a population pack").decode("utf-8")
     except UnicodeDecodeError:
         raise SyncError(f"{path.name} is not a population reference pack.") from None
-    except OSError as exc:
-        raise SyncError(f"Cannot read {path.name}: {exc.strerror}.") from None
     body, signature = _parse(text, path.name)
     public = bytes.fromhex(ws.setting(common.VRP_SIGNING_PUBLIC) or "")
     if not common.verify(public, signature, common.canonical(body)):
