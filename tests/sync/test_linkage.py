@@ -293,6 +293,15 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
             conn.execute(text("DROP TABLE IF EXISTS key_slot"))  # made by the later 0017
             # made by the later 0025
             conn.execute(text("ALTER TABLE imported_participant DROP COLUMN local_authority"))
+            # made by the later 0024, with the triggers that keep it
+            triggers = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                     "AND sql LIKE '%attendance_by_start%'")
+            ).scalars().all()  # fmt: skip
+            assert len(triggers) == 6
+            for name in triggers:
+                conn.execute(text(f"DROP TRIGGER {name}"))
+            conn.execute(text("DROP TABLE attendance_by_start"))
             conn.execute(text("UPDATE alembic_version SET version_num = '0013_birth_month'"))
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:
