@@ -309,24 +309,30 @@ def dose_chart(pack: Pack, unit: tuple[str, str], measure: str | None) -> QChart
     return _whiskers(chart, "Mean change, score points", items)
 
 
-def gaps_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic group") -> QChart:
-    table = pack.tables["reach_gaps"]
-    chart = _chart(f"Attendance gap by {dimension.lower()}")
+def _by_group(
+    table: Table, unit: tuple[str, str], dimension: str, columns: tuple[str, str, str], scale=1.0
+) -> list[tuple[str, float | None, float | None, float | None]]:
+    """(label, estimate, low, high) for each group of ``dimension``: the whiskers the gap and
+    population charts draw, a hidden estimate said in its label and never drawn."""
     items = []
     for row in table.rows_for(*unit):
         if _value(table, row, "Dimension") != dimension:
             continue
-        gap = _value(table, row, "Attendance gap to whole")
+        estimate = _value(table, row, columns[0])
         label = str(_value(table, row, "Group"))
-        if protect.is_hidden(gap):
-            label += f" ({HIDDEN_NOTE.format(t=pack.threshold)})"
-        elif gap is None:
+        if protect.is_hidden(estimate):
+            label += f" ({HIDDEN_NOTE})"
+        elif estimate is None:
             label += " (none referred)"
-        pct = [
-            _num(v)
-            for v in (gap, *(_value(table, row, f"Attendance gap CI {e}") for e in ("low", "high")))
-        ]
-        items.append((label, *(None if v is None else v * 100 for v in pct)))
+        values = [_num(_value(table, row, name)) for name in columns]
+        items.append((label, *(None if v is None else v * scale for v in values)))
+    return items
+
+
+def gaps_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic group") -> QChart:
+    chart = _chart(f"Attendance gap by {dimension.lower()}")
+    columns = ("Attendance gap to whole", "Attendance gap CI low", "Attendance gap CI high")
+    items = _by_group(pack.tables["reach_gaps"], unit, dimension, columns, scale=100)
     return _whiskers(chart, "Gap to everyone, % points", items)
 
 
@@ -337,16 +343,8 @@ def population_chart(pack: Pack, unit: tuple[str, str], dimension: str = "Ethnic
     if table is None:
         return _chart("No population figures yet: import the VRP's pack on the Sync page")
     chart = _chart(f"Referred against the population, by {dimension.lower()}")
-    items = []
-    for row in table.rows_for(*unit):
-        if _value(table, row, "Dimension") != dimension:
-            continue
-        ratio = _value(table, row, "Representation ratio")
-        label = str(_value(table, row, "Group"))
-        if protect.is_hidden(ratio):
-            label += f" ({HIDDEN_NOTE})"
-        values = (ratio, _value(table, row, "Ratio CI low"), _value(table, row, "Ratio CI high"))
-        items.append((label, *(_num(v) for v in values)))
+    columns = ("Representation ratio", "Ratio CI low", "Ratio CI high")
+    items = _by_group(table, unit, dimension, columns)
     if not items:
         chart.setTitle(f"No population figures by {dimension.lower()}")
         return chart
