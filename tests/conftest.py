@@ -51,6 +51,52 @@ def isolated_env(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     keyring.set_keyring(previous)
 
 
+# A dialog still open after this long was not expected by the test: close it and fail the test,
+# rather than let ``exec()`` wait for a click that never comes (an offscreen run has no one to
+# click, so the whole suite would hang until CI's time runs out).
+MODAL_PATIENCE_S = 60.0
+
+
+@pytest.fixture(autouse=True)
+def no_forgotten_modal(request) -> Iterator[None]:
+    """Fail, instead of hanging, a GUI test that leaves a modal dialog waiting for a person."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("qtbot")  # the QApplication exists from here on
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    opened: dict[int, float] = {}
+    stuck: list[str] = []
+
+    def close_forgotten() -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is None:
+            opened.clear()
+            return
+        since = opened.setdefault(id(modal), time.monotonic())
+        if time.monotonic() - since < MODAL_PATIENCE_S:
+            return
+        words = [modal.windowTitle()]
+        for getter in ("text", "informativeText", "labelText"):
+            if hasattr(modal, getter):
+                words.append(getattr(modal, getter)())
+        stuck.append(" | ".join(w for w in words if w))
+        if isinstance(modal, QDialog):
+            modal.done(QDialog.DialogCode.Rejected)
+        else:
+            modal.close()
+
+    timer = QTimer()
+    timer.timeout.connect(close_forgotten)
+    timer.start(1000)
+    yield
+    timer.stop()
+    if stuck:
+        pytest.fail(f"a dialog waited {MODAL_PATIENCE_S:.0f} s for a click: {stuck}")
+
+
 @pytest.fixture
 def workspace(tmp_path):
     """A real encrypted provider workspace with one manager ("manager") and one intervention
