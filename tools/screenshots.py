@@ -358,6 +358,7 @@ def _shots() -> list[Shot]:
         window = scene.window("demo")
         window.navigate("settings", "")
         box = window.page("settings").interventions_box
+        settle(window.runner)  # the list arrives from the store thread: shot alone, wait for it
         box.table.selectRow(0)
         box.edit()
         settle(window.runner)

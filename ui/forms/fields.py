@@ -5,11 +5,56 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit, QListWidget, QListWidgetItem
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QListWidgetItem
 
 from vrp_desktop.errors import VrpError
 from vrp_desktop.services.common import parse_date
+
+
+class ClampedLabel(QLabel):
+    """Wrapped text kept to ``lines`` lines at whatever width the label has, cut at a word with
+    "…" (the whole text is the tooltip). Its height is fixed, so a form neither jumps when the
+    text arrives nor leaves a gap under a short text that a wrapped label's size guess makes."""
+
+    def __init__(self, lines: int = 3, parent=None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._lines = lines
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 2)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fits(self, text: str) -> bool:
+        box = QRect(0, 0, max(self.contentsRect().width(), 1), 10_000)
+        used = self.fontMetrics().boundingRect(box, Qt.TextFlag.TextWordWrap, text)
+        return used.height() <= self.fontMetrics().lineSpacing() * self._lines
+
+    def _fit(self) -> None:
+        if self._fits(self._full):
+            self.setText(self._full)
+            return
+        words = self._full.split(" ")
+        low, high = 0, len(words)  # the longest run of whole words that fits with "…"
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._fits(" ".join(words[:middle]) + "…"):
+                low = middle
+            else:
+                high = middle - 1
+        self.setText(" ".join(words[:low]) + "…")
 
 
 class CodeCombo(QComboBox):

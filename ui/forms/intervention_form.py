@@ -28,7 +28,7 @@ from shiboken6 import isValid
 
 from ui.context import AppContext
 from ui.errors import message_for
-from ui.forms.fields import CodeCombo
+from ui.forms.fields import ClampedLabel, CodeCombo
 from ui.forms.keyboard import Button
 from vrp_desktop.services import interventions as service
 
@@ -69,11 +69,6 @@ def describe(row: dict[str, Any], framework_names: dict[str, str] | None = None)
     return " · ".join(str(p) for p in parts if p)
 
 
-def _short(text: str, limit: int = 200) -> str:
-    """A framework's description cut at a word to fit four lines (the whole is a tooltip)."""
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
-
-
 class InterventionDialog(QDialog):
     """Add (``intervention=None``) or edit one intervention.
 
@@ -106,13 +101,9 @@ class InterventionDialog(QDialog):
         self.name.setMaxLength(200)
         self.framework = CodeCombo({}, blank="Loading frameworks…", parent=self)
         self.framework.setEnabled(False)
-        self.framework_hint = QLabel(self)
+        self.framework_hint = ClampedLabel(3, self)  # three lines whatever the description
         self.framework_hint.setProperty("role", "hint")
-        self.framework_hint.setWordWrap(True)
         self.framework_hint.setObjectName("intervention_framework_hint")
-        # room for the description up front, so the dialog does not jump when it arrives
-        self.framework_hint.setMinimumHeight(self.fontMetrics().lineSpacing() * 3 + 4)
-        self.framework_hint.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.delivery = CodeCombo({}, blank="Not set", parent=self)
         self.weekday = CodeCombo(
             list(enumerate(service.WEEKDAY_LABELS)), blank="No usual day", parent=self
@@ -242,10 +233,11 @@ class InterventionDialog(QDialog):
                 self.mode.set_code(next(iter(labels["usual_mode"])))
             low, high = fw["duration_minutes"]
             self.minutes.setToolTip(f"{fw['name']} sessions last {low} to {high} minutes.")
-            self.framework_hint.setText(_short(fw["description"]))
-            self.framework_hint.setToolTip(fw["description"])
+            self.framework_hint.set_full_text(fw["description"])
         else:
-            self.framework_hint.setText("Choose the VRP framework this intervention reports under.")
+            self.framework_hint.set_full_text(
+                "Choose the VRP framework this intervention reports under."
+            )
         self._update()
 
     def _update(self, *_args: Any) -> None:
