@@ -8,6 +8,8 @@ A hidden value is never drawn as a small bar: its category is labelled as hidden
 from __future__ import annotations
 
 import contextlib
+import html
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,8 +123,24 @@ def _smaller(font: QFont) -> QFont:
     return smaller
 
 
-def _short(text: str, width: int = 34) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+ONE_LINE = 26  # characters beside a chart at 1280×720 before Qt elides a label to "…"
+LONGEST_LINE = 32
+
+
+def _wrapped(text: str) -> str:
+    """A category label on one line, or two split where the lines come out most even (Qt draws
+    ``<br>``), cut at a word only past that: Qt would elide a long name, so a reader saw
+    "Asian, Asian British or Asian Wel…" and "SDQ emotional symptoms (hidd…"."""
+    if len(text) <= ONE_LINE:
+        return html.escape(text)
+    words = text.split(" ")
+    splits = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
+    if not splits:
+        return html.escape(text[: LONGEST_LINE - 1] + "…")
+    first, second = min(splits, key=lambda pair: max(len(pair[0]), len(pair[1])))
+    if len(second) > LONGEST_LINE:
+        second = second[: LONGEST_LINE - 1].rsplit(" ", 1)[0] + "…"
+    return f"{html.escape(first)}<br>{html.escape(second)}"
 
 
 def measures_of(pack: Pack, unit: tuple[str, str]) -> list[str]:
@@ -189,7 +207,7 @@ def _whiskers(
     dots.setMarkerSize(9)
     for k, (label, mean, low, high) in reversed(list(enumerate(items))):
         y = n - k  # first item on top; a category axis takes its labels bottom up
-        labels.append(_short(label, 44), y)
+        labels.append(_wrapped(label), y)
         if mean is not None:
             dots.append(QPointF(mean, y))
         if low is not None and high is not None:
@@ -243,6 +261,23 @@ def change_chart(pack: Pack, unit: tuple[str, str], measure: str | None) -> QCha
     return _whiskers(chart, "Mean change, score points", items)
 
 
+def _score_names(scores: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Short names for (measure, score) rows: a measure with one score by its abbreviation
+    ("SWEMWBS"), the scores of one many-score measure by score alone ("Emotional symptoms"),
+    and the measure's abbreviation in front only where two such measures share the chart."""
+    per_measure = Counter(measure for measure, _score in scores)
+    several = [m for m, count in per_measure.items() if count > 1]
+    names = {}
+    for measure, score in scores:
+        if per_measure[measure] == 1:
+            names[(measure, score)] = abbreviation(measure)
+        elif len(several) == 1:
+            names[(measure, score)] = score[:1].upper() + score[1:]
+        else:
+            names[(measure, score)] = f"{abbreviation(measure)} {score.lower()}"
+    return names
+
+
 def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
     table = pack.tables["reliable"]
     chart = _chart("Reliable and meaningful change")
@@ -254,14 +289,15 @@ def reliable_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
     for bar, name in zip(sets.values(), ("teal", "grey", "red"), strict=True):
         bar.setColor(colour(name))
     labels = []
-    for row in reversed(table.rows_for(*unit)):  # the first category is drawn at the bottom
+    rows = table.rows_for(*unit)
+    name_of = _score_names([(_value(table, r, "Measure"), _value(table, r, "Score")) for r in rows])
+    for row in reversed(rows):  # the first category is drawn at the bottom
         shares = [_value(table, row, f"{name} %") for name in sets]
-        measure = abbreviation(_value(table, row, "Measure"))
-        label = f"{measure} {_value(table, row, 'Score').lower()}"
+        label = name_of[(_value(table, row, "Measure"), _value(table, row, "Score"))]
         if any(protect.is_hidden(s) for s in shares):
             label += f" ({HIDDEN_NOTE.format(t=pack.threshold)})"
             shares = [0, 0, 0]
-        labels.append(_short(label, 48))
+        labels.append(html.escape(label))  # rows are one line apart here: no room for two
         for bar, share in zip(sets.values(), shares, strict=True):
             bar.append((_num(share) or 0) * 100)
     series = QHorizontalStackedBarSeries()

@@ -137,14 +137,30 @@ class Keyboard:
             or QApplication.activeWindow()
         )
 
+    def _see_new_dialog(self) -> None:
+        """A person types into a dialog once it is in front of them: when one has just opened,
+        wait (up to 3 s, as a loaded machine may take) for the focus to move into it."""
+
+        def focus_in_modal() -> bool:
+            modal = QApplication.activeModalWidget()
+            focus = QApplication.focusWidget()
+            return modal is None or (
+                focus is not None and (modal is focus or modal.isAncestorOf(focus))
+            )
+
+        with contextlib.suppress(Exception):  # no focus after 3 s: type where it is
+            self.qtbot.waitUntil(focus_in_modal, timeout=3000)
+
     def press(self, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
         self.count += 1
+        self._see_new_dialog()
         self.qtbot.keyClick(self.target(), key, modifiers)
         settle(self.qtbot, self.ctx)
 
     def type(self, text: str) -> None:
         for char in text:
             self.count += 1
+            self._see_new_dialog()
             self.qtbot.keyClicks(self.target(), char)
             settle(self.qtbot, self.ctx)
 

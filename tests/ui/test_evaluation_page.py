@@ -32,7 +32,7 @@ def page(unlocked_ctx, qtbot):
     qtbot.addWidget(widget)
     widget.resize(1366 - 190, 768 - 40)
     widget.show()
-    qtbot.waitUntil(lambda: widget.pack is not None, timeout=30000)
+    qtbot.waitUntil(lambda: widget.pack is not None, timeout=120_000)  # a loaded CI machine
     return widget
 
 
