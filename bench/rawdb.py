@@ -31,9 +31,11 @@ def schema_ddl() -> list[str]:
     return statements
 
 
-def connect(path: Path, master_key: bytes | None = None):
-    """A raw connection with the store's pragmas (SQLCipher when a key is given)."""
-    module = sqlcipher3 if master_key is not None else sqlite3
+def connect(path: Path, master_key: bytes | None = None, *, same_build: bool = False):
+    """A raw connection with the store's pragmas: SQLCipher when a key is given; without one,
+    Python's own sqlite3, or with ``same_build`` sqlcipher3's SQLite with encryption off (the
+    baseline that differs from the store only by the cipher)."""
+    module = sqlcipher3 if master_key is not None or same_build else sqlite3
     conn = module.connect(str(path), isolation_level=None)
     if master_key is not None:
         conn.execute(f'PRAGMA key = "{raw_key_literal(master_key)}"')
