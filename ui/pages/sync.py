@@ -458,7 +458,7 @@ class SyncPage(QWidget):
             else "Join a VRP to send batches."
         )
         again = resend.describe_waiting((self.preview.get("resend") or {}).get("records", 0))
-        rule_text = quasi.describe_rule(identifiable) + (f" {again}" if again else "")
+        rule_text = quasi.describe_rule(identifiable) + (f"\n{again}" if again else "")
         self.rule_label.setText(rule_text if joined else "")
         self.rule_label.setVisible(bool(joined))
         self.build_button.setEnabled(bool(joined and folder and total))
