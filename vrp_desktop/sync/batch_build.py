@@ -4,10 +4,10 @@ What goes: every record in state ``valid`` (new, or changed since it was last se
 unsent tombstone, and every young person the VRP already holds whose area under the
 partnership's rule now differs from the one their record last travelled with (``resend``: a
 new version, so the VRP replaces the old one), projected through the allow-lists in
-``manifest``. What stays behind, in a
-quarantine list with reasons: records saved with errors (``draft``) and records that depend on
-one (an enrolment of a young person whose record has errors), so one bad record never blocks
-the rest and the VRP never gets a child without its parent.
+``manifest``. What stays behind, in a quarantine list with reasons: records saved with errors
+(``draft``) and records that depend on one (an enrolment of a young person whose record has
+errors), so one bad record never blocks the rest and the VRP never gets a child without its
+parent.
 
 The build is one transaction that starts by writing (so nothing else writes meanwhile), streams
 rows -> JSON Lines -> ZIP -> age -> ``.NAME.part`` in the outbox (fsynced), marks the records
