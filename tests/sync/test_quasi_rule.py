@@ -461,3 +461,42 @@ def test_a_group_that_grows_gets_its_district_back_and_a_shrunk_one_is_coarsened
                 {"i": b6},
             ).scalar()
     assert left == 0
+
+
+def test_a_resend_and_a_later_erasure_arriving_in_reverse_order_end_with_the_person_gone(
+    joined, capsys, monkeypatch
+):
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    _without_rule(joined)
+    odd = _shape_population(joined)
+    _build_and_import(joined, capsys)
+    with joined.p() as p:
+        onboarding.import_frameworks(p, _published(joined))
+        resent = Path(batch_build.build_batch(p)["file"])  # the six, a new version each
+        gone = next(pid for pid, d in odd.items() if d == "B7")
+        ref = participants.get_participant(p, gone)["reference"]
+        participants.erase_participant(p, gone, confirm=ref, reason="asked to be forgotten")
+        erasure = Path(batch_build.build_batch(p)["file"])
+    body, records = resign.open_batch(joined, erasure)
+    stone = next(t for t in records["tombstone"] if t["entity_id"] == gone)
+    sent = {r["id"]: r["version"] for r in resign.open_batch(joined, resent)[1]["participant"]}
+    assert stone["version"] > sent[gone]  # the erasure outranks the re-sent version
+    # the erasure left four at Birmingham, too few for k 5: they go again, withheld
+    birmingham = {pid for pid, d in odd.items() if d not in ("B7", "CV1")}
+    again = {r["id"]: r for r in records["participant"]}
+    assert set(again) == birmingham
+    assert all(r["version"] == sent[pid] + 1 for pid, r in again.items())
+    assert body["disclosure"]["resent"] == {"records": 4, "coarser": 4, "finer": 0}
+
+    with joined.c() as c:  # the USB stick delivers the later batch first
+        for path in (erasure, resent):
+            report = batch_import.import_batch(c, path)
+            assert report.error is None and report.conflicts == [], report.conflicts
+        assert report.counts["superseded"] == 5  # four older versions and the erased person
+    held = _held_areas(joined)
+    assert gone not in held and len(held) == 39
+    for pid in odd:
+        if pid != gone:
+            assert held[pid][:2] == (None, None)
+    assert {h[0] for h in held.values()} == {"B5", None}
+    assert _people_in_the_partnership_return(joined) == (39, 39)
