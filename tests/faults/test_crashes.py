@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.faults import harness as h
 from tests.spreadsheets.helpers import filled_template, person
@@ -302,6 +303,80 @@ def test_batch_build(base, tmp_path):
         files = sorted(p.name for p in box.iterdir())
         assert len(files) == 1 and files[0].endswith(".vrpbatch"), files
         h.tally("batch build", "ok")
+
+
+@pytest.fixture(scope="module")
+def prov_rule_changed(base, tmp_path_factory) -> Path:
+    """``prov_sent`` after the VRP lowered the rule's k from 5 to 2: the next build must send
+    again the records the VRP holds whose area under the new rule differs (``sync.resend``:
+    here people withheld under k 5 whose local authority now suffices)."""
+    root = tmp_path_factory.mktemp("faults-rule")
+    mp = pytest.MonkeyPatch()
+    for key in ("VRP_FAST_KDF", "VRP_STATE_DIR", "VRP_DATA_DIR"):
+        mp.setenv(key, base.env[key])
+    try:
+        coord = _copy(base.coord, root / "coord")
+        rule = root / "rule.json"
+        rule.write_text(json.dumps({"min_k": 2, "coarsen": [
+            {"field": "postcode_district", "to": "local_authority"},
+            {"field": "postcode_district", "to": "withheld"}]}))  # fmt: skip
+        pack = root / "k2.vrpframeworks"
+        with h.opened(coord, "coord") as c:
+            coordinator.publish_frameworks(c, [], pack, rule_file=rule)
+        prov = h.copy(base.prov_sent, root / "prov")
+        with h.opened(prov, "manager") as p:
+            onboarding.import_frameworks(p, pack)
+            assert batch_build.preview(p)["resend"]["records"] > 0
+    finally:
+        mp.undo()
+    return prov
+
+
+def _areas(folder: Path) -> dict[str, list]:
+    """Every participant's version and state, and the area each last travelled with."""
+    with h.opened(folder, "manager") as ws, ws.read() as s:
+        return {
+            "participant": sorted(
+                s.execute(text("SELECT id, version, sync_state FROM participant")).all()
+            ),
+            "sent_area": sorted(
+                s.execute(
+                    text(
+                        "SELECT participant_id, version, postcode_district, local_authority "
+                        "FROM participant_sent_area"
+                    )
+                ).all()
+            ),
+        }
+
+
+def test_batch_build_that_resends_for_a_changed_rule(base, prov_rule_changed, tmp_path):
+    """The build's new writes (held records given a new version, the areas that travelled)
+    are in its one transaction: a kill anywhere leaves nothing half-marked, and building
+    again sends the same records with the same areas as a build nobody killed."""
+    clean = h.copy(prov_rule_changed, tmp_path / "clean")
+    (tmp_path / "clean-box").mkdir()
+    duration = _clean_run(
+        base, "batch", "build", str(clean), "--outbox", str(tmp_path / "clean-box"), "--quiet"
+    )
+    expected = (h.dump(clean, "manager"), _areas(clean))
+    untouched = _areas(prov_rule_changed)
+    assert expected[1] != untouched  # the build did re-send someone
+    points = ("build.resend_marked", "build.areas_recorded", "build.committed")
+    for i, (point, fraction) in enumerate(_plan("build-resend", points)):
+        ws = h.copy(prov_rule_changed, tmp_path / f"t{i}")
+        box = tmp_path / f"box{i}"
+        box.mkdir()
+        args = ["batch", "build", str(ws), "--outbox", str(box), "--quiet"]
+        _run(base, "batch build (re-send)", args, point, fraction, duration)
+        if point in ("build.resend_marked", "build.areas_recorded"):
+            assert _areas(ws) == untouched  # rolled back: nothing half-marked
+        code, out, err = h.vrp(base.env, *args)
+        assert code == 0 or "nothing new to send" in err, out + err
+        assert (h.dump(ws, "manager"), _areas(ws)) == expected
+        files = sorted(p.name for p in box.iterdir())
+        assert len(files) == 1 and files[0].endswith(".vrpbatch"), files
+        h.tally("batch build (re-send)", "ok")
 
 
 # -- batch import (coordinator) -----------------------------------------------------------------

@@ -302,6 +302,7 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
             for name in triggers:
                 conn.execute(text(f"DROP TRIGGER {name}"))
             conn.execute(text("DROP TABLE attendance_by_start"))
+            conn.execute(text("DROP TABLE participant_sent_area"))  # made by the later 0026
             conn.execute(text("UPDATE alembic_version SET version_num = '0013_birth_month'"))
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:

@@ -14,9 +14,11 @@ from sqlalchemy import select, text
 from tests.conftest import PASSPHRASE
 from tests.sync import resign
 from tests.sync.conftest import Pair, make_coordinator, make_provider, snapshot
+from tests.sync.test_linkage_end_to_end import reach
 from vrp_desktop.cli import main
 from vrp_desktop.errors import FrameworkError
 from vrp_desktop.frameworks import quasi_rule
+from vrp_desktop.services import participants
 from vrp_desktop.store.sync_models import ImportedParticipant
 from vrp_desktop.sync import (
     batch_build,
@@ -26,6 +28,7 @@ from vrp_desktop.sync import (
     onboarding,
     outbox,
     quasi,
+    receipts,
 )
 from vrp_desktop.sync.common import SyncError
 
@@ -298,3 +301,202 @@ def test_a_signed_but_unsound_rule_is_refused_in_plain_words(joined):
     message = str(caught.value)
     assert "coarsen[0].to: should be one of" in message and "nothing was changed" in message
     assert snapshot(joined.prov) == before
+
+
+# -- a rule that changes whose area travels coarsened: records the VRP holds are sent again ----
+
+
+def _without_rule(pair: Pair) -> None:
+    """The provider as one that joined before the partnership published a rule."""
+    with pair.p() as p, p.unit() as s:
+        s.execute(text("DELETE FROM setting WHERE key = :k"), {"k": quasi.RULE})
+
+
+def _build_and_import(pair: Pair, capsys) -> tuple[Path, str, object]:
+    """``vrp batch build`` (its printed words), the coordinator's import, the receipt back."""
+    assert main(["batch", "build", str(pair.prov), "--user", "manager"]) == 0
+    out = capsys.readouterr().out
+    built = sorted(pair.outbox.glob(f"*{common.BATCH_SUFFIX}"))[-1]
+    with pair.c() as c:
+        report = batch_import.import_batch(c, built, receipt_folder=pair.root)
+    assert report.error is None and report.rejected == [], report.rejected
+    with pair.p() as p:
+        receipts.import_receipt(p, Path(report.receipt))
+    return built, out, report
+
+
+def _held_areas(pair: Pair) -> dict[str, tuple]:
+    with pair.c() as c, c.read() as s:
+        return {
+            r.id: (r.postcode_district, r.local_authority, r.version)
+            for r in s.scalars(select(ImportedParticipant))
+        }
+
+
+def _versions(pair: Pair) -> dict[str, tuple[int, str]]:
+    with pair.p() as p, p.read() as s:
+        return {
+            pid: (version, state)
+            for pid, version, state in s.execute(
+                text("SELECT id, version, sync_state FROM participant")
+            )
+        }
+
+
+def _people_in_the_partnership_return(pair: Pair) -> tuple[int, int]:
+    """Rows and distinct people in the partnership return's people (every quarter's source)."""
+    from vrp_desktop.returns.partnership import partnership_source
+    from vrp_desktop.returns.quarters import parse_quarter
+
+    source = partnership_source(parse_quarter("2025-26 Q4"))
+    with pair.c() as c, c.engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(select(source.people.c.person_key))]
+    return len(keys), len(set(keys))
+
+
+def test_a_rule_arriving_later_resends_exactly_the_people_whose_area_changes(
+    joined, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    _without_rule(joined)
+    odd = _shape_population(joined)
+
+    # 1. sent with no rule: the VRP holds everyone's raw district
+    _built, out, _report = _build_and_import(joined, capsys)
+    assert "has not published a rule" in out and "sent again" not in out
+    held = _held_areas(joined)
+    assert {held[pid][:2] for pid in odd} == {(d, None) for d in odd.values()}
+    reach_before = reach(capsys, joined.coord, tmp_path / "before.xlsx")
+    first = _versions(joined)
+    assert {state for _v, state in first.values()} == {"accepted"}
+
+    # 2. the VRP publishes a rule (k 5) and the provider imports it
+    with joined.p() as p:
+        onboarding.import_frameworks(p, _published(joined))
+        assert quasi.rule_of(p).min_k == 5
+        waiting = batch_build.preview(p)
+    assert waiting["resend"] == {"records": 6, "coarser": 6, "finer": 0}
+    assert waiting["pending"]["participant"] == 6  # the Sync page's button has work to do
+    assert main(["batch", "status", str(joined.prov), "--user", "manager"]) == 0
+    assert "6 records the VRP already holds will be sent again" in capsys.readouterr().out
+
+    # 3. the next build re-sends exactly the six, as a new version each
+    built, out, report = _build_and_import(joined, capsys)
+    assert "6 records the VRP already held were sent again because the partnership's" in out
+    assert "(6 now with a coarser area)" in out
+    body, records = resign.open_batch(joined, built)
+    assert {r["id"] for r in records["participant"]} == set(odd)
+    assert all(not records[e] for e in ("enrolment", "session", "outcome_response"))
+    assert body["disclosure"]["resent"] == {"records": 6, "coarser": 6, "finer": 0}
+    assert body["disclosure"]["coarsened"] == {"local_authority": 5, "withheld": 1}
+    for r in records["participant"]:
+        assert r["version"] == first[r["id"]][0] + 1
+    assert report.counts["accepted"] == 6 and report.conflicts == []
+
+    # 4. the VRP holds the rule's areas: no district of the six, nobody twice
+    held = _held_areas(joined)
+    assert len(held) == 40
+    for pid, district in odd.items():
+        expected = (None, None) if district == "CV1" else (None, BHAM)
+        assert held[pid][:2] == expected
+        assert held[pid][2] == first[pid][0] + 1
+    districts = {h[0] for h in held.values()}
+    assert districts == {"B5", None}  # none of B6..B10, CV1 is left at the VRP
+    assert _people_in_the_partnership_return(joined) == (40, 40)
+    assert reach(capsys, joined.coord, tmp_path / "after.xlsx") == reach_before
+    assert {state for _v, state in _versions(joined).values()} == {"accepted"}
+
+    # 5. nothing changed since: the next build re-sends nobody
+    with joined.p() as p:
+        assert batch_build.preview(p)["resend"]["records"] == 0
+    before = snapshot(joined.prov, joined.outbox)
+    with joined.p() as p, pytest.raises(common.NothingToSend):
+        batch_build.build_batch(p)
+    assert snapshot(joined.prov, joined.outbox) == before
+
+
+def test_a_group_that_grows_gets_its_district_back_and_a_shrunk_one_is_coarsened(joined):
+    odd = _shape_population(joined)
+    with joined.p() as p:
+        batch_build.build_batch(p)  # under the onboarding pack's rule (k 5)
+    b6 = next(pid for pid, d in odd.items() if d == "B6")
+    others = [pid for pid, d in odd.items() if d in ("B7", "B8", "B9", "B10")]
+    # four more young people alike, in B6: B6 reaches five, so its first person needs no
+    # coarsening; the four left at Birmingham are now too few for it and are withheld
+    with joined.p() as p:
+        template = participants.get_participant(p, b6)
+        fields = {k: template[k] for k in ("date_of_birth", "gender", "ethnicity")}
+        new = [
+            participants.create_participant(
+                p, {**fields, "postcode_district": "B6", "first_name": f"New{n}", "last_name": "X"}
+            )
+            for n in range(4)
+        ]
+        assert {m["sync_state"] for m in new} == {"valid"}
+        with p.unit() as s:  # the age band _shape_population gave everyone
+            for m in new:
+                s.execute(
+                    text("UPDATE participant SET age_band = '14-15' WHERE id = :i"), {"i": m["id"]}
+                )
+    with joined.p() as p:
+        info = batch_build.build_batch(p)
+    body, records = resign.open_batch(joined, Path(info["file"]))
+    sent = {r["id"]: r for r in records["participant"]}
+    assert len(sent) == 9  # the four new, and five held records sent again
+    assert info["disclosure"]["resent"] == {"records": 5, "coarser": 4, "finer": 1}
+    assert (sent[b6]["postcode_district"], sent[b6]["local_authority"]) == ("B6", None)
+    for pid in others:
+        assert (sent[pid]["postcode_district"], sent[pid]["local_authority"]) == (None, None)
+    words = quasi.describe_batch(body["disclosure"])
+    assert "5 records the VRP already held were sent again" in words
+    assert "4 now with a coarser area, 1 back to a finer area" in words
+
+    # an erasure takes the remembered area with the person's other shareable fields
+    with joined.p() as p:
+        ref = participants.get_participant(p, b6)["reference"]
+        participants.erase_participant(p, b6, confirm=ref, reason="asked to be forgotten")
+        with p.read() as s:
+            left = s.execute(
+                text("SELECT count(*) FROM participant_sent_area WHERE participant_id = :i"),
+                {"i": b6},
+            ).scalar()
+    assert left == 0
+
+
+def test_a_resend_and_a_later_erasure_arriving_in_reverse_order_end_with_the_person_gone(
+    joined, capsys, monkeypatch
+):
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    _without_rule(joined)
+    odd = _shape_population(joined)
+    _build_and_import(joined, capsys)
+    with joined.p() as p:
+        onboarding.import_frameworks(p, _published(joined))
+        resent = Path(batch_build.build_batch(p)["file"])  # the six, a new version each
+        gone = next(pid for pid, d in odd.items() if d == "B7")
+        ref = participants.get_participant(p, gone)["reference"]
+        participants.erase_participant(p, gone, confirm=ref, reason="asked to be forgotten")
+        erasure = Path(batch_build.build_batch(p)["file"])
+    body, records = resign.open_batch(joined, erasure)
+    stone = next(t for t in records["tombstone"] if t["entity_id"] == gone)
+    sent = {r["id"]: r["version"] for r in resign.open_batch(joined, resent)[1]["participant"]}
+    assert stone["version"] > sent[gone]  # the erasure outranks the re-sent version
+    # the erasure left four at Birmingham, too few for k 5: they go again, withheld
+    birmingham = {pid for pid, d in odd.items() if d not in ("B7", "CV1")}
+    again = {r["id"]: r for r in records["participant"]}
+    assert set(again) == birmingham
+    assert all(r["version"] == sent[pid] + 1 for pid, r in again.items())
+    assert body["disclosure"]["resent"] == {"records": 4, "coarser": 4, "finer": 0}
+
+    with joined.c() as c:  # the USB stick delivers the later batch first
+        for path in (erasure, resent):
+            report = batch_import.import_batch(c, path)
+            assert report.error is None and report.conflicts == [], report.conflicts
+        assert report.counts["superseded"] == 5  # four older versions and the erased person
+    held = _held_areas(joined)
+    assert gone not in held and len(held) == 39
+    for pid in odd:
+        if pid != gone:
+            assert held[pid][:2] == (None, None)
+    assert {h[0] for h in held.values()} == {"B5", None}
+    assert _people_in_the_partnership_return(joined) == (39, 39)

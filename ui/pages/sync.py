@@ -47,6 +47,7 @@ from vrp_desktop.sync import (
     outbox,
     quasi,
     receipts,
+    resend,
     vrp_packs,
 )
 
@@ -456,7 +457,9 @@ class SyncPage(QWidget):
             if joined
             else "Join a VRP to send batches."
         )
-        self.rule_label.setText(quasi.describe_rule(identifiable) if joined else "")
+        again = resend.describe_waiting((self.preview.get("resend") or {}).get("records", 0))
+        rule_text = quasi.describe_rule(identifiable) + (f"\n{again}" if again else "")
+        self.rule_label.setText(rule_text if joined else "")
         self.rule_label.setVisible(bool(joined))
         self.build_button.setEnabled(bool(joined and folder and total))
         self.receipt_button.setEnabled(bool(joined))

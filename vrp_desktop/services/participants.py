@@ -32,6 +32,7 @@ from vrp_desktop.store.models import (
     OutcomeResponse,
     Participant,
     ParticipantSearchToken,
+    ParticipantSentArea,
     Tombstone,
     utcnow,
 )
@@ -250,6 +251,10 @@ def erase_participant(ws, participant_id: str, *, confirm: str, reason: str) -> 
         session.add_all(stones)
         session.execute(
             delete(ParticipantSearchToken).where(ParticipantSearchToken.participant_id == p.id)
+        )
+        # the area their record last travelled with is a shareable field too
+        session.execute(
+            delete(ParticipantSentArea).where(ParticipantSentArea.participant_id == p.id)
         )
         audit.append(
             session,

@@ -242,6 +242,26 @@ class ParticipantSearchToken(Base):
     )
 
 
+class ParticipantSentArea(Base):
+    """The area a young person's record last travelled with, as the partnership's rule left it
+    (district, local authority, or neither: withheld or never recorded).
+
+    Written by the batch build in its own transaction, so the next build can tell whose area
+    under the rule now differs from what the VRP holds and send those records again
+    (``sync.resend``). No row: the record travelled before this table existed, with its raw
+    district. Erasure deletes the row with the person's other shareable fields.
+    """
+
+    __tablename__ = "participant_sent_area"
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: the participant version that travelled with this area
+    version: Mapped[int] = mapped_column(Integer)
+    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    local_authority: Mapped[str | None] = mapped_column(String(9))
+
+
 class Enrolment(Syncable, Base):
     __tablename__ = "enrolment"
     participant_id: Mapped[str] = mapped_column(ForeignKey("participant.id"), index=True)

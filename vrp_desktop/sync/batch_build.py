@@ -1,10 +1,13 @@
 """Building a batch: the records the VRP does not hold yet, signed, encrypted, to the outbox.
 
-What goes: every record in state ``valid`` (new, or changed since it was last sent) and every
-unsent tombstone, projected through the allow-lists in ``manifest``. What stays behind, in a
-quarantine list with reasons: records saved with errors (``draft``) and records that depend on
-one (an enrolment of a young person whose record has errors), so one bad record never blocks
-the rest and the VRP never gets a child without its parent.
+What goes: every record in state ``valid`` (new, or changed since it was last sent), every
+unsent tombstone, and every young person the VRP already holds whose area under the
+partnership's rule now differs from the one their record last travelled with (``resend``: a
+new version, so the VRP replaces the old one), projected through the allow-lists in
+``manifest``. What stays behind, in a quarantine list with reasons: records saved with errors
+(``draft``) and records that depend on one (an enrolment of a young person whose record has
+errors), so one bad record never blocks the rest and the VRP never gets a child without its
+parent.
 
 The build is one transaction that starts by writing (so nothing else writes meanwhile), streams
 rows -> JSON Lines -> ZIP -> age -> ``.NAME.part`` in the outbox (fsynced), marks the records
@@ -36,7 +39,16 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.returns.quarters import parse_quarter, quarter_of
 from vrp_desktop.services import audit
 from vrp_desktop.store.models import Batch, Participant, Provider
-from vrp_desktop.sync import common, linkage, manifest, matching, outbox, quasi, zipstream
+from vrp_desktop.sync import (
+    common,
+    linkage,
+    manifest,
+    matching,
+    outbox,
+    quasi,
+    resend,
+    zipstream,
+)
 from vrp_desktop.sync.common import Progress, SyncError
 
 _LINES_PER_CHUNK = 2000
@@ -217,6 +229,8 @@ class _Member:
         self.groups: Counter = Counter()  # participants by quasi-identifiers (see ``quasi``)
         self.before: Counter = Counter()  # the same, before the rule coarsened any
         self.coarsened: Counter = Counter()  # records per coarsening step
+        #: (id, version, district, local authority) as each participant travels (``resend``)
+        self.areas: list[tuple[str, int, str | None, str | None]] = []
 
     def __iter__(self) -> Iterator[bytes]:
         lines: list[bytes] = []
@@ -248,6 +262,14 @@ class _Member:
                 if self.coarsening is not None and (step := self.coarsening.apply(record)):
                     self.coarsened[step] += 1
                 self.groups[quasi.key(record)] += 1
+                self.areas.append(
+                    (
+                        record["id"],
+                        record["version"],
+                        record.get("postcode_district"),
+                        record.get("local_authority"),
+                    )
+                )
             if register is not None:
                 record["register"] = register
                 self.attendances += len(register)
@@ -291,10 +313,13 @@ class _Rotation:
 # -- building -----------------------------------------------------------------------------------
 
 
-def _disclosure(people: _Member, coarsening: quasi.Coarsening) -> dict[str, Any]:
+def _disclosure(
+    people: _Member, coarsening: quasi.Coarsening, resent: resend.Due
+) -> dict[str, Any]:
     """The manifest's k-anonymity section: this batch's people as they travel, the same
-    before the partnership's rule, how many the rule coarsened, and the figure over everyone
-    the VRP holds or will hold from this provider before and after the rule."""
+    before the partnership's rule, how many the rule coarsened, the figure over everyone
+    the VRP holds or will hold from this provider before and after the rule, and how many
+    records the VRP already held travel again because their area under the rule changed."""
     rule = coarsening.rule
     min_k = rule.min_k if rule else None
     return {
@@ -306,6 +331,7 @@ def _disclosure(people: _Member, coarsening: quasi.Coarsening) -> dict[str, Any]
             "withheld": people.coarsened["withheld"],
         },
         "held": {"before": coarsening.before, "after": coarsening.after},
+        "resent": resent.figures(),
     }
 
 
@@ -389,6 +415,12 @@ def build_batch(
             session.add(batch)
             session.flush()  # takes the write lock: nothing else writes while we build
             conn = session.connection()
+            # the rule over everyone the VRP holds or will hold; held records whose area under
+            # it differs from what they last travelled with get a new version and go again
+            coarsening = quasi.coarsen(quasi.population(session), rule)
+            resent = resend.due(conn, coarsening)
+            resend.mark(conn, resent.ids)
+            faults.point("build.resend_marked")
             total = _to_send(conn)
             if total == 0 and not (rotation and rotation["pairs"]):
                 raise common.NothingToSend(
@@ -396,7 +428,6 @@ def build_batch(
                     "sent, or waiting to be fixed."
                 )
             blocked = _Blocked(conn)
-            coarsening = quasi.coarsen(quasi.population(session), rule)
             done = [0]
 
             def tick(n: int) -> None:
@@ -446,7 +477,7 @@ def build_batch(
                     counts=counts,
                     members=listed,
                     linkage=key_section,
-                    disclosure=_disclosure(members["participant"], coarsening),
+                    disclosure=_disclosure(members["participant"], coarsening, resent),
                 )
                 batch.manifest = json.loads(body)
                 signature = common.sign(own.signing_private_key, body)
@@ -472,6 +503,8 @@ def build_batch(
             report("Marking records sent", 0, 1)
             sent = sum(m.count for m in members.values())
             _mark_sent(conn, blocked)
+            resend.record(conn, members["participant"].areas)
+            faults.point("build.areas_recorded")
             batch.status = "sent"
             batch.record_count = sent
             batch.file_sha256 = sink.sha.hexdigest()
@@ -481,6 +514,7 @@ def build_batch(
                 "counts": counts,
                 "held_back": len(blocked.held),
                 "outbox": str(folder),
+                "resent_for_rule": len(resent.ids),
             }
             ws.set_setting(session, common.LAST_BATCH_ID, batch_id)
             if rotation is not None:
@@ -491,7 +525,12 @@ def build_batch(
                 "batch.build",
                 "batch",
                 batch_id,
-                after={"counts": counts, "held_back": len(blocked.held), "file": target.name},
+                after={
+                    "counts": counts,
+                    "held_back": len(blocked.held),
+                    "file": target.name,
+                    "resent_for_rule": len(resent.ids),
+                },
             )
             report("Marking records sent", 1, 1)
     except BaseException:
@@ -593,12 +632,16 @@ def preview(ws, *, limit: int = 500) -> dict[str, Any]:
     and ``vrp batch status`` never count records a finished batch already carries.
     """
     recover(ws)
+    rule = quasi.rule_of(ws)
     with ws.read() as session:
         conn = session.connection()
         pending = {}
         for entity in manifest.ENTITIES:
             sql = _SQL[entity].replace(" ORDER BY id", "")
             pending[entity] = conn.exec_driver_sql(f"SELECT count(*) FROM ({sql})").scalar()
+        # held records the next build sends again because their area under the rule changed
+        resent = resend.due(conn, quasi.coarsen(quasi.population(session), rule)).figures()
+        pending["participant"] += resent["records"]
         blocked = _Blocked(conn)
         quarantine: list[dict[str, Any]] = []
         for entity in ("participant", "enrolment", "session", "outcome_response", "intervention"):
@@ -648,4 +691,5 @@ def preview(ws, *, limit: int = 500) -> dict[str, Any]:
         "quarantine": quarantine[:limit],
         "quarantined": len(quarantine),
         "outbox": str(outbox.outbox_folder(ws) or ""),
+        "resend": resent,
     }

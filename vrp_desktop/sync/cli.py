@@ -183,7 +183,7 @@ def cmd_batch_build(args: argparse.Namespace) -> int:
 
 
 def cmd_batch_status(args: argparse.Namespace) -> int:
-    from vrp_desktop.sync import batch_build, outbox
+    from vrp_desktop.sync import batch_build, outbox, resend
 
     with _cli().open_workspace(args) as ws:
         settled = batch_build.recover(ws)
@@ -200,6 +200,9 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
     print(
         f"Waiting to go: {info['pending_total']} records; outbox: {info['outbox'] or '(not set)'}"
     )
+    again = resend.describe_waiting(info["resend"]["records"])
+    if again:
+        print(again)
     print(f"Staying behind: {info['quarantined']} records")
     for item in info["quarantine"][:50]:
         print(f"  {item['entity']} {item['label']} ({item['id']}): {'; '.join(item['reasons'])}")

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.frameworks.quasi_rule import QuasiRule
 from vrp_desktop.store.models import Participant
+from vrp_desktop.sync import resend
 
 FIELDS = ("age_band", "gender", "ethnicity", "postcode_district")
 SMALL = 5
@@ -164,10 +165,11 @@ def assess(ws) -> dict[str, Any]:
 def describe_batch(disclosure: dict[str, Any]) -> str:
     """What the rule did to one batch (its manifest's ``disclosure``), for people."""
     rule, held = disclosure.get("rule"), disclosure.get("held")
+    again = resend.describe(disclosure.get("resent"))
     if not rule or not held:
         return (
             "Your partnership has not published a rule for small groups yet, so nothing was "
-            "coarsened."
+            "coarsened." + (f" {again}" if again else "")
         )
     steps = disclosure["coarsened"]
     changed = steps["local_authority"] + steps["withheld"]
@@ -183,6 +185,8 @@ def describe_batch(disclosure: dict[str, Any]) -> str:
             f" {after['under_k']} people are still in groups under {rule['min_k']}: the rule "
             "coarsens only the area."
         )
+    if again:
+        text += f" {again}"
     return text
 
 
