@@ -17,21 +17,32 @@ SHOTS = Path("/tmp/shots/linkage12")
 SHOTS_RESEND = Path("/tmp/shots/district12")
 
 
-def test_the_sync_page_shows_the_rule_and_k_before_and_after(qtbot, joined, unlocked_ctx):  # noqa: F811
-    page = SyncPage(unlocked_ctx)
+def _sync_page(qtbot, ctx, waiting_for: str) -> SyncPage:
+    """The Sync page shown at 1366x768, once its rule line says ``waiting_for``."""
+    page = SyncPage(ctx)
     qtbot.addWidget(page)
     page.resize(1366, 768)
     page.show()
-    wait_idle(qtbot, unlocked_ctx)
-    qtbot.waitUntil(lambda: "Partnership rule" in page.rule_label.text(), timeout=20_000)
+    wait_idle(qtbot, ctx)
+    qtbot.waitUntil(lambda: waiting_for in page.rule_label.text(), timeout=20_000)
+    return page
+
+
+def _shoot(page: SyncPage, folder: Path, name: str) -> None:
+    """Screenshots at both sizes, when someone made ``folder`` to look at them."""
+    if folder.is_dir():
+        for size in ((1280, 720), (1366, 768)):
+            page.resize(*size)
+            page.grab().save(str(folder / f"{name}-{size[0]}x{size[1]}.png"))
+
+
+def test_the_sync_page_shows_the_rule_and_k_before_and_after(qtbot, joined, unlocked_ctx):  # noqa: F811
+    page = _sync_page(qtbot, unlocked_ctx, "Partnership rule")
     text = page.rule_label.text()
     assert "groups of at least 5" in text
     assert "No young people to measure yet" in text  # this workspace has sent nobody yet
     assert page.rule_label.isVisible()
-    if SHOTS.is_dir():
-        for size in ((1280, 720), (1366, 768)):
-            page.resize(*size)
-            page.grab().save(str(SHOTS / f"sync-rule-{size[0]}x{size[1]}.png"))
+    _shoot(page, SHOTS, "sync-rule")
 
 
 def test_the_sync_page_says_which_held_records_a_new_rule_sends_again(
@@ -54,18 +65,10 @@ def test_the_sync_page_says_which_held_records_a_new_rule_sends_again(
     due = batch_build.preview(ws)["resend"]["records"]
     assert due > 0
 
-    page = SyncPage(unlocked_ctx)
-    qtbot.addWidget(page)
-    page.resize(1366, 768)
-    page.show()
-    wait_idle(qtbot, unlocked_ctx)
-    qtbot.waitUntil(lambda: "will be sent again" in page.rule_label.text(), timeout=20_000)
+    page = _sync_page(qtbot, unlocked_ctx, "will be sent again")
     assert f"{due} records the VRP already holds will be sent again" in page.rule_label.text()
     assert page.build_button.isEnabled()  # the re-sends are work for the next batch
-    if SHOTS_RESEND.is_dir():
-        for size in ((1280, 720), (1366, 768)):
-            page.resize(*size)
-            page.grab().save(str(SHOTS_RESEND / f"sync-resend-{size[0]}x{size[1]}.png"))
+    _shoot(page, SHOTS_RESEND, "sync-resend")
 
     page.build_batch()
     qtbot.waitUntil(lambda: page.last_built is not None, timeout=20_000)
