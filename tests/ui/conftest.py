@@ -118,6 +118,10 @@ def _pending_debounce() -> bool:
     )
 
 
+def _inside(window, widget) -> bool:
+    return widget is not None and (window is widget or window.isAncestorOf(widget))
+
+
 class Keyboard:
     """Presses keys where the focus is, as a person does, and counts every one.
 
@@ -130,12 +134,16 @@ class Keyboard:
 
     @staticmethod
     def target():
-        return (
-            QApplication.activePopupWidget()
-            or QApplication.focusWidget()
-            or QApplication.activeModalWidget()
-            or QApplication.activeWindow()
-        )
+        """Where a person's key lands: an open popup, else a dialog in front of them (a window
+        manager gives a new dialog the focus; the offscreen platform sometimes does not), else
+        the focused widget."""
+        popup = QApplication.activePopupWidget()
+        if popup is not None:
+            return popup
+        modal, focus = QApplication.activeModalWidget(), QApplication.focusWidget()
+        if modal is not None and not _inside(modal, focus):
+            return modal.focusWidget() or modal
+        return focus or modal or QApplication.activeWindow()
 
     def _see_new_dialog(self) -> None:
         """A person types into a dialog once it is in front of them: when one has just opened,
@@ -143,10 +151,7 @@ class Keyboard:
 
         def focus_in_modal() -> bool:
             modal = QApplication.activeModalWidget()
-            focus = QApplication.focusWidget()
-            return modal is None or (
-                focus is not None and (modal is focus or modal.isAncestorOf(focus))
-            )
+            return modal is None or _inside(modal, QApplication.focusWidget())
 
         with contextlib.suppress(Exception):  # no focus after 3 s: type where it is
             self.qtbot.waitUntil(focus_in_modal, timeout=3000)
