@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     Column,
     Connection,
@@ -458,19 +457,50 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
     conn.execute(insert(_PEOPLE).from_select(names, referred))
 
 
+def _codes(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Values as small integers (in order of first appearance) and the value of each."""
+    distinct = list(dict.fromkeys(values))
+    number = {v: k for k, v in enumerate(distinct)}
+    codes = np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, distinct
+
+
+def _distinct_people(groups: np.ndarray, keys: np.ndarray, n_keys: int) -> dict[int, int]:
+    """How many distinct people (``keys``, < ``n_keys``) each group number holds."""
+    if not len(keys):
+        return {}
+    pairs = _sorted_distinct(groups * n_keys + keys)
+    group = pairs // n_keys  # sorted too: one run per group
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    counts = np.diff(np.r_[starts, len(group)])
+    return dict(zip(group[starts].tolist(), counts.tolist(), strict=True))
+
+
+def _sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (a sort and a neighbour comparison: faster here than
+    ``np.unique``, which hashes)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
 def _people_grid(
     measure: tuple[str, str],
     breakdown: str,
-    people: tuple[list[Any], list[Any], list[Any]],
+    people: tuple[list[Any], tuple[np.ndarray, list[Any]], tuple[np.ndarray, int]],
     categories: list[tuple[Any, str]],
     splits: list[tuple[str, str]],
     totals: tuple[dict[Any, int], int],
 ) -> Grid:
-    """One breakdown's grid from parallel columns (category, split, person) of its rows: each
-    person counted once per cell, once per row total."""
-    cats, split_of, keys = people
-    cell = Counter(map(itemgetter(0, 1), set(zip(cats, split_of, keys, strict=True))))
-    by_row = Counter(map(itemgetter(0), set(zip(cats, keys, strict=True))))
+    """One breakdown's grid from its rows' categories, splits and people: each person counted
+    once per cell and once per row total."""
+    values, (split_codes, split_values), (keys, n_keys) = people
+    cat_codes, cat_values = _codes(values)
+    n_splits = max(len(split_values), 1)
+    cell = {
+        (cat_values[g // n_splits], split_values[g % n_splits]): n
+        for g, n in _distinct_people(cat_codes * n_splits + split_codes, keys, n_keys).items()
+    }
+    by_row = {cat_values[g]: n for g, n in _distinct_people(cat_codes, keys, n_keys).items()}
     col_totals, grand = totals
     known = {code for code, _ in categories}
     categories = categories + [(c, str(c)) for c in sorted(by_row, key=str) if c not in known]
@@ -527,13 +557,18 @@ def reach(conn: Connection, src: Source, q: Quarter, splits, intervention_names)
     grids = []
     for measure in MEASURES:
         people = by_measure[measure[0]]
-        keys, split_of = people["person_key"], people["split"]
-        by_split = Counter(map(itemgetter(0), set(zip(split_of, keys, strict=True))))
-        totals = (by_split, len(set(keys)))
+        keys, key_values = _codes(people["person_key"])
+        split_codes, split_values = _codes(people["split"])
+        by_split = {
+            split_values[g]: n
+            for g, n in _distinct_people(split_codes, keys, len(key_values)).items()
+        }
+        totals = (by_split, len(key_values))
+        split_of, who = (split_codes, split_values), (keys, len(key_values))
         for title, column, categories in breakdowns:
             grids.append(
                 _people_grid(
-                    measure, title, (people[column], split_of, keys), categories, splits, totals
+                    measure, title, (people[column], split_of, who), categories, splits, totals
                 )
             )
     return grids
