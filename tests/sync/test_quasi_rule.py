@@ -269,6 +269,25 @@ def test_a_published_rule_reaches_the_provider_through_the_framework_pack(joined
     assert again["quasi_rule"]["min_k"] == 3
 
 
+def test_frameworks_import_says_when_only_the_rule_changed(joined, capsys, monkeypatch):
+    """A pack with no new framework but a new rule is not "nothing new": the next batch will
+    coarsen (and may re-send) records because of it, so the manager is told."""
+    monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
+    custom = joined.root / "rule.json"
+    custom.write_text(json.dumps({"min_k": 3, "coarsen": [{"field": "postcode_district", "to": "withheld"}]}))
+    pack = _published(joined, rule_file=custom)
+    command = ["frameworks", "import", str(joined.prov), str(pack), "--user", "manager"]
+
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "rule for small groups changed: groups of at least 3" in out, out
+    assert "nothing new" not in out
+
+    assert main(command) == 0  # the same pack again: truly nothing new
+    out = capsys.readouterr().out
+    assert "Installed: nothing new." in out and "(unchanged): groups of at least 3" in out, out
+
+
 def test_a_tampered_pack_rule_is_refused_and_nothing_changes(joined):
     pack = _published(joined)
     body = json.loads(pack.read_text())

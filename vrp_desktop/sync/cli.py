@@ -336,10 +336,22 @@ def cmd_frameworks_import(args: argparse.Namespace) -> int:
 
     with _cli().open_workspace(args) as ws:
         info = onboarding.import_frameworks(ws, Path(args.file))
-    print(f"Installed: {', '.join(info['added']) or 'nothing new'}.")
-    if info.get("rule"):
-        print(f"Partnership rule for small groups: {info['rule']}.")
+    print(pack_summary(info))
     return 0
+
+
+def pack_summary(info: dict) -> str:
+    """What importing a framework pack changed, in a sentence or two."""
+    frameworks = ", ".join(info["added"])
+    if info.get("rule_changed"):
+        rule = f"The partnership's rule for small groups changed: {info['rule']}."
+        return f"Installed: {frameworks}.\n{rule}" if frameworks else rule
+    unchanged = (
+        f"\nPartnership rule for small groups (unchanged): {info['rule']}."
+        if info.get("rule")
+        else ""
+    )
+    return f"Installed: {frameworks or 'nothing new'}.{unchanged}"
 
 
 def register(sub, workspace_args) -> None:

@@ -342,6 +342,7 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
     if body.get("vrp_id") != ws.setting(common.VRP_ID):
         raise SyncError(f"{Path(path).name} is for another VRP. Nothing was installed.")
     rule = _rule(body["quasi_rule"], Path(path).name) if "quasi_rule" in body else None
+    rule_changed = rule is not None and rule != quasi.rule_of(ws)
     with ws.unit() as session:
         added = []
         for text in texts:
@@ -365,7 +366,13 @@ def import_frameworks(ws, path: Path) -> dict[str, Any]:
             None,
             after={"added": added, "quasi_rule_min_k": rule.min_k if rule else None},
         )
-    return {"added": added, "rule": rule.summary() if rule else None}
+    return {
+        "added": added,
+        "rule": rule.summary() if rule else None,
+        #: the pack brought a rule other than the one this workspace had: the next batch
+        #: applies it (and re-sends anyone whose area it changes)
+        "rule_changed": rule_changed,
+    }
 
 
 __all__ = ["import_frameworks", "join", "open_pack", "read_key_file", "seal_pack", "status"]

@@ -47,8 +47,17 @@ def import_pack(ws, path: Path) -> dict[str, Any]:
         from vrp_desktop.sync import onboarding
 
         info = onboarding.import_frameworks(ws, Path(path))
-        added = ", ".join(info["added"]) or "nothing new"
-        return {"kind": kind, "text": f"Framework pack imported: {added}."}
+        added = ", ".join(info["added"])
+        if info.get("rule_changed"):
+            rule = f"the partnership's rule for small groups changed ({info['rule']})"
+            text = (
+                f"Framework pack imported: {added}; {rule}."
+                if added
+                else f"Framework pack imported: {rule}."
+            )
+        else:
+            text = f"Framework pack imported: {added or 'nothing new'}."
+        return {"kind": kind, "text": text}
     from vrp_desktop.reference import population
 
     info = population.install(ws, Path(path))
