@@ -318,7 +318,10 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
                 x.c.session_id == a.c.session_id, x.c.participant_id == a.c.participant_id
             )
         )
-    _fill_attendance(conn, attendees)
+    per_session = attendees.with_only_columns(a.c.session_id, func.count().label("n")).group_by(
+        a.c.session_id
+    )
+    _fill_attendance(conn, attendees, per_session.subquery("per_session"))
 
 
 def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.datetime) -> None:
@@ -337,7 +340,14 @@ def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.date
         .join(t, t.c.id == r.c.session_id)
         .where(in_quarter, r.c.status.in_(present), delivered)
     )
-    _fill_attendance(conn, attendees)
+    # one session's rows are neighbours in the register: counted as they stream past, with
+    # no lookup per row (sessions not delivered are left out when the counts meet them)
+    per_session = (
+        select(r.c.session_id, func.count().label("n"))
+        .where(in_quarter, r.c.status.in_(present))
+        .group_by(r.c.starts_at, r.c.session_id)
+    )
+    _fill_attendance(conn, attendees, per_session.subquery("per_session"))
     absent = (
         select(r.c.session_id, r.c.participant_id)
         .select_from(r)
@@ -347,9 +357,11 @@ def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.date
     conn.execute(insert(_ABSENT).from_select(["session_id", "participant_id"], absent))
 
 
-def _fill_attendance(conn: Connection, attendees) -> None:
-    """From ``attendees`` (a select of present register rows joined to ``rt_sessions``, to
-    which these add its columns): who attended each intervention, and the delivery sums."""
+def _fill_attendance(conn: Connection, attendees, per_session) -> None:
+    """Who attended each intervention, from ``attendees`` (a select of present register rows
+    joined to ``rt_sessions``), and the delivery sums from ``per_session`` (session_id, n:
+    present register rows per session), added up a row per delivered session, not a row per
+    attendance."""
     t = _SESSIONS
     conn.execute(
         insert(_ATTENDED).from_select(
@@ -358,9 +370,17 @@ def _fill_attendance(conn: Connection, attendees) -> None:
         )
     )
     by = (t.c.session_type, t.c.intervention_id, t.c.split)
-    sums = attendees.with_only_columns(
-        *by, func.count(), func.sum(func.coalesce(t.c.duration_minutes, 0))
-    ).group_by(*by)
+    sums = (
+        select(
+            *by,
+            func.sum(per_session.c.n),
+            func.sum(per_session.c.n * func.coalesce(t.c.duration_minutes, 0)),
+        )
+        .select_from(per_session)
+        .join(t, t.c.id == per_session.c.session_id)
+        .where(t.c.status == "delivered")
+        .group_by(*by)
+    )
     conn.execute(
         insert(_ATTENDANCE_SUMS).from_select([c.name for c in _ATTENDANCE_SUMS.columns], sums)
     )
