@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import (
     Column,
     Connection,
+    Date,
     FromClause,
     Index,
     Integer,
@@ -233,8 +234,21 @@ _PAIRS = Table(
     Column("exit", Text),
     prefixes=["TEMPORARY"],
 )
+#: each person's latest exit questionnaire per measure in the quarter, read once (as a
+#: subquery it was worked out twice, each time scanning every questionnaire ever recorded)
+_EXITS = Table(
+    "rt_exits",
+    _metadata,
+    Column("participant_id", String(36)),
+    Column("enrolment_id", String(36)),
+    Column("measure_id", String(64)),
+    Column("completed_on", Date),
+    Column("scores", Text),
+    prefixes=["TEMPORARY"],
+)
 _TEMPORARY = (
     _SESSIONS,
+    _EXITS,
     _ABSENT,
     _ATTENDED,
     _ATTENDANCE_SUMS,
@@ -752,7 +766,13 @@ def outcomes(
         .where(r.c.timepoint == "exit", r.c.completed_on.between(q.start, q.end))
         .subquery("ranked_exit")
     )
-    x = select(ranked_exit).where(ranked_exit.c.rn == 1).subquery("x")
+    x = _EXITS
+    conn.execute(
+        insert(x).from_select(
+            [c.name for c in x.columns],
+            select(*(ranked_exit.c[c.name] for c in x.columns)).where(ranked_exit.c.rn == 1),
+        )
+    )
     ranked_base = (
         select(
             r.c.participant_id,
