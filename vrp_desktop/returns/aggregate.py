@@ -483,7 +483,15 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
     attended = select(t.c.participant_id, t.c.intervention_id)
     enrolled = select(e.c.participant_id, e.c.intervention_id).where(e.c.active == 1)
     pairs = union(attended, enrolled).subquery("pairs")
-    e2 = e.alias("e2")
+    # how each pair came: one row per referral source of its open enrolments. Pairs are
+    # distinct and a person and an intervention settle every other column, so the rows are
+    # distinct without a DISTINCT over all of them (a sort of 100k wide rows)
+    e2 = (
+        select(e.c.participant_id, e.c.intervention_id, e.c.referral_source)
+        .where(e.c.active == 1)
+        .distinct()
+        .subquery("e2")
+    )
     reached = (
         select(*_reach_columns("reached", src, p, i, e2.c.referral_source))
         .select_from(pairs)
@@ -494,10 +502,8 @@ def _fill_people(conn: Connection, src: Source, q: Quarter) -> None:
             and_(
                 e2.c.participant_id == pairs.c.participant_id,
                 e2.c.intervention_id == pairs.c.intervention_id,
-                e2.c.active == 1,
             ),
         )
-        .distinct()
     )
     referred = (
         select(*_reach_columns("referred", src, p, i, e.c.referral_source))
