@@ -29,6 +29,7 @@ from vrp_desktop.sync import (
     outbox,
     quasi,
     receipts,
+    vrp_packs,
 )
 from vrp_desktop.sync.common import SyncError
 
@@ -274,7 +275,8 @@ def test_frameworks_import_says_when_only_the_rule_changed(joined, capsys, monke
     coarsen (and may re-send) records because of it, so the manager is told."""
     monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
     custom = joined.root / "rule.json"
-    custom.write_text(json.dumps({"min_k": 3, "coarsen": [{"field": "postcode_district", "to": "withheld"}]}))
+    withheld = [{"field": "postcode_district", "to": "withheld"}]
+    custom.write_text(json.dumps({"min_k": 3, "coarsen": withheld}))
     pack = _published(joined, rule_file=custom)
     command = ["frameworks", "import", str(joined.prov), str(pack), "--user", "manager"]
 
@@ -286,6 +288,12 @@ def test_frameworks_import_says_when_only_the_rule_changed(joined, capsys, monke
     assert main(command) == 0  # the same pack again: truly nothing new
     out = capsys.readouterr().out
     assert "Installed: nothing new." in out and "(unchanged): groups of at least 3" in out, out
+
+    # the Sync page's "Import from the VRP" says the same
+    custom.write_text(json.dumps({"min_k": 4, "coarsen": withheld}))
+    with joined.p() as p:
+        said = vrp_packs.import_pack(p, _published(joined, "k4.vrpframeworks", custom))["text"]
+    assert "rule for small groups changed (groups of at least 4" in said, said
 
 
 def test_a_tampered_pack_rule_is_refused_and_nothing_changes(joined):
