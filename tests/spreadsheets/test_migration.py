@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tests.conftest import PASSPHRASE
 from tests.spreadsheets.helpers import HEADERS, filled_template, person, snapshot
 from vrp_desktop.cli import main
-from vrp_desktop.spreadsheets.importer import import_xlsx
+from vrp_desktop.spreadsheets.importer import import_xlsx, imported_summary
 from vrp_desktop.spreadsheets.template import COLUMNS, write_template
 
 SELF = {"Referral source": "Self-referral"}
@@ -131,7 +131,10 @@ def test_updates_by_name_or_reference_with_a_preview(workspace, tmp_path, capsys
     assert "Amara" not in out
     assert main(args[:-1]) == 0
     out = capsys.readouterr().out
-    assert "updated 1 young people and 1 enrolments" in out
+    assert (
+        "Imported 1 young person, 2 enrolments, 1 young person updated and 1 enrolment "
+        "updated in one step." in out
+    ), out
     after = snapshot(workspace)
     assert after["participant"] == before["participant"] + 1
     assert after["enrolment"] == before["enrolment"] + 2
@@ -298,6 +301,10 @@ def test_sessions_registers_and_questionnaires_in_one_workbook(workspace, tmp_pa
         "sessions": 2,
     }
     assert done.imported["attendances"] == 4 and done.imported["responses"] == 1
+    assert imported_summary(done.imported) == (
+        "Imported 2 young people, 2 enrolments, 2 sessions, 4 register lines and "
+        "1 questionnaire in one step."
+    )
     with workspace.engine.connect() as conn:
         states = conn.execute(text("SELECT sync_state, findings FROM session")).all()
         late = conn.execute(
@@ -366,3 +373,13 @@ def test_csv_with_semicolons_and_utf16_tabs(workspace, tmp_path):
         result = import_xlsx(workspace, path, dry_run=True)
         assert result.bad == [] and result.good_rows == 2, [b.message() for b in result.bad]
         assert result.date_order == "day/month/year"
+
+
+def test_the_summary_names_only_what_an_import_added():
+    """A file of sessions alone is not "0 young people and 0 enrolments"."""
+    sessions_only = {"participants": 0, "enrolments": 0, "sessions": 3, "attendances": 36}
+    assert (
+        imported_summary(sessions_only) == "Imported 3 sessions and 36 register lines in one step."
+    )
+    assert imported_summary({"participants": 1}) == "Imported 1 young person in one step."
+    assert imported_summary({}) == imported_summary(None) == "Nothing was imported."

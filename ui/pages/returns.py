@@ -39,7 +39,7 @@ from vrp_desktop import roles
 from vrp_desktop.returns import report, workbook
 from vrp_desktop.returns.export import export_records
 from vrp_desktop.returns.quarters import Quarter, last_complete
-from vrp_desktop.spreadsheets.importer import ImportReport, import_xlsx
+from vrp_desktop.spreadsheets.importer import ImportReport, import_xlsx, imported_summary
 from vrp_desktop.spreadsheets.template import write_workspace_template
 
 
@@ -353,21 +353,7 @@ class ReturnsPage(QWidget):
 
     def _imported(self, result: ImportReport) -> None:
         self.last_import = result
-        counts = result.imported or {}
-        parts = [
-            f"{counts.get(key, 0):,} {what}"
-            for key, what in (
-                ("participants_updated", "young people updated"),
-                ("enrolments_updated", "enrolments updated"),
-                ("sessions", "sessions"),
-                ("attendances", "register lines"),
-                ("responses", "questionnaires"),
-            )
-            if counts.get(key)
-        ]
         self.status.setText(
-            f"Imported {counts.get('participants', 0):,} young people and "
-            f"{counts.get('enrolments', 0):,} enrolments"
-            + (" (" + ", ".join(parts) + ")" if parts else "")
-            + f". {len(result.bad):,} rows with problems were not imported."
+            imported_summary(result.imported)
+            + f" {len(result.bad):,} rows with problems were not imported."
         )

@@ -26,7 +26,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_xlsx(args: argparse.Namespace) -> int:
     from vrp_desktop.cli import open_workspace
-    from vrp_desktop.spreadsheets.importer import import_xlsx
+    from vrp_desktop.spreadsheets.importer import import_xlsx, imported_summary
 
     with open_workspace(args) as ws:
         result = import_xlsx(
@@ -64,17 +64,7 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
     if result.dry_run:
         print(f"Dry run: {result.good_rows:,} rows would be imported. Nothing was changed.")
     elif result.imported:
-        done = result.imported
-        print(
-            f"Imported {done['participants']:,} young people and "
-            f"{done['enrolments']:,} enrolments in one step"
-            + (
-                f"; updated {done.get('participants_updated', 0):,} young people and "
-                f"{done.get('enrolments_updated', 0):,} enrolments."
-                if done.get("participants_updated") or done.get("enrolments_updated")
-                else "."
-            )
-        )
+        print(imported_summary(result.imported))
     else:
         print("Nothing was imported.")
     return 2 if result.bad else 0

@@ -289,6 +289,33 @@ def import_xlsx(
     return result
 
 
+#: what an import can add or change (one, many), in the order a person reads it
+_IMPORTED = (
+    ("participants", "young person", "young people"),
+    ("enrolments", "enrolment", "enrolments"),
+    ("participants_updated", "young person updated", "young people updated"),
+    ("enrolments_updated", "enrolment updated", "enrolments updated"),
+    ("sessions", "session", "sessions"),
+    ("attendances", "register line", "register lines"),
+    ("responses", "questionnaire", "questionnaires"),
+)
+
+
+def imported_summary(counts: dict[str, int] | None) -> str:
+    """What an import did, naming only what it added or changed (a file of sessions alone
+    said "Imported 0 young people and 0 enrolments")."""
+    counts = counts or {}
+    parts = [
+        f"{counts[key]:,} {one if counts[key] == 1 else many}"
+        for key, one, many in _IMPORTED
+        if counts.get(key)
+    ]
+    if not parts:
+        return "Nothing was imported."
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Imported {listed} in one step."
+
+
 def _used(others: dict[str, tuple]) -> tuple[str, ...]:
     return tuple(found[0] for found in others.values())
 
