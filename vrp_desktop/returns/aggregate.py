@@ -1,11 +1,13 @@
-"""The return's figures, worked out in SQL over a ``Source`` (group-bys, not loops over rows).
+"""The return's figures, worked out over a ``Source`` in set-based SQL and numpy (never a
+Python loop over rows).
 
 People are counted once by pseudonymous reference (``person_key``), so someone in two
 interventions is one person in a total. Everything here is unsuppressed; ``report`` applies
 the partnership's small-number rule before anything is shown or written.
 
 One connection runs the whole return: the people reached and referred in the quarter go into a
-temporary (in-memory) table once, and every breakdown is a small group-by over it.
+temporary (in-memory) table once; the reach grids count its distinct people in numpy from one
+read of it, and the other breakdowns are small group-bys over the temporary tables.
 """
 
 from __future__ import annotations
@@ -340,9 +342,9 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
 
 def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.datetime) -> None:
     """The quarter's register rows off one contiguous range of ``attendance_by_start`` (keyed
-    by session start), each matched to its session in ``rt_sessions`` by primary key: the
-    present ones into ``rt_attendees``, the rest into ``rt_absent`` (the attendance rate's
-    other half). The second statement reads the same range again, from the page cache."""
+    by session start): the present ones give who attended and the delivery sums
+    (``_fill_attendance``), the rest go into ``rt_absent`` (the attendance rate's other half).
+    Each later pass reads the same range again, from the page cache."""
     t = _SESSIONS
     # literals, not bound parameters: the same SQL text every time, and no IN-list rebinding
     present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
