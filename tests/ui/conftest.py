@@ -134,16 +134,17 @@ class Keyboard:
 
     @staticmethod
     def target():
-        """Where a person's key lands: an open popup, else a dialog in front of them (a window
-        manager gives a new dialog the focus; the offscreen platform sometimes does not), else
-        the focused widget."""
+        """Where a person's key lands. A dialog in front of them takes it: a window manager
+        gives a new dialog the focus (the offscreen platform sometimes does not), and a popup
+        left over from the window behind (a late search list) is not what they are looking
+        at. Otherwise an open popup, else the focused widget."""
         popup = QApplication.activePopupWidget()
-        if popup is not None:
-            return popup
         modal, focus = QApplication.activeModalWidget(), QApplication.focusWidget()
-        if modal is not None and not _inside(modal, focus):
-            return modal.focusWidget() or modal
-        return focus or modal or QApplication.activeWindow()
+        if modal is None:
+            return popup or focus or QApplication.activeWindow()
+        if popup is not None and _inside(modal, popup.parentWidget()):
+            return popup
+        return focus if _inside(modal, focus) else (modal.focusWidget() or modal)
 
     def _see_new_dialog(self) -> None:
         """A person types into a dialog once it is in front of them: when one has just opened,
