@@ -122,6 +122,12 @@ def _inside(window, widget) -> bool:
     return widget is not None and (window is widget or window.isAncestorOf(widget))
 
 
+def _describe(widget) -> str:
+    if widget is None:
+        return "none"
+    return f"{type(widget).__name__}({widget.objectName() or widget.windowTitle()!r})"
+
+
 class Keyboard:
     """Presses keys where the focus is, as a person does, and counts every one.
 
@@ -131,6 +137,20 @@ class Keyboard:
 
     def __init__(self, qtbot, ctx: AppContext) -> None:
         self.qtbot, self.ctx, self.count = qtbot, ctx, 0
+        #: where the last key went, and what was in front then (for a failing test's message)
+        self.last: str = ""
+
+    def _aim(self):
+        target = self.target()
+        modal, popup = QApplication.activeModalWidget(), QApplication.activePopupWidget()
+        shown = [_describe(w) for w in QApplication.topLevelWidgets() if w.isVisible()]
+        self.last = (
+            f"key to {_describe(target)}; modal {_describe(modal)}; popup {_describe(popup)}; "
+            f"focus {_describe(QApplication.focusWidget())}; "
+            f"active window {_describe(QApplication.activeWindow())}; "
+            f"visible top-levels {shown}"
+        )
+        return target
 
     @staticmethod
     def target():
@@ -160,14 +180,14 @@ class Keyboard:
     def press(self, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
         self.count += 1
         self._see_new_dialog()
-        self.qtbot.keyClick(self.target(), key, modifiers)
+        self.qtbot.keyClick(self._aim(), key, modifiers)
         settle(self.qtbot, self.ctx)
 
     def type(self, text: str) -> None:
         for char in text:
             self.count += 1
             self._see_new_dialog()
-            self.qtbot.keyClicks(self.target(), char)
+            self.qtbot.keyClicks(self._aim(), char)
             settle(self.qtbot, self.ctx)
 
     def look(self) -> None:

@@ -259,7 +259,7 @@ def test_duplicate_is_warned_before_saving_and_the_worker_can_go_back(
     assert isinstance(dialog, DuplicateDialog) and dialog.isVisible()
     assert sessions.count_sessions(unlocked_ctx.ws) == 2  # nothing saved yet
     keys.press(Qt.Key.Key_Return)  # Go back (the default)
-    assert not dialog.isVisible()
+    assert not dialog.isVisible(), keys.last
     assert page.stack.currentWidget() is form
     assert sessions.count_sessions(unlocked_ctx.ws) == 2
     # keeping both needs a reason

@@ -48,12 +48,11 @@ class DuplicateDialog(QDialog):
         self.reason.setPlaceholderText("e.g. two separate groups ran at the same time")
         form = QFormLayout()
         form.addRow("&Why keep both?", self.reason)
-        self.buttons = QDialogButtonBox()
-        self.back_button = Button("&Go back")
-        self.keep_button = Button("Save &both")
+        self.buttons = QDialogButtonBox(self)
+        self.back_button = Button("&Go back", self)
+        self.keep_button = Button("Save &both", self)
         self.buttons.addButton(self.back_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.addButton(self.keep_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.back_button.setDefault(True)
         self.keep_button.setEnabled(False)
         self.reason.textChanged.connect(self._reason_changed)
         self.buttons.accepted.connect(self.accept)
@@ -62,6 +61,11 @@ class DuplicateDialog(QDialog):
         layout.addWidget(text)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
+        # only now are the buttons inside this dialog: a default set on a button with no dialog
+        # yet is forgotten, and on showing Qt would pick the first button in the focus chain,
+        # which (depending on the style's button order) was the disabled "Save both", so
+        # Enter did nothing
+        self._reason_changed("")
         self.reason.setFocus()
 
     def _reason_changed(self, text: str) -> None:
@@ -89,8 +93,8 @@ class DeleteSessionDialog(QDialog):
         self.reason.setPlaceholderText("e.g. logged twice; wrong group")
         form = QFormLayout()
         form.addRow("&Reason", self.reason)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.delete_button = Button("&Delete session")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.delete_button = Button("&Delete session", self)
         self.buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.delete_button.setEnabled(False)
         self.reason.textChanged.connect(lambda t: self.delete_button.setEnabled(bool(t.strip())))
@@ -100,6 +104,9 @@ class DeleteSessionDialog(QDialog):
         layout.addWidget(text)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
+        # set once the button is inside this dialog (see DuplicateDialog): Enter deletes once a
+        # reason is typed, and does nothing before (Esc cancels)
+        self.delete_button.setDefault(True)
         self.reason.setFocus()
 
     def reason_text(self) -> str:
