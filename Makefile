@@ -85,10 +85,10 @@ bench-quick: $(STAMP)
 # issue 10: SIGKILL at named points and random moments of every writing operation (100 each),
 # and the structure-aware fuzz suite over every reader (100,000 inputs); both print a tally.
 faults: $(STAMP)
-	FAULT_TRIALS=100 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s --timeout=0 -o faulthandler_timeout=0 tests/faults
+	FAULT_TRIALS=100 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s --timeout=0 tests/faults
 
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=100000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s --timeout=0 -o faulthandler_timeout=0 tests/fuzz
+	FUZZ_EXAMPLES=100000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -s --timeout=0 tests/fuzz
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

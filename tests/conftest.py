@@ -3,7 +3,10 @@ in-memory keyring, and, where asked, a real encrypted workspace on disk."""
 
 from __future__ import annotations
 
+import faulthandler
+import gc
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +39,51 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         self.secrets.pop((service, username), None)
 
 
+# Python's cycle collector must not free Qt objects on a store or network thread (see
+# ui/garbage.py): as in the app, it is off for the run, and the main thread collects between
+# tests and, while a GUI test waits on Qt's event loop, on the app's timer.
+GC_THRESHOLDS = gc.get_threshold()
+
+
+def pytest_configure(config) -> None:
+    gc.disable()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item) -> None:
+    from ui.garbage import collect_due
+
+    collect_due(GC_THRESHOLDS)
+
+
+# pytest-timeout ends a hung test from a Python thread, which needs the interpreter lock; a test
+# stuck in native code with that lock held (a Qt deadlock) would wait for CI's time limit and
+# take the whole run with it. faulthandler's watchdog is a C thread: a minute after
+# pytest-timeout's limit it prints every thread's stack and ends the worker, xdist reports the
+# test as crashed, and the run goes on.
+WATCHDOG_GRACE_S = 60
+
+
+def _timeout_of(item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    option = item.config.getoption("timeout", None)
+    return float(option if option is not None else item.config.getini("timeout") or 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    limit = _timeout_of(item)
+    if limit > 0:
+        faulthandler.dump_traceback_later(limit + WATCHDOG_GRACE_S, exit=True, file=sys.__stderr__)
+    try:
+        yield
+    finally:
+        if limit > 0:
+            faulthandler.cancel_dump_traceback_later()
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("home")
@@ -63,9 +111,13 @@ def no_forgotten_modal(request) -> Iterator[None]:
     if "qtbot" not in request.fixturenames:
         yield
         return
-    request.getfixturevalue("qtbot")  # the QApplication exists from here on
+    qapp = request.getfixturevalue("qapp")  # the QApplication exists from here on
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialog
+
+    from ui.garbage import collect_on_gui_thread
+
+    collect_on_gui_thread(qapp)
 
     opened: dict[int, float] = {}
     stuck: list[str] = []

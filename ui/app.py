@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     from vrp_desktop.store.threads import refuse_current_thread
 
     refuse_current_thread()  # the window's thread never waits on the store: fail loudly instead
+    from ui.garbage import collect_on_gui_thread
+
+    collector = collect_on_gui_thread(app)  # Qt objects are freed on this thread only
 
     from ui import icons, theme
     from ui.main_window import MainWindow
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return app.exec()
     finally:
         runner.shutdown()
+        collector.stop()
 
 
 if __name__ == "__main__":

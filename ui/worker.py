@@ -44,8 +44,8 @@ class CancelToken:
 class StoreRunner(QObject):
     """Runs callables on the one store thread; emits ``finished``/``failed`` on the GUI thread."""
 
-    finished = Signal(int, object)  # job id, result
-    failed = Signal(int, object)  # job id, exception
+    finished = Signal(int)  # job id; the result waits in _answers
+    failed = Signal(int)  # job id; the exception waits in _answers
     progress = Signal(int, str, int, int)  # job id, label, done, total
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -55,6 +55,8 @@ class StoreRunner(QObject):
         )
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
+        self._calls: dict[int, tuple[Callable[..., Any], tuple, dict[str, Any]]] = {}
+        self._answers: dict[int, Any] = {}
         self.finished.connect(self._deliver_result)
         self.failed.connect(self._deliver_error)
 
@@ -67,35 +69,54 @@ class StoreRunner(QObject):
         with_progress: bool = False,
         **kwargs: Any,
     ) -> int:
-        """Queue ``fn(*args, **kwargs)``; with ``with_progress`` it also gets ``progress=``."""
+        """Queue ``fn(*args, **kwargs)``; with ``with_progress`` it also gets ``progress=``.
+
+        The job's callable and arguments stay in ``_calls`` until its answer is delivered, so
+        the last reference to them (closures over widgets, say) is dropped on the GUI thread:
+        a Qt object freed on the store thread is deleted there, and that crashes Qt.
+        """
         job = next(self._ids)
         self._callbacks[job] = (on_done, on_error)
         if with_progress:
             kwargs["progress"] = lambda label, done, total: self.progress.emit(
                 job, label, done, total
             )
-
-        def run() -> None:
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # delivered to the GUI thread, never lost
-                if not isinstance(exc, (VrpError, Cancelled)):
-                    traceback.print_exc()
-                self.failed.emit(job, exc)
-            else:
-                self.finished.emit(job, result)
-
-        self._pool.submit(run)
+        self._calls[job] = (fn, args, kwargs)
+        self._pool.submit(self._run, job)
         return job
 
-    @Slot(int, object)
-    def _deliver_result(self, job: int, result: object) -> None:
+    def _run(self, job: int) -> None:
+        """On the store thread: run the job, park its answer, and tell the GUI thread.
+
+        Nothing the job touched is referenced from here once the signal is sent: the answer
+        waits in ``_answers`` and the GUI thread takes it from there.
+        """
+        fn, args, kwargs = self._calls[job]
+        failed = False
+        try:
+            answer = fn(*args, **kwargs)
+        except BaseException as exc:  # delivered to the GUI thread, never lost
+            failed = True
+            answer = exc
+            if not isinstance(exc, (VrpError, Cancelled)):
+                traceback.print_exc()
+        del fn, args, kwargs
+        self._answers[job] = answer
+        del answer
+        (self.failed if failed else self.finished).emit(job)
+
+    @Slot(int)
+    def _deliver_result(self, job: int) -> None:
+        result = self._answers.pop(job, None)
+        self._calls.pop(job, None)
         on_done, _ = self._callbacks.pop(job, (None, None))
         if on_done is not None:
             on_done(result)
 
-    @Slot(int, object)
-    def _deliver_error(self, job: int, exc: object) -> None:
+    @Slot(int)
+    def _deliver_error(self, job: int) -> None:
+        exc = self._answers.pop(job, None)
+        self._calls.pop(job, None)
         _, on_error = self._callbacks.pop(job, (None, None))
         if on_error is not None:
             on_error(exc)
