@@ -200,7 +200,7 @@ def test_template_is_true_to_the_importer(workspace, tmp_path):
 
 
 def _sheet_rows(sheet, header: list[str], rows: list[dict]) -> None:
-    heads = [c.value.removesuffix(" *") for c in sheet[1]]
+    heads = [c.value.removesuffix(" *").removesuffix(" (*)") for c in sheet[1]]
     for i, row in enumerate(rows, start=2):
         for key, value in row.items():
             sheet.cell(i, heads.index(key) + 1, value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import openpyxl
 
 from vrp_desktop import codes
@@ -56,3 +58,50 @@ def test_cli_template_and_unknown_framework(tmp_path, capsys):
     )
     assert "mentoring" in capsys.readouterr().err
     assert not (tmp_path / "u.xlsx").exists()
+
+
+def _sessions_headings(path) -> list[str]:
+    return [c.value for c in openpyxl.load_workbook(path)["Sessions"][1]]
+
+
+def test_sessions_sheet_marks_what_the_frameworks_require(tmp_path, workspace):
+    """Activities are required for mentoring sessions but not for detached work: the heading
+    says so before a row is refused for it."""
+    assert "Activities *" in _sessions_headings(write_template(tmp_path / "m.xlsx", "mentoring"))
+    assert "Activities" in _sessions_headings(
+        write_template(tmp_path / "d.xlsx", "detached_outreach")
+    )
+    every = write_template(tmp_path / "all.xlsx")
+    assert "Activities (*)" in _sessions_headings(every)
+    guide = [c.value or "" for c in openpyxl.load_workbook(every)["Instructions"]["A"]]
+    said = next(line for line in guide if "(*)" in line)
+    assert "Activities, for Trusted-adult mentoring" in said
+    assert "Detached" not in said
+
+    # the marked heading is still the Activities column to the importer
+    from tests.spreadsheets.helpers import person
+    from tests.spreadsheets.test_migration import _sheet_rows
+    from vrp_desktop.spreadsheets.importer import import_xlsx
+
+    wb = openpyxl.load_workbook(every)
+    session = {
+        "Session": "S1", "Intervention": "Trusted Mentors", "Date": dt.date(2026, 1, 15),
+        "Start time": "18:00", "Duration (minutes)": 60, "Session type": "Group",
+        "Mode": "in person", "Location type": "Community centre",
+    }  # fmt: skip
+    young = person(0)
+    _sheet_rows(wb["Register"], [], [young])
+    who = {k: young[k] for k in ("First name", "Last name", "Date of birth")}
+    _sheet_rows(wb["Attendance"], [], [{"Session": "S1", **who, "Attendance": "Attended"}])
+    _sheet_rows(wb["Sessions"], [], [session])
+    wb.save(tmp_path / "no-activities.xlsx")
+    refused = import_xlsx(workspace, tmp_path / "no-activities.xlsx", dry_run=True)
+    assert [b.message() for b in refused.bad] == [
+        "Sessions row 2: Activities: Enter the activities.",
+        "Attendance row 2: its session (Sessions row 2) has problems",
+    ]
+    _sheet_rows(wb["Sessions"], [], [{**session, "Activities": "Goal setting"}])
+    wb.save(tmp_path / "with-activities.xlsx")
+    taken = import_xlsx(workspace, tmp_path / "with-activities.xlsx")
+    assert taken.imported is not None, [b.message() for b in taken.bad]
+    assert taken.imported["sessions"] == 1

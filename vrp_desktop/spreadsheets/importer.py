@@ -105,7 +105,7 @@ def _mapping(values: list[Any], columns) -> tuple[dict[int, Column], list[str]]:
     mapping: dict[int, Column] = {}
     ignored = []
     for j, value in enumerate(values):
-        col = by_header.get(norm(value)) if value is not None else None
+        col = by_header.get(template.heading_key(value)) if value is not None else None
         if col is not None and col not in mapping.values():
             mapping[j] = col
         elif value is not None and norm(value):
@@ -141,7 +141,7 @@ def _find_sheet(reader, exclude=()) -> tuple[str, int, dict[int, Column], list[s
             mapping: dict[int, Column] = {}
             ignored = []
             for j, value in enumerate(values):
-                col = by_header.get(norm(value)) if value is not None else None
+                col = by_header.get(template.heading_key(value)) if value is not None else None
                 if col is not None and col not in mapping.values():
                     mapping[j] = col
                 elif value is not None and norm(value):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -157,6 +158,38 @@ PERSON_KEYS = (
 )
 
 
+#: a Sessions column the template leaves optional, and the framework field that can require it
+#: (Status is left out: blank means Delivered)
+FRAMEWORK_REQUIRED_SESSION = {"activities": "activities", "notes": "notes"}
+#: the mark on a heading some frameworks in the template require and others do not
+SOME_REQUIRE = " (*)"
+
+
+def heading_key(value: Any) -> str:
+    """A header cell as the importer compares it: ``norm``, without a "required" mark."""
+    text = str(value).rstrip()
+    if text.endswith(SOME_REQUIRE.strip()):
+        text = text[: -len(SOME_REQUIRE.strip())]
+    return norm(text)
+
+
+def session_marks(frameworks: list[Framework]) -> dict[str, tuple[str, list[str]]]:
+    """Sessions columns the frameworks require: key -> (mark, names of those requiring it).
+
+    " *" when every framework in the template requires it, " (*)" when only some do.
+    """
+    marks: dict[str, tuple[str, list[str]]] = {}
+    for key, field in FRAMEWORK_REQUIRED_SESSION.items():
+        needing = [f.name for f in frameworks if field in f.required.session]
+        if needing:
+            marks[key] = (" *" if len(needing) == len(frameworks) else SOME_REQUIRE, needing)
+    return marks
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def code_lists(
     frameworks: list[Framework], interventions: Sequence[str] = ()
 ) -> dict[str, list[str]]:
@@ -258,26 +291,30 @@ def build_template(framework_id: str | None = None, interventions: Sequence[str]
         validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
         register.add_data_validation(validation)
 
+    marks = session_marks(frameworks)
     for title, columns in SHEETS.items():
         if columns is not None:
-            _table_sheet(wb.create_sheet(title, len(wb.sheetnames) - 1), columns, lists, names)
+            sheet = wb.create_sheet(title, len(wb.sheetnames) - 1)
+            _table_sheet(sheet, columns, lists, names, marks if title == "Sessions" else {})
 
     guide = wb.create_sheet("Instructions", 0)
-    _instructions(guide, frameworks, framework_id)
+    _instructions(guide, frameworks, framework_id, marks)
     wb.active = 1
     wb.properties.title = "VRP Desktop import template"
     wb.properties.creator = f"VRP Desktop {__version__}"
     return wb
 
 
-def _table_sheet(sheet, columns, lists, names) -> None:
-    """A sheet of the template: styled header, date formats, drop-downs from the Lists sheet."""
+def _table_sheet(sheet, columns, lists, names, marks) -> None:
+    """A sheet of the template: styled header, date formats, drop-downs from the Lists sheet;
+    ``marks`` gives the columns some frameworks require (``session_marks``)."""
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="1F5F5B")
     optional_fill = PatternFill("solid", fgColor="5E8C88")
     for j, col in enumerate(columns, start=1):
-        cell = sheet.cell(1, j, col.header + (" *" if col.required else ""))
-        cell.font, cell.fill = bold, fill if col.required else optional_fill
+        mark = " *" if col.required else marks.get(col.key, ("", []))[0]
+        cell = sheet.cell(1, j, col.header + mark)
+        cell.font, cell.fill = bold, fill if mark else optional_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         sheet.column_dimensions[get_column_letter(j)].width = col.width
         if col.kind == "date":
@@ -303,7 +340,18 @@ def _table_sheet(sheet, columns, lists, names) -> None:
     sheet.freeze_panes = "A2"
 
 
-def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) -> None:
+def _instructions(
+    sheet,
+    frameworks: list[Framework],
+    framework_id: str | None,
+    marks: dict[str, tuple[str, list[str]]],
+) -> None:
+    columns = {c.key: c.header for c in SESSION_COLUMNS}
+    some = [
+        f"{columns[key]}, for {_and(needing)}"
+        for key, (mark, needing) in marks.items()
+        if mark == SOME_REQUIRE
+    ]
     lines = [
         ("VRP Desktop: importing a register", None),
         ("", None),
@@ -351,6 +399,17 @@ def _instructions(sheet, frameworks: list[Framework], framework_id: str | None) 
             "session already in VRP Desktop (same intervention, date and time) is not added "
             "again.",
             None,
+        ),
+        *(
+            [
+                (
+                    "   On Sessions, a column marked (*) is required for sessions of some "
+                    "frameworks only. " + "; ".join(some) + ".",
+                    None,
+                )
+            ]
+            if some
+            else []
         ),
         ("", None),
         (
