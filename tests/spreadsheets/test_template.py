@@ -105,3 +105,23 @@ def test_sessions_sheet_marks_what_the_frameworks_require(tmp_path, workspace):
     taken = import_xlsx(workspace, tmp_path / "with-activities.xlsx")
     assert taken.imported is not None, [b.message() for b in taken.bad]
     assert taken.imported["sessions"] == 1
+
+
+def test_a_workspace_template_names_the_interventions_that_need_a_column(tmp_path, workspace):
+    from vrp_desktop.services import interventions
+    from vrp_desktop.spreadsheets.template import write_workspace_template
+
+    mixed = write_workspace_template(workspace, tmp_path / "mixed.xlsx")
+    assert "Activities (*)" in _sessions_headings(mixed)
+    guide = [c.value or "" for c in openpyxl.load_workbook(mixed)["Instructions"]["A"]]
+    said = next(line for line in guide if "(*)" in line)
+    assert said.endswith("Activities, for A&E Navigators, Friday Football and Trusted Mentors.")
+
+    # once the detached team is closed, every open intervention needs activities
+    detached = next(
+        i for i in interventions.list_interventions(workspace) if i["name"] == "Detached Team"
+    )
+    interventions.close_intervention(workspace, detached["id"])
+    assert "Activities *" in _sessions_headings(
+        write_workspace_template(workspace, tmp_path / "all-need.xlsx")
+    )

@@ -7,16 +7,15 @@ from pathlib import Path
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from vrp_desktop.spreadsheets.template import write_template
+    from vrp_desktop.spreadsheets.template import write_template, write_workspace_template
 
-    names: list[str] = []
     if args.workspace:  # the workspace's interventions fill the Intervention drop-down
         from vrp_desktop.cli import open_workspace
-        from vrp_desktop.services.interventions import list_interventions
 
         with open_workspace(args) as ws:
-            names = [i["name"] for i in list_interventions(ws)]
-    path = write_template(Path(args.out), args.framework, names)
+            path = write_workspace_template(ws, Path(args.out), args.framework)
+    else:
+        path = write_template(Path(args.out), args.framework)
     print(
         f"Template written to {path}. Fill in the Register sheet, then run "
         f"'vrp import xlsx WORKSPACE {path.name} --dry-run' to check it."

@@ -173,16 +173,15 @@ def heading_key(value: Any) -> str:
     return norm(text)
 
 
-def session_marks(frameworks: list[Framework]) -> dict[str, tuple[str, list[str]]]:
-    """Sessions columns the frameworks require: key -> (mark, names of those requiring it).
-
-    " *" when every framework in the template requires it, " (*)" when only some do.
-    """
+def session_marks(run_under: Sequence[tuple[str, Framework]]) -> dict[str, tuple[str, list[str]]]:
+    """Sessions columns required by the frameworks of ``run_under`` ((what a worker calls it,
+    its framework): an intervention, or a framework by its own name): key -> (mark, the names
+    that require it). " *" when every one requires it, " (*)" when only some do."""
     marks: dict[str, tuple[str, list[str]]] = {}
     for key, field in FRAMEWORK_REQUIRED_SESSION.items():
-        needing = [f.name for f in frameworks if field in f.required.session]
+        needing = [name for name, f in run_under if field in f.required.session]
         if needing:
-            marks[key] = (" *" if len(needing) == len(frameworks) else SOME_REQUIRE, needing)
+            marks[key] = (" *" if len(needing) == len(run_under) else SOME_REQUIRE, needing)
     return marks
 
 
@@ -238,8 +237,14 @@ def _frameworks(framework_id: str | None) -> list[Framework]:
     return found
 
 
-def build_template(framework_id: str | None = None, interventions: Sequence[str] = ()) -> Workbook:
-    """The template; ``interventions`` (the workspace's names) fill the Intervention list."""
+def build_template(
+    framework_id: str | None = None,
+    interventions: Sequence[str] = (),
+    run_under: Sequence[tuple[str, Framework]] = (),
+) -> Workbook:
+    """The template; ``interventions`` (the workspace's names) fill the Intervention list, and
+    ``run_under`` (each intervention's name and framework) decide which Sessions columns are
+    marked required; without it, the template's frameworks do."""
     frameworks = _frameworks(framework_id)
     lists = code_lists(frameworks, interventions)
     wb = Workbook()
@@ -291,7 +296,9 @@ def build_template(framework_id: str | None = None, interventions: Sequence[str]
         validation.add(f"{target}2:{target}{ROWS_WITH_LISTS + 1}")
         register.add_data_validation(validation)
 
-    marks = session_marks(frameworks)
+    if not run_under or framework_id:
+        run_under = [(f.name, f) for f in frameworks]
+    marks = session_marks(run_under)
     for title, columns in SHEETS.items():
         if columns is not None:
             sheet = wb.create_sheet(title, len(wb.sheetnames) - 1)
@@ -404,7 +411,7 @@ def _instructions(
             [
                 (
                     "   On Sessions, a column marked (*) is required for sessions of some "
-                    "frameworks only. " + "; ".join(some) + ".",
+                    "interventions only. " + "; ".join(some) + ".",
                     None,
                 )
             ]
@@ -442,20 +449,32 @@ def _instructions(
 
 
 def write_template(
-    path: Path, framework_id: str | None = None, interventions: Sequence[str] = ()
+    path: Path,
+    framework_id: str | None = None,
+    interventions: Sequence[str] = (),
+    run_under: Sequence[tuple[str, Framework]] = (),
 ) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    wb = build_template(framework_id, interventions)
+    wb = build_template(framework_id, interventions, run_under)
     with atomic_open(path, 0o644) as handle:
         wb.save(handle)
     return path
 
 
 def write_workspace_template(ws, path: Path, framework_id: str | None = None) -> Path:
-    """The template with this workspace's interventions in the Intervention drop-down."""
+    """The template with this workspace's interventions in the Intervention drop-down, and
+    the Sessions columns their frameworks require marked as required."""
+    from vrp_desktop.services import frameworks as fw_service
     from vrp_desktop.services.interventions import list_interventions
 
-    names = [i["name"] for i in list_interventions(ws)]
-    return write_template(path, framework_id, names)
+    interventions = list_interventions(ws)
+    with ws.read() as session:
+        installed = {f.id: f for f in fw_service.latest(session)}
+    run_under = [
+        (i["name"], installed[i["framework_id"]])
+        for i in interventions
+        if i["framework_id"] in installed
+    ]
+    return write_template(path, framework_id, [i["name"] for i in interventions], run_under)
