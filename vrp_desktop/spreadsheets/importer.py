@@ -312,7 +312,7 @@ def imported_summary(counts: dict[str, int] | None) -> str:
     ]
     if not parts:
         return "Nothing was imported."
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    listed = template.and_list(parts)
     return f"Imported {listed} in one step."
 
 

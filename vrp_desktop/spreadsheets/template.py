@@ -185,7 +185,8 @@ def session_marks(run_under: Sequence[tuple[str, Framework]]) -> dict[str, tuple
     return marks
 
 
-def _and(names: list[str]) -> str:
+def and_list(names: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` as "a, b and c", as the template and the import summary say it."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -355,7 +356,7 @@ def _instructions(
 ) -> None:
     columns = {c.key: c.header for c in SESSION_COLUMNS}
     some = [
-        f"{columns[key]}, for {_and(needing)}"
+        f"{columns[key]}, for {and_list(needing)}"
         for key, (mark, needing) in marks.items()
         if mark == SOME_REQUIRE
     ]
