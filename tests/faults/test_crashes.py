@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.faults import harness as h
-from tests.spreadsheets.helpers import filled_template, person
+from tests.spreadsheets.helpers import filled_template, headings, person
 from tests.sync.conftest import copy_coordinator, make_coordinator, make_provider
 from vrp_desktop.services import backup
 from vrp_desktop.sync import batch_build, batch_import, coordinator, onboarding
@@ -246,7 +246,7 @@ def _full_register(base, path: Path) -> Path:
             for p_ in people[:12]
         ]
     for sheet, items in rows.items():
-        heads = [c.value.removesuffix(" *") for c in wb[sheet][1]]
+        heads = headings(wb[sheet])
         for i, item in enumerate(items, start=2):
             for key, value in item.items():
                 wb[sheet].cell(i, heads.index(key) + 1, value)

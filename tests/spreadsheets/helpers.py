@@ -12,6 +12,12 @@ from vrp_desktop.spreadsheets.template import COLUMNS, build_template
 
 HEADERS = [c.header for c in COLUMNS]
 
+
+def headings(sheet) -> list[str]:
+    """A template sheet's column headings without their required marks (" *", " (*)")."""
+    return [str(c.value).removesuffix(" *").removesuffix(" (*)") for c in sheet[1]]
+
+
 GOOD = {
     "First name": "Amara",
     "Last name": "Mensah",

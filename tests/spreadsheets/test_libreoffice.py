@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from tests.spreadsheets.helpers import snapshot
+from tests.spreadsheets.helpers import headings, snapshot
 from vrp_desktop.spreadsheets.importer import import_xlsx
 from vrp_desktop.spreadsheets.template import build_template
 
@@ -207,10 +207,7 @@ def test_sessions_and_registers_saved_by_libreoffice(workspace, tmp_path):
 
     wb = build_template(interventions=["Trusted Mentors"])
     people = [person(0), person(1)]
-    heads = {
-        name: [c.value.removesuffix(" *").removesuffix(" (*)") for c in wb[name][1]]
-        for name in ("Register", "Sessions", "Attendance")
-    }
+    heads = {name: headings(wb[name]) for name in ("Register", "Sessions", "Attendance")}
 
     def put(sheet, i, row):
         for key, value in row.items():

@@ -9,7 +9,7 @@ import openpyxl
 from sqlalchemy import text
 
 from tests.conftest import PASSPHRASE
-from tests.spreadsheets.helpers import HEADERS, filled_template, person, snapshot
+from tests.spreadsheets.helpers import HEADERS, filled_template, headings, person, snapshot
 from vrp_desktop.cli import main
 from vrp_desktop.spreadsheets.importer import import_xlsx, imported_summary
 from vrp_desktop.spreadsheets.template import COLUMNS, write_template
@@ -200,7 +200,7 @@ def test_template_is_true_to_the_importer(workspace, tmp_path):
 
 
 def _sheet_rows(sheet, header: list[str], rows: list[dict]) -> None:
-    heads = [c.value.removesuffix(" *").removesuffix(" (*)") for c in sheet[1]]
+    heads = headings(sheet)
     for i, row in enumerate(rows, start=2):
         for key, value in row.items():
             sheet.cell(i, heads.index(key) + 1, value)
