@@ -107,7 +107,7 @@ def test_fresh_workspace_is_at_head_and_matches_the_models(workspace):
         indexes = set(
             conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='index'").scalars()
         )
-    assert {"ix_participant_register_order", "ix_session_starts_at"} <= indexes
+    assert {"ix_participant_register_order", "ix_session_return"} <= indexes
 
 
 # ----- one transaction per upgrade; newer stores refused (issue 10, failure 8) ----------------

@@ -34,6 +34,7 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source
+from vrp_desktop.store.models import Session
 from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
@@ -509,6 +510,24 @@ _COMPLETENESS = {
 }
 
 
+def _findings_of(table):
+    """A record's findings JSON and warning reason. A provider's sessions arrive with the
+    store's generated flags in their place; those are checked here against the JSON itself,
+    read from the session table."""
+    if "findings" in table.c:
+        return table.c.findings, table.c.warning_reason
+    if "has_error" in table.c:
+        raw = Session.__table__
+        return tuple(
+            select(raw.c[name])
+            .where(raw.c.id == table.c.id)
+            .correlate_except(raw)  # to the sessions read, however deep it is used
+            .scalar_subquery()
+            for name in ("findings", "warning_reason")
+        )
+    return None, None
+
+
 def _has_severity(col, severity: str):
     entries = func.json_each(col).table_valued("value").alias()
     return exists(
@@ -563,17 +582,18 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
                 (and_(col.is_not(None), func.trim(func.cast(col, Text)) != ""), 1.0), else_=0.0
             )
             measures.append((f"{label}: complete", func.avg(filled), "0.0%"))
-        if "findings" in table.c:
+        findings, warning_reason = _findings_of(table)
+        if findings is not None:
             measures.append(
                 (
                     "With errors to fix",
-                    func.sum(case((_has_severity(table.c.findings, "error"), 1), else_=0)),
+                    func.sum(case((_has_severity(findings, "error"), 1), else_=0)),
                     "#,##0",
                 )
             )
             open_warning = and_(
-                _has_severity(table.c.findings, "warning"),
-                or_(table.c.warning_reason.is_(None), table.c.warning_reason == ""),
+                _has_severity(findings, "warning"),
+                or_(warning_reason.is_(None), warning_reason == ""),
             )
             measures.append(
                 (

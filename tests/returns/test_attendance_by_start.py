@@ -1,7 +1,8 @@
-"""The register copy the return reads (``attendance_by_start``, keyed by session start) equals
-a recomputation from attendance and session after every kind of write: the session services
-(log, change of register and status, a moved start time, delete), the bulk path the demo and
-the bench use, spreadsheet import of sessions and registers, and erasure."""
+"""The register copy the return reads (``attendance_by_start``, keyed by session start, with each
+row's session intervention, status, type and length) equals a recomputation from attendance and
+session after every kind of write: the session services (log, change of register and status, a
+moved start time, a changed session, delete), the bulk path the demo and the bench use,
+spreadsheet import of sessions and registers, and erasure."""
 
 from __future__ import annotations
 
@@ -16,9 +17,13 @@ from vrp_desktop.ids import uuid7
 from vrp_desktop.services import bulk, demo, enrolments, participants, sessions
 from vrp_desktop.spreadsheets.importer import import_xlsx
 
-KEPT = "SELECT starts_at, session_id, participant_id, status FROM attendance_by_start"
+KEPT = (
+    "SELECT starts_at, session_id, participant_id, status, "
+    "intervention_id, session_status, session_type, duration_minutes FROM attendance_by_start"
+)
 RECOMPUTED = (
-    "SELECT s.starts_at, a.session_id, a.participant_id, a.status "
+    "SELECT s.starts_at, a.session_id, a.participant_id, a.status, "
+    "s.intervention_id, s.status, s.session_type, s.duration_minutes "
     "FROM attendance AS a JOIN session AS s ON s.id = a.session_id"
 )
 
@@ -108,6 +113,41 @@ def test_the_services_keep_it(workspace, people):
     )
     assert _same(workspace) == 0
     assert sessions.get_session(workspace, other["id"])["attendees"] == []
+
+
+def test_a_changed_session_changes_its_rows(workspace, people, interventions_by_framework):
+    """What the return reads of a session (delivered or not, type, length, intervention) is
+    copied onto its register rows again whenever it changes, by the services or raw SQL."""
+    iid, (ava, ben, _cal) = people
+    s = sessions.log_session(
+        workspace,
+        iid,
+        {**GROUP, "starts_at": dt.datetime(2025, 11, 14, 18, 0)},
+        [ava["id"], {"participant_id": ben["id"], "status": "absent"}],
+    )
+    sessions.update_session(workspace, s["id"], {"duration_minutes": 45})
+    assert _same(workspace) == 2
+    sessions.update_session(workspace, s["id"], {"status": "cancelled"}, reason="rained off")
+    assert _same(workspace) == 2
+    with workspace.engine.connect() as conn:
+        kept = conn.execute(
+            text("SELECT DISTINCT session_status, duration_minutes FROM attendance_by_start")
+        ).all()
+    assert kept == [("cancelled", 45)]
+    other = interventions_by_framework["mentoring"]["id"]
+    for sql, values in (
+        ("UPDATE session SET session_type = 'one_to_one' WHERE id = :s", {}),
+        ("UPDATE session SET intervention_id = :i WHERE id = :s", {"i": other}),
+        ("UPDATE session SET duration_minutes = NULL, status = 'delivered' WHERE id = :s", {}),
+    ):
+        with workspace.engine.begin() as conn:
+            conn.execute(text(sql), {"s": s["id"], **values})
+        assert _same(workspace) == 2
+    with workspace.engine.connect() as conn:
+        kept = conn.execute(
+            text("SELECT DISTINCT intervention_id, session_type FROM attendance_by_start")
+        ).all()
+    assert kept == [(other, "one_to_one")]
 
 
 def test_raw_sql_and_cascades_keep_it(workspace, people):

@@ -60,6 +60,33 @@ def test_provider_figures_equal_the_straightforward_queries(demo_ws, label):
         assert want["reach"][0]["grand"] > 20 and want["outcomes"]
 
 
+def test_sent_only_figures_equal_the_straightforward_queries(demo_ws):
+    """A provider's return of only what it sent (what the partnership return counts): the
+    register of a session not sent (a draft with an error) is left out with its session."""
+    from vrp_desktop.returns.source import provider_source
+
+    quarter = parse_quarter("2026-27 Q2")
+    measures = list(fw_service.builtin_catalog().measures())
+    source = provider_source(quarter, sent_only=True)
+    with demo_ws.engine.connect() as conn:
+        # half the records went to the VRP (rolled back at the end: the workspace is shared)
+        for table in ("intervention", "participant", "enrolment", "session", "outcome_response"):
+            conn.execute(text(f"UPDATE {table} SET sync_state = 'sent' WHERE rowid % 2 = 0"))
+        drafts = conn.execute(
+            text(
+                "SELECT count(*) FROM attendance_by_start AS r JOIN session AS s "
+                "ON s.id = r.session_id WHERE s.sync_state NOT IN ('queued', 'sent', "
+                "'accepted') AND r.starts_at >= '2026-07-01' AND r.starts_at < '2026-10-01'"
+            )
+        ).scalar()
+        want = dataclasses.asdict(reference_aggregate.figures(conn, source, quarter, measures))
+        got = dataclasses.asdict(aggregate.figures(conn, source, quarter, measures))
+        conn.rollback()
+    assert drafts > 0  # registers not sent are there to be left out
+    assert want["delivery"][0]["grand"] > 0  # and some were sent
+    _assert_same(got, want)
+
+
 def test_figures_equal_after_absences_errors_and_warnings(demo_ws):
     """Marks some attendees absent and some records with errors and open warnings (then puts
     everything back), so every branch of the fast path is compared."""

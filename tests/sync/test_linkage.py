@@ -278,13 +278,17 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
 
     from tests.conftest import PASSPHRASE
     from tests.sync.conftest import make_coordinator, make_provider
+    from vrp_desktop.store import migrate
 
     folders = {
         "coordinator": (make_coordinator(tmp_path / "coord"), "coord"),
         "provider": (make_provider(tmp_path / "prov", participants=2, sessions=2), "manager"),
     }
     for folder, user in folders.values():  # as a store from before issue 12 looked
-        with Workspace.open(folder, user, PASSPHRASE) as ws, ws.engine.begin() as conn:
+        with Workspace.open(folder, user, PASSPHRASE) as ws:
+            migrate.downgrade(ws.engine, "0026_sent_area")  # the later ones undo themselves
+            conn = ws.engine.connect()
+            conn.begin()
             conn.execute(text("DELETE FROM setting WHERE key = 'linkage_key'"))
             conn.execute(text("INSERT INTO setting (key, value) VALUES ('linkage_key', :v)"),
                          {"v": "11" * 32})  # fmt: skip
@@ -304,6 +308,8 @@ def test_migration_0015_deletes_a_coordinators_old_key_and_keeps_a_providers(tmp
             conn.execute(text("DROP TABLE attendance_by_start"))
             conn.execute(text("DROP TABLE participant_sent_area"))  # made by the later 0026
             conn.execute(text("UPDATE alembic_version SET version_num = '0013_birth_month'"))
+            conn.commit()
+            conn.close()
     for kind, (folder, user) in folders.items():
         with Workspace.open(folder, user, PASSPHRASE) as ws:
             assert ws.setting("linkage_key") == (None if kind == "coordinator" else "11" * 32)

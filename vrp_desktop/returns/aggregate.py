@@ -1,5 +1,6 @@
 """The return's figures, worked out over a ``Source`` in set-based SQL and numpy (never a
-Python loop over rows).
+Python loop over records; the outcome means are tallied over the quarter's questionnaire pairs,
+one per person and measure).
 
 People are counted once by pseudonymous reference (``person_key``), so someone in two
 interventions is one person in a total. Everything here is unsuppressed; ``report`` applies
@@ -14,6 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +26,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    FromClause,
     Index,
     Integer,
     MetaData,
@@ -31,7 +34,6 @@ from sqlalchemy import (
     Text,
     and_,
     case,
-    distinct,
     exists,
     func,
     insert,
@@ -47,7 +49,6 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source
-from vrp_desktop.store.portable import json_number
 
 Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "Not recorded"
@@ -137,12 +138,13 @@ def _ordered(found: set[Any], known: dict[str, str]) -> list[tuple[Any, str]]:
 # -- the temporary tables: the quarter's sessions and attendees, people reached and referred --
 
 _metadata = MetaData()
-#: the quarter's sessions (any status), with every column a figure reads, in id order so the
-#: attendance index is read forwards, once
+#: the quarter's sessions (any status), with every column a figure reads; a heap in the order
+#: they were read (keyed by id, each insert was a seek into a B-tree of 170k random ids: 0.5 s).
+#: Only a source without a register joins it by id, and indexes it then
 _SESSIONS = Table(
     "rt_sessions",
     _metadata,
-    Column("id", String(36), primary_key=True),
+    Column("id", String(36)),
     Column("intervention_id", String(36)),
     Column("split", String(36)),
     Column("status", String(16)),
@@ -154,7 +156,6 @@ _SESSIONS = Table(
     Column("has_error", Integer),
     Column("open_warning", Integer),
     prefixes=["TEMPORARY"],
-    sqlite_with_rowid=False,
 )
 #: attendances that are not a present one (absent, cancelled...), from a small partial index
 _ABSENT = Table(
@@ -172,6 +173,18 @@ _ATTENDED = Table(
     _metadata,
     Column("participant_id", String(36)),
     Column("intervention_id", String(36)),
+    prefixes=["TEMPORARY"],
+)
+#: register rows of the quarter's delivered sessions by session type, intervention and whether
+#: present, with their minutes: the delivery sums (present) and the attendance rate (the rest)
+_REGISTER_COUNTS = Table(
+    "rt_register_counts",
+    _metadata,
+    Column("session_type", String(16)),
+    Column("intervention_id", String(36)),
+    Column("present", Integer),
+    Column("register_rows", Integer),
+    Column("minutes", Integer),
     prefixes=["TEMPORARY"],
 )
 #: attendances and their minutes by session type, intervention and split: what delivery sums
@@ -253,6 +266,7 @@ _TEMPORARY = (
     _EXITS,
     _ABSENT,
     _ATTENDED,
+    _REGISTER_COUNTS,
     _ATTENDANCE_SUMS,
     _ENROLMENTS,
     _PEOPLE,
@@ -279,8 +293,10 @@ def _split_col(src: Source, interventions):
     return interventions.c.provider_id if src.kind == "partnership" else interventions.c.id
 
 
-def _has_quality(src: Source) -> bool:
-    return "findings" in src.sessions.c
+def _has_quality(table) -> bool:
+    """Whether a source's records carry what the data-quality figures read (a provider's do;
+    the records a coordinator imported have all been accepted and carry none)."""
+    return "sync_state" in table.c
 
 
 def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
@@ -299,7 +315,7 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
         s.c.location_type,
     ]
     names = [c.name for c in _SESSIONS.columns][: len(columns)]
-    if _has_quality(src):
+    if _has_quality(s):
         columns += _quality_columns(s)
         names += ["sync_state", "has_error", "open_warning"]
     conn.execute(
@@ -312,8 +328,10 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
     )
     t = _SESSIONS
     if src.register is not None:
-        _fill_register(conn, src.register, lo, hi)
+        _fill_register(conn, src, lo, hi)
         return
+    # made after the rows are in (sorted once, not a seek per insert)
+    conn.exec_driver_sql("CREATE INDEX rt_sessions_id ON rt_sessions (id)")
     attendees = (
         select(a.c.participant_id)
         .select_from(t)
@@ -340,37 +358,54 @@ def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
     _fill_attendance(conn, attendees, per_session.subquery("per_session"))
 
 
-def _fill_register(conn: Connection, r: FromClause, lo: dt.datetime, hi: dt.datetime) -> None:
+def _fill_register(conn: Connection, src: Source, lo: dt.datetime, hi: dt.datetime) -> None:
     """The quarter's register rows off one contiguous range of ``attendance_by_start`` (keyed
-    by session start): the present ones give who attended and the delivery sums
-    (``_fill_attendance``), the rest go into ``rt_absent`` (the attendance rate's other half).
-    Each later pass reads the same range again, from the page cache."""
-    t = _SESSIONS
+    by session start, carrying each row's session type, length, status and intervention), with
+    no lookup per row: who attended each intervention (``rt_attended``), and the rows and
+    minutes by session type, intervention and presence (``rt_register_counts``), from which
+    the delivery sums and the attendance rate's absences come. The second pass reads the same
+    range again, from the page cache."""
+    r, c, i = src.register, _REGISTER_COUNTS, src.interventions
     # literals, not bound parameters: the same SQL text every time, and no IN-list rebinding
-    present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
-    in_quarter = and_(r.c.starts_at >= lo, r.c.starts_at < hi)
-    delivered = t.c.status == "delivered"
-    attendees = (
-        select(r.c.participant_id)
-        .select_from(r)
-        .join(t, t.c.id == r.c.session_id)
-        .where(in_quarter, r.c.status.in_(present), delivered)
+    present = r.c.status.in_(
+        [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
     )
-    # one session's rows are neighbours in the register: counted as they stream past, with
-    # no lookup per row (sessions not delivered are left out when the counts meet them)
-    per_session = (
-        select(r.c.session_id, func.count().label("n"))
-        .where(in_quarter, r.c.status.in_(present))
-        .group_by(r.c.starts_at, r.c.session_id)
+    of_quarter = (r.c.starts_at >= lo, r.c.starts_at < hi, r.c.session_status == "delivered")
+    conn.execute(
+        insert(_ATTENDED).from_select(
+            ["participant_id", "intervention_id"],
+            select(r.c.participant_id, r.c.intervention_id).where(*of_quarter, present).distinct(),
+        )
     )
-    _fill_attendance(conn, attendees, per_session.subquery("per_session"))
-    absent = (
-        select(r.c.session_id, r.c.participant_id)
-        .select_from(r)
-        .join(t, t.c.id == r.c.session_id)
-        .where(in_quarter, r.c.status.not_in(present), delivered)
+    is_present = case((present, 1), else_=0)
+    conn.execute(
+        insert(c).from_select(
+            [col.name for col in c.columns],
+            select(
+                r.c.session_type,
+                r.c.intervention_id,
+                is_present,
+                func.count(),
+                func.sum(func.coalesce(r.c.duration_minutes, 0)),
+            )
+            .where(*of_quarter)
+            .group_by(r.c.session_type, r.c.intervention_id, is_present),
+        )
     )
-    conn.execute(insert(_ABSENT).from_select(["session_id", "participant_id"], absent))
+    conn.execute(
+        insert(_ATTENDANCE_SUMS).from_select(
+            [col.name for col in _ATTENDANCE_SUMS.columns],
+            select(
+                c.c.session_type,
+                c.c.intervention_id,
+                _split_col(src, i),
+                c.c.register_rows,
+                c.c.minutes,
+            )
+            .join(i, i.c.id == c.c.intervention_id)
+            .where(c.c.present == 1),
+        )
+    )
 
 
 def _fill_attendance(conn: Connection, attendees, per_session) -> None:
@@ -402,15 +437,15 @@ def _fill_attendance(conn: Connection, attendees, per_session) -> None:
     )
 
 
-def absent_rows(conn: Connection) -> dict[str, dict[tuple[Any, Any], int]]:
+def absent_rows(conn: Connection, src: Source) -> dict[str, dict[tuple[Any, Any], int]]:
     """Not-present register rows of the quarter's delivered sessions by breakdown, category
-    and split (the shape of ``attendance.rates``), from ``rt_absent`` while it exists."""
-    t, x = _SESSIONS, _ABSENT
+    and split (the shape of ``attendance.rates``), from ``rt_register_counts`` while it
+    exists (a source with a register)."""
+    c, i = _REGISTER_COUNTS, src.interventions
     rows = conn.execute(
-        select(t.c.session_type, t.c.intervention_id, t.c.split, func.count())
-        .select_from(x)
-        .join(t, t.c.id == x.c.session_id)
-        .group_by(t.c.session_type, t.c.intervention_id, t.c.split)
+        select(c.c.session_type, c.c.intervention_id, _split_col(src, i), c.c.register_rows)
+        .join(i, i.c.id == c.c.intervention_id)
+        .where(c.c.present == 0)
     ).all()
     out: dict[str, dict[tuple[Any, Any], int]] = {"Session type": {}, "Intervention": {}}
     for session_type, intervention_id, key, count in rows:
@@ -435,7 +470,7 @@ def _fill_enrolments(conn: Connection, src: Source, q: Quarter) -> None:
         case((referred, 1), else_=0),
     ]
     names = [c.name for c in _ENROLMENTS.columns][: len(columns)]
-    if "findings" in e.c:
+    if _has_quality(e):
         columns += _quality_columns(e)
         names += ["sync_state", "has_error", "open_warning"]
     conn.execute(
@@ -468,8 +503,10 @@ def _reach_columns(measure: str, src, p, i, referral_source) -> list:
 
 def _quality_columns(table) -> list:
     """sync_state, has_error and open_warning of a record (NULL where the source has none)."""
-    if "findings" not in table.c:
+    if not _has_quality(table):
         return [null().cast(String), null().cast(Integer), null().cast(Integer)]
+    if "has_error" in table.c:  # worked out by the store when the record was written
+        return [table.c.sync_state, table.c.has_error, table.c.has_open_warning]
     return [
         table.c.sync_state,
         _has_severity(table.c.findings, "error"),
@@ -748,14 +785,10 @@ def delivery(conn: Connection, src: Source, q: Quarter, splits, intervention_nam
 # -- outcomes ---------------------------------------------------------------------------------
 
 
-def outcomes(
-    conn: Connection, src: Source, q: Quarter, splits, measures: Sequence[MeasureDefinition]
-) -> list[OutcomeRow]:
-    """People with an exit questionnaire in the quarter and a baseline on or before it.
-
-    For each person and measure: the latest exit in the quarter, paired with the latest
-    baseline on or before that exit. Change = exit - baseline, per score.
-    """
+def _fill_pairs(conn: Connection, src: Source, q: Quarter) -> None:
+    """``rt_exits``: each person's latest exit questionnaire per measure in the quarter (one
+    range of the responses' period index); ``rt_pairs``: each of those with the latest baseline
+    on or before it, found by one backwards seek of the pair index per exit."""
     r, e, p, i = src.responses, src.enrolments, src.people, src.interventions
     ranked_exit = (
         select(
@@ -781,92 +814,132 @@ def outcomes(
             select(*(ranked_exit.c[c.name] for c in x.columns)).where(ranked_exit.c.rn == 1),
         )
     )
-    ranked_base = (
-        select(
-            r.c.participant_id,
-            r.c.measure_id,
-            r.c.scores,
-            func.row_number()
-            .over(
-                partition_by=(r.c.participant_id, r.c.measure_id),
-                order_by=(r.c.completed_on.desc(), r.c.id.desc()),
-            )
-            .label("rn"),
+    baseline = (
+        select(r.c.scores)
+        .where(
+            r.c.participant_id == x.c.participant_id,
+            r.c.measure_id == x.c.measure_id,
+            r.c.timepoint == "baseline",
+            r.c.completed_on <= x.c.completed_on,
         )
-        .join(x, and_(x.c.participant_id == r.c.participant_id, x.c.measure_id == r.c.measure_id))
-        .where(r.c.timepoint == "baseline", r.c.completed_on <= x.c.completed_on)
-        .subquery("ranked_base")
+        .order_by(r.c.completed_on.desc(), r.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    b = select(ranked_base).where(ranked_base.c.rn == 1).subquery("b")
     paired = (
         select(
             p.c.person_key,
             _split_col(src, i).label("split"),
             x.c.measure_id,
-            b.c.scores.label("base"),
+            baseline.label("base"),
             x.c.scores.label("exit"),
         )
         .select_from(x)
-        .join(b, and_(b.c.participant_id == x.c.participant_id, b.c.measure_id == x.c.measure_id))
         .join(p, p.c.id == x.c.participant_id)
         .outerjoin(e, e.c.id == x.c.enrolment_id)
         .outerjoin(i, i.c.id == e.c.intervention_id)
     )
-    pairs = _PAIRS  # paired once; every score's means are a group-by over this
+    pairs = _PAIRS
     conn.execute(insert(pairs).from_select([c.name for c in pairs.columns], paired))
-    found = [row[0] for row in conn.execute(select(pairs.c.measure_id).distinct())]
+    # an exit with no baseline before it is no pair (deleted, not filtered in the select, so
+    # the baseline's seek runs once per exit)
+    conn.execute(pairs.delete().where(pairs.c.base.is_(None)))
+
+
+@dataclasses.dataclass
+class _Change:
+    """One score's pairs in one split (or the total): what its outcome row reports."""
+
+    people: set = dataclasses.field(default_factory=set)
+    base: list = dataclasses.field(default_factory=list)
+    exit: list = dataclasses.field(default_factory=list)
+    improved: int = 0
+
+    def add(self, person_key: str, base: float, exit_: float, better: str | None) -> None:
+        self.people.add(person_key)
+        self.base.append(base)
+        self.exit.append(exit_)
+        if (better == "lower" and exit_ < base) or (better == "higher" and exit_ > base):
+            self.improved += 1
+
+
+#: the total's key among the splits' (a pair whose enrolment is gone has no split, None)
+_TOTAL = object()
+
+
+def _score(scores: dict, score_id: str) -> float | None:
+    """A score as the return reads it: a number, or nothing (absent, null or not a number)."""
+    value = scores.get(score_id) if isinstance(scores, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def outcomes(
+    conn: Connection, src: Source, q: Quarter, splits, measures: Sequence[MeasureDefinition]
+) -> list[OutcomeRow]:
+    """People with an exit questionnaire in the quarter and a baseline on or before it.
+
+    For each person and measure: the latest exit in the quarter, paired with the latest
+    baseline on or before that exit. Change = exit - baseline, per score. The pairs (one per
+    person and measure, tens of thousands at 100k people) are read once and their scores
+    tallied here; a group-by per score over the same rows took 30 statements."""
+    _fill_pairs(conn, src, q)
     by_id = {m.id: m for m in measures}
-    rows: list[OutcomeRow] = []
-    for measure_id in [m.id for m in measures if m.id in found]:
-        m = by_id[measure_id]
+    tallies: dict[tuple[str, str, Any], _Change] = {}
+    found: set[str] = set()
+    pairs = _PAIRS
+    rows_read = conn.execute(
+        select(pairs.c.person_key, pairs.c.split, pairs.c.measure_id, pairs.c.base, pairs.c.exit)
+    )
+    for person_key, split, measure_id, base_json, exit_json in rows_read:
+        m = by_id.get(measure_id)
+        if m is None:
+            continue
+        found.add(measure_id)
+        base_scores, exit_scores = _json(base_json), _json(exit_json)
         for score_id in m.score_ids():
-            base = json_number(pairs.c.base, score_id)
-            exit_ = json_number(pairs.c.exit, score_id)
+            base, exit_ = _score(base_scores, score_id), _score(exit_scores, score_id)
+            if base is None or exit_ is None:
+                continue
             better = m.score_better(score_id)
-            improved = (
-                (exit_ < base)
-                if better == "lower"
-                else (exit_ > base)
-                if better == "higher"
-                else None
-            )
-            columns = [
-                func.count(distinct(pairs.c.person_key)).label("n"),
-                func.avg(base).label("mb"),
-                func.avg(exit_).label("mx"),
-                func.avg(exit_ - base).label("mc"),
-                (
-                    func.avg(case((improved, 1.0), else_=0.0))
-                    if improved is not None
-                    else literal(None)
-                ).label("share"),
-            ]
-            where = (pairs.c.measure_id == measure_id, base.is_not(None), exit_.is_not(None))
-            per_split = {
-                row.split: row
-                for row in conn.execute(
-                    select(pairs.c.split, *columns).where(*where).group_by(pairs.c.split)
-                )
-            }
-            total = conn.execute(select(*columns).where(*where)).one()
-            for key, label in [*splits, (None, "Total")]:
-                row = total if key is None else per_split.get(key)
+            for key in (split, _TOTAL):
+                tally = tallies.setdefault((measure_id, score_id, key), _Change())
+                tally.add(person_key, base, exit_, better)
+    rows: list[OutcomeRow] = []
+    for m in measures:
+        if m.id not in found:
+            continue
+        for score_id in m.score_ids():
+            better = m.score_better(score_id)
+            for key, label in [*splits, (_TOTAL, "Total")]:
+                tally = tallies.get((m.id, score_id, key))
+                n = len(tally.base) if tally else 0
                 rows.append(
                     OutcomeRow(
-                        measure_id=measure_id,
+                        measure_id=m.id,
                         measure=m.name,
                         score_id=score_id,
                         score=m.score_label(score_id),
                         better=better,
                         split=label,
-                        people=int(row.n) if row else 0,
-                        mean_baseline=row.mb if row and row.n else None,
-                        mean_exit=row.mx if row and row.n else None,
-                        mean_change=row.mc if row and row.n else None,
-                        share_improved=row.share if row and row.n else None,
+                        people=len(tally.people) if tally else 0,
+                        mean_baseline=math.fsum(tally.base) / n if n else None,
+                        mean_exit=math.fsum(tally.exit) / n if n else None,
+                        mean_change=math.fsum(map(operator.sub, tally.exit, tally.base)) / n
+                        if n
+                        else None,
+                        share_improved=tally.improved / n
+                        if n and better in ("lower", "higher")
+                        else None,
                     )
                 )
     return rows
+
+
+def _json(value: Any) -> Any:
+    """Scores as stored: JSON text (SQLite, and the temporary tables on PostgreSQL)."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 # -- data quality -----------------------------------------------------------------------------
@@ -945,7 +1018,7 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
             measures.append((f"{label}: complete", func.avg(filled), "0.0%"))
         # worked out when the records were read into the temporary tables
         read_from = {"Participants": src.people, "Enrolments": src.enrolments}
-        with_findings = with_state = "findings" in read_from.get(record, src.sessions).c
+        with_findings = with_state = _has_quality(read_from.get(record, src.sessions))
         error, open_warning = table.c.has_error == 1, table.c.open_warning == 1
         if with_findings:
             measures.append(("With errors to fix", func.sum(case((error, 1), else_=0)), "#,##0"))
@@ -1038,7 +1111,7 @@ def figures(
         outcome_rows = outcomes(conn, src, q, splits, measures)
         report("Checking data quality", 3, steps)
         quality_grids = quality(conn, src, q, splits)
-        absent = absent_rows(conn) if src.register is not None else None
+        absent = absent_rows(conn, src) if src.register is not None else None
         batches = src.batches(conn, q)
     finally:
         _drop_temporary(conn)

@@ -15,8 +15,9 @@ differs. Columns every source gives:
 - ``attendances``: session_id, participant_id, status
 - ``responses``: id, participant_id, enrolment_id, measure_id, timepoint, completed_on, scores
 
-``people``, ``enrolments``, ``sessions`` and ``responses`` may also carry sync_state, findings
-and warning_reason; the data-quality figures that need them are left out when they are absent.
+``people``, ``enrolments``, ``sessions`` and ``responses`` may also carry sync_state and either
+findings and warning_reason or (sessions) the store's own has_error and has_open_warning; the
+data-quality figures that need them are left out when they are absent.
 """
 
 from __future__ import annotations
@@ -196,7 +197,10 @@ def provider_source(quarter: Quarter, *, sent_only: bool = False) -> Source:
                         "mode",
                         "location_type",
                         "status",
-                        *_QUALITY,
+                        # a session's findings as the store already worked them out
+                        "sync_state",
+                        "has_error",
+                        "has_open_warning",
                     )
                 )
             ),
@@ -224,7 +228,9 @@ def provider_source(quarter: Quarter, *, sent_only: bool = False) -> Source:
         ).subquery("responses"),
         batches=_provider_batches,
         not_present=_not_present(),
-        register=AttendanceByStart.__table__,
+        # the copy holds every register row; what was sent is picked out by joining the
+        # sent sessions instead
+        register=None if sent_only else AttendanceByStart.__table__,
         age_note=AGE_NOTE,
     )
 

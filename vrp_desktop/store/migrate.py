@@ -139,3 +139,16 @@ def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | N
     with immediate(engine).begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the store back to ``revision``: never done by the app (a store only moves forward,
+    and its pre-migration backup is the way back); tests use it to make an older store."""
+    from alembic import command
+
+    from vrp_desktop.store.engine import immediate
+
+    config = _config(None)
+    with immediate(engine).begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

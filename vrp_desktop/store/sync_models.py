@@ -106,6 +106,19 @@ class ImportedResponse(Imported, Base):
     bands: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     scoring_version: Mapped[str | None] = mapped_column(String(32))
 
+    __table_args__ = (
+        # the partnership return: a quarter's exits, and each exit's baseline (as a provider's)
+        Index(
+            "ix_imported_response_pair",
+            "participant_id",
+            "measure_id",
+            "timepoint",
+            "completed_on",
+            "id",
+        ),
+        Index("ix_imported_response_period", "timepoint", "completed_on"),
+    )
+
 
 class ImportedTombstone(Base):
     """A provider deleted or erased a record: held copies go, older versions never come back."""
