@@ -846,33 +846,34 @@ def _fill_pairs(conn: Connection, src: Source, q: Quarter) -> None:
     conn.execute(pairs.delete().where(pairs.c.base.is_(None)))
 
 
-@dataclasses.dataclass
-class _Change:
-    """One score's pairs in one split (or the total): what its outcome row reports."""
-
-    people: set = dataclasses.field(default_factory=set)
-    base: list = dataclasses.field(default_factory=list)
-    exit: list = dataclasses.field(default_factory=list)
-    improved: int = 0
-
-    def add(self, person_key: str, base: float, exit_: float, better: str | None) -> None:
-        self.people.add(person_key)
-        self.base.append(base)
-        self.exit.append(exit_)
-        if (better == "lower" and exit_ < base) or (better == "higher" and exit_ > base):
-            self.improved += 1
+#: a score's pair as tallied: (person, split, baseline, exit)
+_Pair = tuple[str, Any, float, float]
+#: JSON numbers (``type`` leaves out True and False, which ``isinstance`` would let in)
+_NUMBERS = (int, float)
 
 
-#: the total's key among the splits' (a pair whose enrolment is gone has no split, None)
-_TOTAL = object()
-
-
-def _score(scores: dict, score_id: str) -> float | None:
-    """A score as the return reads it: a number, or nothing (absent, null or not a number)."""
-    value = scores.get(score_id) if isinstance(scores, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+def _change(pairs: list[_Pair], better: str | None) -> dict[str, Any]:
+    """An outcome row's figures from its pairs: people (distinct), mean baseline, exit and
+    change, and the share whose change was an improvement (where the score says which way
+    is better)."""
+    n = len(pairs)
+    if not n:
+        return {"people": 0}
+    base = [p[2] for p in pairs]
+    exit_ = [p[3] for p in pairs]
+    if better == "lower":
+        improved: float | None = sum(x < b for b, x in zip(base, exit_, strict=True)) / n
+    elif better == "higher":
+        improved = sum(x > b for b, x in zip(base, exit_, strict=True)) / n
+    else:
+        improved = None
+    return {
+        "people": len({p[0] for p in pairs}),
+        "mean_baseline": math.fsum(base) / n,
+        "mean_exit": math.fsum(exit_) / n,
+        "mean_change": math.fsum(map(operator.sub, exit_, base)) / n,
+        "share_improved": improved,
+    }
 
 
 def outcomes(
@@ -885,36 +886,37 @@ def outcomes(
     person and measure, tens of thousands at 100k people) are read once and their scores
     tallied here; a group-by per score over the same rows took 30 statements."""
     _fill_pairs(conn, src, q)
-    by_id = {m.id: m for m in measures}
-    tallies: dict[tuple[str, str, Any], _Change] = {}
+    scores_of = {m.id: m.score_ids() for m in measures}
+    by_score: dict[tuple[str, str], list[_Pair]] = {}
     found: set[str] = set()
     pairs = _PAIRS
-    rows_read = conn.execute(
-        select(pairs.c.person_key, pairs.c.split, pairs.c.measure_id, pairs.c.base, pairs.c.exit)
-    )
-    for person_key, split, measure_id, base_json, exit_json in rows_read:
-        m = by_id.get(measure_id)
-        if m is None:
+    read = select(pairs.c.person_key, pairs.c.split, pairs.c.measure_id, pairs.c.base, pairs.c.exit)
+    for person_key, split, measure_id, base_json, exit_json in conn.execute(read).all():
+        score_ids = scores_of.get(measure_id)
+        if score_ids is None:
             continue
         found.add(measure_id)
         base_scores, exit_scores = _json(base_json), _json(exit_json)
-        for score_id in m.score_ids():
-            base, exit_ = _score(base_scores, score_id), _score(exit_scores, score_id)
-            if base is None or exit_ is None:
-                continue
-            better = m.score_better(score_id)
-            for key in (split, _TOTAL):
-                tally = tallies.setdefault((measure_id, score_id, key), _Change())
-                tally.add(person_key, base, exit_, better)
+        if not (isinstance(base_scores, dict) and isinstance(exit_scores, dict)):
+            continue
+        for score_id in score_ids:
+            base, exit_ = base_scores.get(score_id), exit_scores.get(score_id)
+            if type(base) in _NUMBERS and type(exit_) in _NUMBERS:
+                by_score.setdefault((measure_id, score_id), []).append(
+                    (person_key, split, float(base), float(exit_))
+                )
     rows: list[OutcomeRow] = []
     for m in measures:
         if m.id not in found:
             continue
         for score_id in m.score_ids():
             better = m.score_better(score_id)
+            scored = by_score.get((m.id, score_id), [])
+            by_split: dict[Any, list[_Pair]] = {}
+            for pair in scored:
+                by_split.setdefault(pair[1], []).append(pair)
             for key, label in [*splits, (_TOTAL, "Total")]:
-                tally = tallies.get((m.id, score_id, key))
-                n = len(tally.base) if tally else 0
+                figures = _change(scored if key is _TOTAL else by_split.get(key, []), better)
                 rows.append(
                     OutcomeRow(
                         measure_id=m.id,
@@ -923,18 +925,18 @@ def outcomes(
                         score=m.score_label(score_id),
                         better=better,
                         split=label,
-                        people=len(tally.people) if tally else 0,
-                        mean_baseline=math.fsum(tally.base) / n if n else None,
-                        mean_exit=math.fsum(tally.exit) / n if n else None,
-                        mean_change=math.fsum(map(operator.sub, tally.exit, tally.base)) / n
-                        if n
-                        else None,
-                        share_improved=tally.improved / n
-                        if n and better in ("lower", "higher")
-                        else None,
+                        people=figures["people"],
+                        mean_baseline=figures.get("mean_baseline"),
+                        mean_exit=figures.get("mean_exit"),
+                        mean_change=figures.get("mean_change"),
+                        share_improved=figures.get("share_improved"),
                     )
                 )
     return rows
+
+
+#: the total's place among the splits' keys (a pair whose enrolment is gone has split None)
+_TOTAL = object()
 
 
 def _json(value: Any) -> Any:
@@ -1009,13 +1011,15 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
     grids: list[Grid] = []
     for record, fields in _COMPLETENESS.items():
         base, split, table = scoped[record]
+        # (label, SQL sum, number format); a share is its sum over the count, so the total
+        # comes from the splits' sums, with no second read of the records
         measures = [("Records in the quarter", func.count(), "#,##0")]
         for name, label in fields:
             col = table.c[name]
             filled = case(
-                (and_(col.is_not(None), func.trim(func.cast(col, Text)) != ""), 1.0), else_=0.0
+                (and_(col.is_not(None), func.trim(func.cast(col, Text)) != ""), 1), else_=0
             )
-            measures.append((f"{label}: complete", func.avg(filled), "0.0%"))
+            measures.append((f"{label}: complete", func.sum(filled), "0.0%"))
         # worked out when the records were read into the temporary tables
         read_from = {"Participants": src.people, "Enrolments": src.enrolments}
         with_findings = with_state = _has_quality(read_from.get(record, src.sessions))
@@ -1038,16 +1042,22 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
                 )
             )
         per_split = {
-            row[0]: row[1:]
+            row[0]: [float(v or 0) for v in row[1:]]
             for row in conn.execute(
                 base.add_columns(split, *(m[1] for m in measures)).group_by(split)
             )
         }
-        total = conn.execute(base.add_columns(*(m[1] for m in measures))).one()
+        # every split's rows, those of no split listed included
+        total = [sum(values[k] for values in per_split.values()) for k in range(len(measures))]
+        zeros = [0.0] * len(measures)
+
+        def shown(values: list[float], k: int, fmt: str) -> float:
+            if fmt != "0.0%":
+                return values[k]
+            return values[k] / values[0] if values[0] else 0.0
+
         for k, (label, _, fmt) in enumerate(measures):
-            cells = [
-                [float((per_split.get(key) or [0] * len(measures))[k] or 0) for key, _ in splits]
-            ]
+            cells = [[shown(per_split.get(key, zeros), k, fmt) for key, _ in splits]]
             grids.append(
                 Grid(
                     measure=record,
@@ -1055,9 +1065,9 @@ def quality(conn: Connection, src: Source, q: Quarter, splits) -> list[Grid]:
                     rows=[label],
                     cols=[lbl for _, lbl in splits],
                     cells=cells,
-                    row_totals=[float(total[k] or 0)],
+                    row_totals=[shown(total, k, fmt)],
                     col_totals=cells[0],
-                    grand=float(total[k] or 0),
+                    grand=shown(total, k, fmt),
                     people=False,
                     number_format=fmt,
                 )
