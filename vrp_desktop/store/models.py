@@ -199,8 +199,23 @@ class Participant(Syncable, Base):
             func.lower(first_name),
         ),
         Index("ix_participant_postcode_district", "postcode_district"),
-        # Today's reach: each attendee's age band and gender without reading participant rows
-        Index("ix_participant_id_reach", "id", "erased_at", "age_band", "gender"),
+        # the return's people (and Today's reach): every column they read of a person, without
+        # reading participant rows; a provider's index (JSON cannot be a PostgreSQL key)
+        Index(
+            "ix_participant_return",
+            "id",
+            "erased_at",
+            "pseudonym",
+            "date_of_birth",
+            "age_band",
+            "gender",
+            "ethnicity",
+            "postcode_district",
+            "consent_status",
+            "sync_state",
+            "warning_reason",
+            "findings",
+        ).ddl_if(dialect="sqlite"),
     )
 
 
