@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import PASSPHRASE
 from tests.faults import harness as h
 from tests.spreadsheets.helpers import filled_template, headings, person
 from tests.sync.conftest import copy_coordinator, make_coordinator, make_provider
 from vrp_desktop.services import backup
 from vrp_desktop.sync import batch_build, batch_import, coordinator, onboarding
+from vrp_desktop.workspace import Workspace
 
 
 @dataclasses.dataclass
@@ -587,6 +589,63 @@ def test_restore(base, tmp_path):
         # a killed restore's staging copy (old key slots included) does not outlive the next one
         assert [p.name for p in ws.iterdir() if p.name.startswith(".restore-")] == []
         h.tally("restore", "ok")
+
+
+def _older_store(base: Base, dest: Path) -> Path:
+    """The provider as a store at revision 0026 (before the return's register columns, finding
+    flags and indexes) with data in every table those migrations rewrite."""
+    from vrp_desktop.store import migrate
+
+    folder = h.copy(base.prov, dest)
+    ws = Workspace.open(folder, "manager", PASSPHRASE)
+    try:
+        migrate.downgrade(ws.engine, "0026_sent_area")
+    finally:
+        ws.close()  # closed without opening again, which would upgrade it
+    return folder
+
+
+def _return_reads_agree(folder: Path) -> None:
+    """After the migrations: the register copy equals its recomputation, with the session
+    columns it now carries, and each session's flags say what its findings say."""
+    with h.opened(folder, "manager") as ws, ws.engine.connect() as conn:
+        kept = conn.execute(
+            text(
+                "SELECT starts_at, session_id, participant_id, status, intervention_id, "
+                "session_status, session_type, duration_minutes FROM attendance_by_start"
+            )
+        ).all()
+        want = conn.execute(
+            text(
+                "SELECT s.starts_at, a.session_id, a.participant_id, a.status, "
+                "s.intervention_id, s.status, s.session_type, s.duration_minutes "
+                "FROM attendance AS a JOIN session AS s ON s.id = a.session_id"
+            )
+        ).all()
+        assert sorted(kept) == sorted(want) and len(kept) > 60
+        flags = conn.execute(
+            text("SELECT findings, warning_reason, has_error, has_open_warning FROM session")
+        ).all()
+    for findings, reason, error, open_warning in flags:
+        severities = {f["severity"] for f in json.loads(findings)}
+        assert error == ("error" in severities)
+        assert open_warning == ("warning" in severities and not reason)
+
+
+def test_migration_of_an_older_store(base, tmp_path):
+    """Opening a store from before the return's register columns (0027-0030 rebuild the
+    register copy and add columns and indexes), killed inside the migration or at random:
+    the store opens, and opening it again finishes the migration to the same state."""
+    clean = _older_store(base, tmp_path / "clean")
+    duration = _clean_run(base, "info", str(clean))
+    expected = _no_backup_event(h.dump(clean, "manager"))
+    _return_reads_agree(clean)
+    for i, (point, fraction) in enumerate(_plan("migrate", ("migrate.before_commit",))):
+        ws = _older_store(base, tmp_path / f"t{i}")
+        _run(base, "migrate", ["info", str(ws)], point, fraction, duration)
+        assert _no_backup_event(h.dump(ws, "manager")) == expected
+        _return_reads_agree(ws)
+        h.tally("migrate", "ok")
 
 
 def test_zz_print_tally(capsys):

@@ -132,6 +132,7 @@ def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | N
     """
     from alembic import command
 
+    from vrp_desktop import faults
     from vrp_desktop.store.engine import immediate
 
     require_known(engine, script_location)
@@ -139,6 +140,7 @@ def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | N
     with immediate(engine).begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        faults.point("migrate.before_commit")  # every step done, none committed
 
 
 def downgrade(engine: Engine, revision: str) -> None:
