@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from vrp_desktop import codes
 from vrp_desktop.services import quality
 from vrp_desktop.services.common import today as _today
 from vrp_desktop.store.models import (
-    Attendance,
+    AttendanceByStart,
     Enrolment,
     OutcomeResponse,
     Participant,
@@ -90,17 +90,17 @@ def sessions_per_week(
 
 
 def _present_ids(start: dt.date, end: dt.date):
-    """Ids of people present at a delivered session in [start, end): attendances found through
-    the sessions' time index, so the cost follows the quarter's attendances, not the register."""
-    return (
-        select(Attendance.participant_id)
-        .join(Session, Session.id == Attendance.session_id)
-        .where(
-            Session.status == "delivered",
-            Session.starts_at >= _midnight(start),
-            Session.starts_at < _midnight(end),
-            Attendance.status.in_(sorted(codes.PRESENT_STATUSES)),
-        )
+    """Ids of people present at a delivered session in [start, end), off one range of the
+    register copy keyed by session start (``attendance_by_start``, which carries each row's
+    session status): a quarter's attendances joined to their sessions were scattered through
+    the file, 4.5 s for the Today page at 100k people / 1M sessions."""
+    r = AttendanceByStart
+    present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
+    return select(r.participant_id).where(
+        r.starts_at >= _midnight(start),
+        r.starts_at < _midnight(end),
+        r.session_status == "delivered",
+        r.status.in_(present),  # literals: the same SQL text every time
     )
 
 
