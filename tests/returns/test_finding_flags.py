@@ -11,10 +11,12 @@ import json
 import pytest
 from sqlalchemy import event, text
 
+from tests.returns.test_attendance_by_start import GROUP, people  # noqa: F401 (a fixture)
 from vrp_desktop.returns import report
 from vrp_desktop.returns.quarters import parse_quarter
-from vrp_desktop.services import enrolments, participants, sessions
+from vrp_desktop.services import sessions
 
+NOV_14 = dt.datetime(2025, 11, 14, 18, 0)
 ERROR = {"severity": "error", "field": "mode", "message": "Choose a mode.", "rule": "r1"}
 WARNING = {"severity": "warning", "field": "notes", "message": "Long session.", "rule": "r2"}
 #: a message can say anything, quotes included: it is no finding of that severity
@@ -44,19 +46,7 @@ CASES = [
 @pytest.fixture
 def session_id(workspace, interventions_by_framework):
     iid = interventions_by_framework["sports_diversion"]["id"]
-    s = sessions.log_session(
-        workspace,
-        iid,
-        {
-            "starts_at": dt.datetime(2025, 11, 14, 18, 0),
-            "duration_minutes": 90,
-            "session_type": "group",
-            "mode": "in_person",
-            "location_type": "sports_hall",
-            "activities": ["football"],
-        },
-        [],
-    )
+    s = sessions.log_session(workspace, iid, {**GROUP, "starts_at": NOV_14}, [])
     return s["id"]
 
 
@@ -85,36 +75,11 @@ def test_the_flags_say_what_the_findings_say(
     assert tuple(got) == tuple(indexed) == (error, open_warning)
 
 
-def test_the_services_findings_set_the_flags(workspace, interventions_by_framework):
+def test_the_services_findings_set_the_flags(workspace, people):  # noqa: F811
     """A young person double-booked: the second session is saved with a warning and the
     worker's reason, so no open warning; once the reason is gone, an open one."""
-    iid = interventions_by_framework["sports_diversion"]["id"]
-    person = participants.create_participant(
-        workspace,
-        {
-            "first_name": "Ava",
-            "last_name": "Flagged",
-            "date_of_birth": "2010-06-01",
-            "gender": "female",
-            "ethnicity": "white_british",
-            "consent_status": "given",
-            "consent_date": "2025-09-01",
-        },
-    )
-    enrolments.enrol(
-        workspace,
-        person["id"],
-        iid,
-        {"referral_source": "self", "referral_date": "2025-09-01", "start_date": "2025-09-01"},
-    )
-    fields = {
-        "starts_at": dt.datetime(2025, 11, 14, 18, 0),
-        "duration_minutes": 90,
-        "session_type": "group",
-        "mode": "in_person",
-        "location_type": "sports_hall",
-        "activities": ["football"],
-    }
+    iid, (person, *_others) = people
+    fields = {**GROUP, "starts_at": NOV_14}
     sessions.log_session(workspace, iid, fields, [person["id"]])
     second = sessions.log_session(
         workspace, iid, fields, [person["id"]], warning_reason="Two groups, one hall"
