@@ -301,7 +301,8 @@ def _has_quality(table) -> bool:
 
 def _fill_sessions(conn: Connection, src: Source, q: Quarter) -> None:
     """One read of the quarter's sessions (a range of ``ix_session_return``, which covers every
-    column here), and one forward pass over the attendance index for their attendees."""
+    column here); then their register rows, off the start-keyed register copy where the source
+    has one (``_fill_register``), else joined from the attendances."""
     s, i, a = src.sessions, src.interventions, src.attendances
     lo, hi = _bounds(q)
     columns = [
