@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     null,
     or_,
     select,
@@ -49,6 +48,7 @@ from vrp_desktop import codes
 from vrp_desktop.frameworks.models import MeasureDefinition
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.returns.source import Source
+from vrp_desktop.store.portable import present_statuses
 
 Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "Not recorded"
@@ -367,10 +367,7 @@ def _fill_register(conn: Connection, src: Source, lo: dt.datetime, hi: dt.dateti
     the delivery sums and the attendance rate's absences come. The second pass reads the same
     range again, from the page cache."""
     r, c, i = src.register, _REGISTER_COUNTS, src.interventions
-    # literals, not bound parameters: the same SQL text every time, and no IN-list rebinding
-    present = r.c.status.in_(
-        [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
-    )
+    present = r.c.status.in_(present_statuses())
     of_quarter = (r.c.starts_at >= lo, r.c.starts_at < hi, r.c.session_status == "delivered")
     conn.execute(
         insert(_ATTENDED).from_select(

@@ -35,11 +35,10 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     select,
 )
 
-from vrp_desktop import clock, codes
+from vrp_desktop import clock
 from vrp_desktop.returns.quarters import Quarter
 from vrp_desktop.store.models import (
     Attendance,
@@ -52,6 +51,7 @@ from vrp_desktop.store.models import (
     Provider,
     Session,
 )
+from vrp_desktop.store.portable import present_statuses
 
 _QUALITY = ("sync_state", "findings", "warning_reason")
 
@@ -239,10 +239,9 @@ def _not_present() -> FromClause:
     """Attendances whose status is not a present one. The statuses are SQL literals, not bound
     parameters, so SQLite matches the WHERE to ``ix_attendance_not_present`` (a partial index
     holding only these rows) and reads that index alone."""
-    present = [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
     return (
         select(Attendance.session_id, Attendance.participant_id)
-        .where(Attendance.status.not_in(present))
+        .where(Attendance.status.not_in(present_statuses()))
         .subquery("not_present")
     )
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, literal
+from sqlalchemy import Float, Integer, literal, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
+
+from vrp_desktop import codes
 
 
 class json_number(FunctionElement):
@@ -88,3 +90,10 @@ def finding_flag_sql(which: str, dialect: str) -> str:
 @compiles(finding_flag)
 def _finding_flag(element: finding_flag, compiler, **kw) -> str:
     return finding_flag_sql(element.which, compiler.dialect.name)
+
+
+def present_statuses() -> list:
+    """The register statuses that count as present, as SQL literals, not bound parameters: the
+    same SQL text every time (no IN-list rebinding), and SQLite can match a WHERE written with
+    them to a partial index written with the same literals."""
+    return [literal_column(f"'{status}'") for status in sorted(codes.PRESENT_STATUSES)]
