@@ -23,6 +23,12 @@ The repair is greedy, so it may hide a few more cells than an optimal model woul
 deterministic, so a provider and the partnership working from the same figures choose the same
 cells.
 
+Speed: every answer about a hidden cell is exact, but it is found the cheapest way that settles
+it (``intervals``: earlier solutions, propagation, the linear relaxation, then integer programs
+one end at a time), over a release written once as a sparse matrix (``solutions``). Only the
+choice of complementary cells on a very large model is a linear program rounded up
+(``protect.complements``), which may hide a little more; the check after it is exact again.
+
 Public API (stable; the evaluation pack calls it)::
 
     release = Release(); release.grid(...); release.relate(...)

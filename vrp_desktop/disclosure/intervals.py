@@ -3,8 +3,17 @@
 Given the published values and the hidden cells' bounds (a primary-suppressed count is 1 to
 threshold - 1, a complementary one any count >= 0), each hidden cell's smallest and largest
 value over every integer solution of the release's relations. Solved with HiGHS through
-``scipy.optimize.milp`` (one minimise and one maximise per cell), over each connected group of
-hidden cells separately: the groups are small even when the release is large.
+``scipy.optimize.milp`` over each connected group of hidden cells separately.
+
+``holds`` (the check ``protect`` makes of every hidden cell) asks only whether a cell reaches
+what the rule promises, and answers exactly, cheapest way first:
+1. solutions found before (``solutions.Pool``; pushed over a large group at once);
+2. bound propagation over the cell's own relations (a sure "no");
+3. the linear relaxation's least and most: short of the rule is a sure "no", and a
+   whole-number optimum is the integer one (the relations are sums, so it usually is);
+4. only then integer programs, one per end of the range.
+In a pack of 40 people (1,600 hidden counts in one group) this took the check from 1.2 s of
+solving per cell to a few milliseconds for most of them.
 """
 
 from __future__ import annotations
@@ -16,10 +25,16 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from vrp_desktop.disclosure.release import Key, Relation, Release, order
+from vrp_desktop.disclosure.solutions import (
+    CAP,
+    Pool,
+    Range,
+    matrix,
+    one_sided,
+    relation_rows,
+    solution,
+)
 
-Range = tuple[float, float]
-#: stands for "no upper bound" inside the solver
-_CAP = 1e7
 #: groups up to this many hidden cells are solved whole at once
 _SMALL = 12
 
@@ -45,32 +60,6 @@ def groups(release: Release, hidden: Iterable[Key]) -> list[list[Key]]:
     for k in hidden:
         out.setdefault(find(k), []).append(k)
     return sorted(out.values(), key=len)
-
-
-def _rows(rel: Relation, index: Mapping[Key, int], values: Mapping[Key, int]):
-    """(coefficients {column: coef}, lower, upper) rows of one relation with the visible cells
-    as constants; zero coefficients left out (a sparse row, built without a dense vector)."""
-
-    def side(terms: list[tuple[Key, float]]) -> tuple[dict[int, float], float]:
-        a: dict[int, float] = {}
-        const = 0.0
-        for key, coef in terms:
-            if key in index:
-                j = index[key]
-                a[j] = a.get(j, 0.0) + coef
-            else:
-                const += coef * values[key]
-        return {j: c for j, c in a.items() if c != 0.0}, const
-
-    # total - sum(parts) == 0, or total - sum(parts) <= 0 and total - part >= 0 for each part
-    a, c = side([(rel.total, 1.0)] + [(p, -1.0) for p in rel.parts])
-    if rel.exact:
-        yield a, -c, -c
-        return
-    yield a, -math.inf, -c
-    for p in rel.parts:
-        a, c = side([(rel.total, 1.0), (p, -1.0)])
-        yield a, -c, math.inf
 
 
 def _index(release: Release, bounds: Mapping[Key, Range]) -> dict[Key, list[Relation]]:
@@ -102,42 +91,6 @@ def _group_of(
                         nxt.append(other)
         layer = nxt
     return sorted(seen, key=order)
-
-
-def _system(release: Release, bounds, group: list[Key], by_key):
-    """(index, A as a sparse matrix, row lower, row upper, lo, hi, rows) of one group; ``rows``
-    are the sparse rows A is made of (for ``_propagate``)."""
-    from scipy import sparse  # the solver loads only when a release is protected
-
-    index, rows = _group_rows(release, group, by_key)
-    a = None
-    if rows:
-        ri = [r for r, row in enumerate(rows) for _ in row[0]]
-        ci = [j for row in rows for j in row[0]]
-        cv = [c for row in rows for c in row[0].values()]
-        a = sparse.csr_array((cv, (ri, ci)), shape=(len(rows), len(group)))
-    lo = np.array([bounds[k][0] for k in group], dtype=float)
-    hi = np.array([bounds[k][1] for k in group], dtype=float)
-    return (
-        index,
-        a,
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        lo,
-        np.where(np.isinf(hi), _CAP, hi),
-    )
-
-
-def _group_rows(release: Release, group: list[Key], by_key):
-    index = {k: i for i, k in enumerate(group)}
-    seen: set[int] = set()
-    rows = []
-    for k in group:
-        for rel in by_key.get(k, ()):
-            if id(rel) not in seen:
-                seen.add(id(rel))
-                rows.extend(_rows(rel, index, release.values))
-    return index, rows
 
 
 #: rounds of bound propagation before the solver is asked
@@ -187,7 +140,7 @@ def _surely_fails(release, bounds, cell, by_key, span, width) -> bool:
     rels = by_key.get(cell, ())
     local = sorted({k for rel in rels for k in (rel.total, *rel.parts) if k in bounds}, key=order)
     index = {k: i for i, k in enumerate(local)}
-    rows = [row for rel in rels for row in _rows(rel, index, release.values)]
+    rows = [row for rel in rels for row in relation_rows(rel, index, release.values)]
     lo = [float(bounds[k][0]) for k in local]
     hi = [float(bounds[k][1]) for k in local]
     if not _propagate(rows, lo, hi):
@@ -199,19 +152,35 @@ def _surely_fails(release, bounds, cell, by_key, span, width) -> bool:
 
 
 def holds(
-    release: Release, bounds: Mapping[Key, Range], cell: Key, *, span: Range | None, width: float
+    release: Release,
+    bounds: Mapping[Key, Range],
+    cell: Key,
+    *,
+    span: Range | None,
+    width: float,
+    pool: Pool | None = None,
 ) -> bool:
     """Whether ``cell`` can take both ends of ``span`` (when given) and values ``width`` apart,
-    in two integer solutions found together: one feasibility problem, not two optimisations."""
+    in two integer solutions found together: one feasibility problem, not two optimisations.
+    With a ``pool`` (see ``Pool``), solutions found before answer first, and each solve adds
+    its own."""
+    if pool is not None and pool.proves(cell, span, width):
+        return True
     by_key = _index(release, bounds)
     group = _group_of(cell, by_key, bounds)
+    if pool is not None and len(group) > _SMALL:
+        pool.push(group, bounds)
+        if pool.proves(cell, span, width):
+            return True
     if len(group) > _SMALL:
         # first with the hidden cells far away held at their values: a solution then is a
         # solution of the whole (so "holds" is sure); only a "no" needs the whole group
         near = _group_of(cell, by_key, bounds, hops=2)
-        if len(near) < len(group) and _holds(release, bounds, cell, near, by_key, span, width):
+        if len(near) < len(group) and _holds(
+            release, bounds, cell, near, by_key, span, width, pool
+        ):
             return True
-    return _holds(release, bounds, cell, group, by_key, span, width)
+    return _holds(release, bounds, cell, group, by_key, span, width, pool)
 
 
 #: answers of ``_holds`` by the whole content of their problem (see ``_problem_key``): the
@@ -247,43 +216,165 @@ def _problem_key(release: Release, bounds, cell, group, by_key, span, width) -> 
     )
 
 
-def _holds(release, bounds, cell, group, by_key, span, width) -> bool:
+def _holds(release, bounds, cell, group, by_key, span, width, pool=None) -> bool:
+    if pool is not None and pool.proves(cell, span, width):
+        return True
+    if _surely_fails(release, bounds, cell, by_key, span, width):
+        return False
+    verdict, relaxed = _linear_verdict(release, bounds, cell, group, span, width, pool)
+    if verdict is not None:
+        return verdict
     key = _problem_key(release, bounds, cell, group, by_key, span, width)
     known = _ANSWERS.get(key)
     if known is None:
-        known = not _surely_fails(release, bounds, cell, by_key, span, width)
-        known = known and _solve_holds(release, bounds, cell, group, by_key, span, width)
+        known = _solve_holds(release, bounds, cell, group, span, width, pool, relaxed)
         if len(_ANSWERS) >= _MAX_ANSWERS:
             _ANSWERS.clear()
         _ANSWERS[key] = known
     return known
 
 
-def _solve_holds(release, bounds, cell, group, by_key, span, width) -> bool:
-    from scipy import sparse  # the solver loads only when a release is protected
+def _linear_verdict(release, bounds, cell, group, span, width, pool):
+    """The check from two linear programs (the cell's least and most), when they settle it.
+
+    The linear program is a relaxation of the integer one: when its least or most already
+    falls short, no integer solution does better, so the answer is no. When its optimum is a
+    whole-number vertex (the usual case: the relations are sums), that vertex is an integer
+    solution at the relaxation's bound, so it is the integer optimum and the answer is exact.
+    Only a fractional optimum that would pass leaves the question to the integer program.
+    Returns (True/False/None, (least, most) of the relaxation or None)."""
+    from scipy.optimize import linprog
+
+    m = matrix(release)
+    system = m.group(group, bounds)
+    index, a, rlo, rhi, lo, hi = system
+    i = index[cell]
+    value = m.values[m.index[cell]]
+    lo, hi = lo.copy(), hi.copy()
+    if span is None:
+        # pushed only as far as the check needs: the answer is the same (the value lies in
+        # the range, so a range ``width`` wide either fits the caps or reaches one of them)
+        hi[i] = min(hi[i], value + width)
+        lo[i] = max(lo[i], value - width)
+    a_ub, b_ub = None, None
+    if a is not None:
+        a_ub = one_sided(a)
+        b_ub = np.concatenate([np.asarray(rhi), -np.asarray(rlo)])
+        finite = np.isfinite(b_ub)
+        a_ub, b_ub = a_ub[finite], b_ub[finite]
+    found: list[float] = []
+    whole = True
+    for sign in (1.0, -1.0):  # least, then most
+        c = np.zeros(len(group))
+        c[i] = sign
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([lo, hi]), method="highs")
+        if res.status != 0:
+            return None, None
+        x = res.x
+        found.append(float(x[i]))
+        if np.all(np.abs(x - np.round(x)) <= 1e-6):
+            if pool is not None:
+                pool.add(group, x, system)
+        else:
+            whole = False
+    least, most = found
+    eps = 1e-6
+    if span is not None:
+        short = least > span[0] + eps or most < span[1] - eps
+    else:
+        short = most - least < width - eps
+    if short:
+        return False, None
+    return (True if whole else None), (least, most)
+
+
+def _solve_holds(release, bounds, cell, group, span, width, pool=None, relaxed=None) -> bool:
+    """The check as integer programs, one per end: the two solutions it asks for are
+    independent but for ``width``, and a range is ``width`` wide exactly when the cell's
+    integer most and least are (each a program of its own, far quicker than both at once)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
+    m = matrix(release)
+    system = m.group(group, bounds)
+    index, a, rlo, rhi, lo, hi = system
     n, i = len(group), index[cell]
-    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
-    blocks = []
-    if a is not None:
-        blocks.append(
-            LinearConstraint(sparse.block_diag([a, a], format="csr"), rlo + rlo, rhi + rhi)
-        )
+    value = m.values[m.index[cell]]
+    constraints = [LinearConstraint(a, rlo, rhi)] if a is not None else []
     if span is not None:
-        lo2[i] = hi2[i] = span[0]
-        lo2[n + i] = hi2[n + i] = span[1]
-    if width > 0:
-        row = np.zeros(2 * n)
-        row[n + i], row[i] = 1.0, -1.0
-        blocks.append(LinearConstraint(row.reshape(1, -1), width, np.inf))
-    if np.any(lo2 > hi2):
-        return False
-    res = milp(
-        np.zeros(2 * n), constraints=blocks, integrality=np.ones(2 * n), bounds=Bounds(lo2, hi2)
-    )
-    return res.status == 0
+        # a solution with the cell at each end of the span, unless one was found before
+        ends = [(span[0], 0.0)] if pool is None or pool.least[pool.index[cell]] > span[0] else []
+        if pool is None or pool.most[pool.index[cell]] < span[1]:
+            ends.append((span[1], 0.0))
+    else:
+        # the least and the most, each only as far as the check needs (see _linear_verdict)
+        ends = [(max(lo[i], value - width), 1.0), (min(hi[i], value + width), -1.0)]
+    if span is None and relaxed is not None:
+        # the relaxation's least and most, rounded inwards, are likely whole-number ends:
+        # two solutions there settle it with linear programs alone
+        least, most = math.ceil(relaxed[0] - 1e-6), math.floor(relaxed[1] + 1e-6)
+        if most - least >= width:
+            xs = []
+            for end in (least, most):
+                low, high = lo.copy(), hi.copy()
+                low[i] = high[i] = end
+                xs.append(_whole_vertex(system, low, high, i))
+            if all(x is not None for x in xs):
+                if pool is not None:
+                    for x in xs:
+                        pool.add(group, x, system)
+                return True
+    found = []
+    for end, sign in ends:
+        low, high, c = lo.copy(), hi.copy(), np.zeros(n)
+        if sign:
+            c[i] = sign
+            low[i], high[i] = (end, high[i]) if sign > 0 else (low[i], end)
+        else:
+            low[i] = high[i] = end
+        if np.any(low > high):
+            return False
+        x = _whole_vertex(system, low, high, i) if not sign else None
+        if x is None:
+            res = milp(c, constraints=constraints, integrality=np.ones(n), bounds=Bounds(low, high))
+            if res.status != 0:
+                return False
+            x = res.x
+        if pool is not None:
+            pool.add(group, x, system)
+        found.append(round(float(x[i])))
+    return span is not None or found[1] - found[0] >= width
+
+
+def _whole_vertex(system, low, high, i: int) -> np.ndarray | None:
+    """A whole-number solution of ``system`` within ``low``/``high`` (the cell fixed), from
+    linear programs alone when they give one: the fixed cell often makes the relaxation's
+    first optimum fractional, and another objective (a fixed pseudo-random one: the same every
+    run) usually lands on a whole vertex at a fraction of an integer program's cost. None when
+    it does not (or when the relaxation has no solution, which the integer program then
+    reports)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    index, a, rlo, rhi, _lo, _hi = system
+    n = len(low)
+    constraints = [LinearConstraint(a, rlo, rhi)] if a is not None else []
+    rng = np.random.default_rng(i)
+    for _ in range(_VERTEX_TRIES):
+        res = milp(
+            rng.standard_normal(n),
+            constraints=constraints,
+            integrality=np.zeros(n),
+            bounds=Bounds(low, high),
+        )
+        if res.status != 0:
+            return None
+        whole = solution(res.x, (index, a, rlo, rhi, low, high))
+        if whole is not None:
+            return whole
+    return None
+
+
+#: linear programs tried for a whole-number solution before the integer program
+_VERTEX_TRIES = 2
 
 
 def ranges(
@@ -300,7 +391,7 @@ def ranges(
         if cell in out:
             continue
         group = _group_of(cell, by_key, bounds)
-        index, a, rlo, rhi, lo, hi = _system(release, bounds, group, by_key)
+        index, a, rlo, rhi, lo, hi = matrix(release).group(group, bounds)
         for k in group:
             if k in wanted:
                 out[k] = _extremes(index[k], len(group), (a, rlo, rhi), lo, hi)
@@ -321,5 +412,5 @@ def _extremes(i: int, n: int, system, lo, hi) -> Range:
             raise ValueError(f"the published figures admit no solution ({res.message})")
         value = float(sign * res.fun)
         # an unbounded count has a cap far above any real count inside the solver
-        found.append(math.inf if value >= _CAP - 0.5 else round(value, 6))
+        found.append(math.inf if value >= CAP - 0.5 else round(value, 6))
     return (found[0], found[1])

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from vrp_desktop.disclosure.intervals import Range, holds, ranges
+from vrp_desktop.disclosure.intervals import Pool, Range, holds, matrix, ranges
 from vrp_desktop.disclosure.release import Key, Release, order
 from vrp_desktop.disclosure.rule import Rule
 
@@ -140,6 +140,7 @@ def protect(
         free.difference_update(extra)
         todo.update(extra)
         version += 1
+        chooser.pool.version = version
     return Protection(
         system,
         rule,
@@ -155,6 +156,10 @@ def protect(
 #: branch-and-bound nodes one complement search may take (deterministic, unlike a time limit)
 _NODES = 5000
 
+#: variables of a model still solved as an integer program first: below this it takes
+#: milliseconds, and the choice is the cheapest one
+_EXACT_UP_TO = 4000
+
 #: what hiding a zero costs, against a count's own size
 _ZERO_COST = 25.0
 
@@ -163,6 +168,7 @@ class _Chooser:
     def __init__(self, system: Release, rule: Rule, primary, secondary, free) -> None:
         self.system, self.rule = system, rule
         self.primary, self.secondary, self.free = primary, secondary, free
+        self.pool = Pool(system, rule.protection_width)
         self.related: dict[Key, list[int]] = {}
         self.as_total: dict[Key, int] = {}
         for n, rel in enumerate(system.relations):
@@ -188,6 +194,7 @@ class _Chooser:
             cell,
             span=self.rule.primary_range if primary else None,
             width=0 if primary else self.rule.protection_width,
+            pool=self.pool,
         )
 
     def near(self, cell: Key, hops: int) -> set[Key]:
@@ -223,103 +230,140 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
     satisfy every relation touching them (cells further out held at their values), hidden cells
     within their rule bounds, visible cells at their values unless chosen (``z = 1``); ``cell``
     must reach the top of its promised range in ``up`` and the bottom in ``down``. Minimise the
-    cost of the chosen cells: totals dearest, then larger counts."""
-    from scipy import sparse  # the solver loads only when a release is protected
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    cost of the chosen cells: totals dearest, then larger counts.
 
-    rule, system = ch.rule, ch.system
-    near = {cell}
-    for _ in range(hops):
-        near |= ch._neighbours(near)
-    keys = sorted(near, key=order)
-    index = {k: i for i, k in enumerate(keys)}
-    n = len(keys)
-    values = system.values
-    hidden = ch.primary | ch.secondary
-    choosable = [k for k in keys if k in ch.free]
-    zi = {k: 2 * n + m for m, k in enumerate(choosable)}
-    nv = 2 * n + len(choosable)
-    big = float(sum(values[k] for k in keys) + rule.threshold + 1)
-    lo, hi = np.zeros(nv), np.zeros(nv)
-    for copy in (0, 1):
-        for k, i in index.items():
-            j = copy * n + i
-            if k in ch.primary:
-                lo[j], hi[j] = rule.primary_range
-            elif k in hidden or k in zi:
-                lo[j], hi[j] = 0, big
-            else:
-                lo[j] = hi[j] = values[k]
-    lo[2 * n :], hi[2 * n :] = 0, 1
-    # rows built as coordinates: a dense row per constraint cost more than the solve
-    ri: list[int] = []
-    ci: list[int] = []
-    cv: list[float] = []
-    rlo: list[float] = []
-    rhi: list[float] = []
+    On a large model (a small release's whole neighbourhood in a big one), first as a linear
+    program with each chosen cell moving at most ``threshold`` (a narrower
+    model, so what it finds is a choice of the full one): the cells it moves at all are
+    chosen. That takes a fraction of the integer program's time on a large release, and
+    ``protect`` checks the cell again afterwards, exactly, whichever way it was chosen. The
+    integer program is asked only when the linear one finds nothing (its "no solution" is
+    quick, and settles whether to look further out)."""
+    from scipy.optimize import milp
 
-    def add(coefs: dict[int, float], a: float, b: float) -> None:
-        r = len(rlo)
-        for j, c in coefs.items():
-            ri.append(r)
-            ci.append(j)
-            cv.append(c)
-        rlo.append(a)
-        rhi.append(b)
-
-    touched = {n_ for k in keys for n_ in ch.related.get(k, ())}
-    for copy in (0, 1):
-        off = copy * n
-        for n_ in sorted(touched):
-            rel = system.relations[n_]
-
-            def term(terms, off=off):
-                coefs: dict[int, float] = {}
-                const = 0.0
-                for k, c in terms:
-                    if k in index:
-                        coefs[off + index[k]] = coefs.get(off + index[k], 0.0) + c
-                    else:
-                        const += c * values[k]
-                return coefs, const
-
-            coefs, const = term([(rel.total, 1.0)] + [(p, -1.0) for p in rel.parts])
-            if rel.exact:
-                add(coefs, -const, -const)
-            else:
-                add(coefs, -math.inf, -const)
-                for p in rel.parts:
-                    coefs, const = term([(rel.total, 1.0), (p, -1.0)])
-                    add(coefs, -const, math.inf)
-        for k, z in zi.items():  # y away from its value only when chosen
-            j = off + index[k]
-            add({j: 1.0, z: -big}, -math.inf, values[k])
-            # a count cannot fall below 0, so its value is all it can lose: a tighter
-            # relaxation than big, with the same integer solutions
-            add({j: 1.0, z: float(values[k])}, values[k], math.inf)
-    c_up, c_down = index[cell], n + index[cell]
-    if cell in ch.primary:
-        a, b = rule.primary_range
-        lo[c_up], lo[c_down] = b, a
-        hi[c_up], hi[c_down] = b, a
-    else:
-        add({c_up: 1.0, c_down: -1.0}, rule.protection_width, math.inf)
-    cost = np.zeros(nv)
-    for k, z in zi.items():
-        # a hidden zero is dear (a reader loses a sure nothing), a total dearer still
-        cost[z] = 1.0 + (values[k] or _ZERO_COST) + 1000.0 * ch.as_total.get(k, 0)
+    keys = _near(ch, cell, hops)
+    model = _Model(ch, cell, keys)
+    if model.choosable and len(model.cost) > _EXACT_UP_TO:
+        cap = float(ch.rule.threshold)
+        relaxed = milp(**model.problem(cap, cap, integer=False))
+        if relaxed.status == 0:
+            chosen = model.chosen(relaxed.x)
+            if chosen:
+                return chosen
     res = milp(
-        cost,
-        constraints=[
-            LinearConstraint(sparse.csr_array((cv, (ri, ci)), shape=(len(rlo), nv)), rlo, rhi)
-        ],
-        integrality=np.ones(nv),
-        bounds=Bounds(lo, hi),
+        **model.problem(None, None, integer=True),
         # a node limit, not a time limit, bounds the search: the same figures then give the
         # same choice on a loaded machine too (the time limit is only a safety net)
         options={"node_limit": _NODES, "time_limit": 120},
     )
     if res.x is None:
         return None if hops >= 8 else complements(ch, cell, hops + 2)
-    chosen = [k for k, z in zi.items() if res.x[z] > 0.5]
-    return chosen or None
+    return model.chosen(res.x) or None
+
+
+def _near(ch: _Chooser, cell: Key, hops: int) -> list[Key]:
+    near = {cell}
+    for _ in range(hops):
+        near |= ch._neighbours(near)
+    return sorted(near, key=order)
+
+
+class _Model:
+    """The single-cell protection model of ``cell`` over ``keys`` (see ``complements``):
+    variables ``up`` (n), ``down`` (n) and one choice ``z`` per visible cell that may be
+    hidden."""
+
+    def __init__(self, ch: _Chooser, cell: Key, keys: list[Key]) -> None:
+        from scipy import sparse  # the solver loads only when a release is protected
+
+        rule, system = ch.rule, ch.system
+        self.keys = keys
+        index = {k: i for i, k in enumerate(keys)}
+        n = self.n = len(keys)
+        values = system.values
+        value = np.array([values[k] for k in keys], dtype=float)
+        hidden = ch.primary | ch.secondary
+        self.choosable = [k for k in keys if k in ch.free]
+        m = len(self.choosable)
+        nv = 2 * n + m
+        self.big = float(value.sum() + rule.threshold + 1)
+        lo, hi = np.zeros(nv), np.zeros(nv)
+        for k, i in index.items():
+            if k in ch.primary:
+                lo[i], hi[i] = rule.primary_range
+            elif k in hidden or k in ch.free:
+                lo[i], hi[i] = 0, self.big
+            else:
+                lo[i] = hi[i] = value[i]
+        lo[n : 2 * n], hi[n : 2 * n] = lo[:n], hi[:n]
+        lo[2 * n :], hi[2 * n :] = 0, 1
+        # every relation touching the cells, the cells further out held at their values
+        self.a, self.rlo, self.rhi = matrix(system).rows(keys)
+        self.cols = np.array([index[k] for k in self.choosable], dtype=np.int64)
+        self.zv = value[self.cols]
+        c_up, c_down = index[cell], n + index[cell]
+        self.width_row = None
+        if cell in ch.primary:
+            a_, b_ = rule.primary_range
+            lo[c_up], lo[c_down] = b_, a_
+            hi[c_up], hi[c_down] = b_, a_
+        else:
+            row = np.zeros(nv)
+            row[c_up], row[c_down] = 1.0, -1.0
+            self.width_row = (sparse.csr_array(row.reshape(1, -1)), rule.protection_width)
+        self.lo, self.hi = lo, hi
+        # a hidden zero is dear (a reader loses a sure nothing), a total dearer still
+        self.cost = np.zeros(nv)
+        self.cost[2 * n :] = [
+            1.0 + (values[k] or _ZERO_COST) + 1000.0 * ch.as_total.get(k, 0) for k in self.choosable
+        ]
+
+    def problem(self, up_cap: float | None, down_cap: float | None, *, integer: bool) -> dict:
+        """``milp``'s arguments. A chosen cell may move up by ``up_cap`` and down by
+        ``down_cap`` (None: as far as the full model lets it: any count, down to 0)."""
+        from scipy import sparse
+        from scipy.optimize import Bounds, LinearConstraint
+
+        n, m, a = self.n, len(self.choosable), self.a
+        zv = self.zv
+        up = np.full(m, self.big if up_cap is None else up_cap)
+        down = zv if down_cap is None else np.minimum(zv, down_cap)
+        pick = sparse.csr_array((np.ones(m), (np.arange(m), self.cols)), shape=(m, n))
+        none_m, none_a = sparse.csr_array((m, n)), sparse.csr_array(a.shape)
+        blocks, row_lo, row_hi = [], [], []
+        for copy in (0, 1):
+            y, rel = [none_m, none_m], [none_a, none_a]
+            y[copy], rel[copy] = pick, a
+            # y away from its value only when chosen: y - up*z <= v and y + down*z >= v
+            # (each cell's two rows side by side: the order the solver meets them in decides
+            # between equally cheap choices, and this one keeps the choices made before)
+            both = sparse.block_array(
+                [[*y, sparse.diags_array(-up, format="csr")], [*y, sparse.diags_array(down)]],
+                format="csr",
+            )
+            side_by_side = np.arange(2 * m).reshape(2, m).T.ravel()
+            blocks += [[*rel, sparse.csr_array((a.shape[0], m))], [both[side_by_side]]]
+            row_lo += [self.rlo, np.column_stack([np.full(m, -math.inf), zv]).ravel()]
+            row_hi += [self.rhi, np.column_stack([zv, np.full(m, math.inf)]).ravel()]
+        constraints = [
+            LinearConstraint(
+                sparse.vstack(
+                    [sparse.hstack(b, format="csr") if len(b) > 1 else b[0] for b in blocks],
+                    format="csr",
+                ),
+                np.concatenate(row_lo),
+                np.concatenate(row_hi),
+            )
+        ]
+        if self.width_row is not None:
+            constraints.append(LinearConstraint(self.width_row[0], self.width_row[1], math.inf))
+        nv = len(self.cost)
+        return {
+            "c": self.cost,
+            "constraints": constraints,
+            "integrality": np.ones(nv) if integer else np.zeros(nv),
+            "bounds": Bounds(self.lo, self.hi),
+        }
+
+    def chosen(self, x: np.ndarray) -> list[Key]:
+        return [k for j, k in enumerate(self.choosable) if x[2 * self.n + j] > 1e-6]
