@@ -221,17 +221,27 @@ def _holds(release, bounds, cell, group, by_key, span, width, pool=None) -> bool
         return True
     if _surely_fails(release, bounds, cell, by_key, span, width):
         return False
-    verdict, relaxed = _linear_verdict(release, bounds, cell, group, span, width, pool)
-    if verdict is not None:
-        return verdict
-    key = _problem_key(release, bounds, cell, group, by_key, span, width)
-    known = _ANSWERS.get(key)
-    if known is None:
-        known = _solve_holds(release, bounds, cell, group, span, width, pool, relaxed)
+    # a problem met before is answered from memory (a small group's key is cheap to write;
+    # a large one's costs more than the linear programs that usually settle it)
+    key = None
+    if len(group) <= _CACHED_UP_TO:
+        key = _problem_key(release, bounds, cell, group, by_key, span, width)
+        if key in _ANSWERS:
+            return _ANSWERS[key]
+    verdict, relaxed = None, None
+    if len(group) > _SMALL:  # a small group's integer programs cost no more than these
+        verdict, relaxed = _linear_verdict(release, bounds, cell, group, span, width, pool)
+    if verdict is None:
+        verdict = _solve_holds(release, bounds, cell, group, span, width, pool, relaxed)
+    if key is not None:
         if len(_ANSWERS) >= _MAX_ANSWERS:
             _ANSWERS.clear()
-        _ANSWERS[key] = known
-    return known
+        _ANSWERS[key] = verdict
+    return verdict
+
+
+#: groups up to this many hidden cells have their answers remembered
+_CACHED_UP_TO = 200
 
 
 def _linear_verdict(release, bounds, cell, group, span, width, pool):

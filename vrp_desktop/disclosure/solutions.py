@@ -52,44 +52,50 @@ class Matrix:
     a group's problem is then a slice of it, with its visible cells moved to the bounds."""
 
     def __init__(self, release: Release) -> None:
-        from scipy import sparse  # the solver loads only when a release is protected
-
         keys = list(release.values)
+        self.release = release
         self.index = {k: i for i, k in enumerate(keys)}
         self.values = np.array([release.values[k] for k in keys], dtype=float)
-        ri: list[int] = []
-        ci: list[int] = []
-        cv: list[float] = []
-        lo: list[float] = []
-        hi: list[float] = []
-        for rel in release.relations:
-            # every key is in the index, so no cell is left as a constant
-            for coefs, a, b in relation_rows(rel, self.index, release.values):
-                r = len(lo)
-                ri.extend([r] * len(coefs))
-                ci.extend(coefs)
-                cv.extend(coefs.values())
-                lo.append(a)
-                hi.append(b)
-        shape = (len(lo), len(keys))
-        a = sparse.coo_array((cv, (ri, ci)), shape=shape).tocsr()
-        a.sum_duplicates()
-        a.eliminate_zeros()
-        self.a = a
-        self.a_csc = a.tocsc()
-        self.lo = np.array(lo, dtype=float)
-        self.hi = np.array(hi, dtype=float)
         self.relations = len(release.relations)
+        self._built = None
+
+    def _sparse(self):
+        """(A by rows, A by columns, row lower, row upper), built at the first solve: most
+        of the small releases a pack protects table by table never need one."""
+        if self._built is None:
+            from scipy import sparse  # the solver loads only when a release is protected
+
+            ri: list[int] = []
+            ci: list[int] = []
+            cv: list[float] = []
+            lo: list[float] = []
+            hi: list[float] = []
+            for rel in self.release.relations:
+                # every key is in the index, so no cell is left as a constant
+                for coefs, a, b in relation_rows(rel, self.index, self.release.values):
+                    r = len(lo)
+                    ri.extend([r] * len(coefs))
+                    ci.extend(coefs)
+                    cv.extend(coefs.values())
+                    lo.append(a)
+                    hi.append(b)
+            shape = (len(lo), len(self.index))
+            a = sparse.coo_array((cv, (ri, ci)), shape=shape).tocsr()
+            a.sum_duplicates()
+            a.eliminate_zeros()
+            self._built = (a, a.tocsc(), np.array(lo, dtype=float), np.array(hi, dtype=float))
+        return self._built
 
     def rows(self, keys: list[Key]):
         """(A, row lower, row upper) of every relation row touching ``keys``, over ``keys``'
         columns in their order: every other cell is held at its published value."""
+        a, a_csc, lo, hi = self._sparse()
         cols = np.array([self.index[k] for k in keys], dtype=np.int64)
-        rows = np.unique(self.a_csc[:, cols].tocoo().row)
-        full = self.a[rows]
+        rows = np.unique(a_csc[:, cols].tocoo().row)
+        full = a[rows]
         sub = full[:, cols]
         const = full @ self.values - sub @ self.values[cols]
-        return sub, self.lo[rows] - const, self.hi[rows] - const
+        return sub, lo[rows] - const, hi[rows] - const
 
     def group(self, group: list[Key], bounds: Mapping[Key, Range]):
         """(index, A, row lower, row upper, lo, hi) of ``group``'s hidden cells, with their
