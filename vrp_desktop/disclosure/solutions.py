@@ -151,10 +151,11 @@ class Pool:
         self._pushed: dict[Key, int] = {}
 
     def push(self, group: list[Key], bounds: Mapping[Key, Range]) -> None:
-        """Two solves over ``group`` that push every cell not yet proven to its top, then to
-        its bottom, all at once: one pair of solutions proves most cells of a large group, so
-        only the rest need a solve of their own. Linear programs: the relations are sums, so
-        their vertices are mostly whole numbers, and ``add`` keeps only those that are."""
+        """Linear programs over ``group`` that push every cell not yet proven to its top, then
+        to its bottom, all at once, for a few rounds while they keep proving cells: a pair of
+        solutions proves most cells of a large group, so only the rest need a check of their
+        own. The relations are sums, so the vertices are mostly whole numbers, and ``add``
+        keeps only those that are."""
         if self._pushed.get(group[0]) == self.version:
             return
         width = self.width
