@@ -268,10 +268,7 @@ def _linear_verdict(release, bounds, cell, group, span, width, pool):
         lo[i] = max(lo[i], value - width)
     a_ub, b_ub = None, None
     if a is not None:
-        a_ub = one_sided(a)
-        b_ub = np.concatenate([np.asarray(rhi), -np.asarray(rlo)])
-        finite = np.isfinite(b_ub)
-        a_ub, b_ub = a_ub[finite], b_ub[finite]
+        a_ub, b_ub = one_sided(a, rlo, rhi)
     found: list[float] = []
     whole = True
     for sign in (1.0, -1.0):  # least, then most

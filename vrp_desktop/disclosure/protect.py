@@ -241,7 +241,7 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
     quick, and settles whether to look further out)."""
     from scipy.optimize import milp
 
-    keys = _near(ch, cell, hops)
+    keys = sorted(ch.near(cell, hops), key=order)
     model = _Model(ch, cell, keys)
     if model.choosable and len(model.cost) > _EXACT_UP_TO:
         cap = float(ch.rule.threshold)
@@ -259,13 +259,6 @@ def complements(ch: _Chooser, cell: Key, hops: int = 2) -> list[Key] | None:
     if res.x is None:
         return None if hops >= 8 else complements(ch, cell, hops + 2)
     return model.chosen(res.x) or None
-
-
-def _near(ch: _Chooser, cell: Key, hops: int) -> list[Key]:
-    near = {cell}
-    for _ in range(hops):
-        near |= ch._neighbours(near)
-    return sorted(near, key=order)
 
 
 class _Model:

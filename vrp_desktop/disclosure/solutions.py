@@ -172,10 +172,7 @@ class Pool:
         # is found still solves the whole)
         top = np.minimum(hi, np.maximum(value, lo) + width + 1)
         bottom = np.maximum(lo, np.minimum(value, top) - width - 1)
-        a_ub = one_sided(a)
-        b_ub = np.concatenate([np.asarray(rhi), -np.asarray(rlo)])
-        finite = np.isfinite(b_ub)
-        a_ub, b_ub = a_ub[finite], b_ub[finite]
+        a_ub, b_ub = one_sided(a, rlo, rhi)
         bounded = np.isfinite(np.array([bounds[k][1] for k in group], dtype=float))
         for _round in range(_PUSHES):
             least, most = self.least[cols], self.most[cols]
@@ -238,8 +235,12 @@ def solution(x: np.ndarray, system) -> np.ndarray | None:
     return whole
 
 
-def one_sided(a):
-    """[A; -A]: two-sided rows as one-sided ones (what ``linprog`` takes)."""
+def one_sided(a, rlo, rhi):
+    """(A_ub, b_ub): rows ``rlo <= A x <= rhi`` as ``A_ub x <= b_ub`` (what ``linprog``
+    takes), the unbounded sides left out."""
     from scipy import sparse
 
-    return sparse.vstack([a, -a], format="csr")
+    a_ub = sparse.vstack([a, -a], format="csr")
+    b_ub = np.concatenate([np.asarray(rhi), -np.asarray(rlo)])
+    finite = np.isfinite(b_ub)
+    return a_ub[finite], b_ub[finite]
