@@ -26,8 +26,11 @@ cells.
 Speed: every answer about a hidden cell is exact, but it is found the cheapest way that settles
 it (``intervals``: earlier solutions, propagation, the linear relaxation, then integer programs
 one end at a time), over a release written once as a sparse matrix (``solutions``). Only the
-choice of complementary cells on a very large model is a linear program rounded up
-(``protect.complements``), which may hide a little more; the check after it is exact again.
+choice of complementary cells on a very large model (or, with ``quick_repair``, on any but a
+small one) is a linear program rounded up (``protect.complements``), which may hide a little
+more; the check after it is exact again. A large release made of parts (the evaluation pack's
+units) is protected part by part first and then whole, from what the parts hid
+(``hidden_from_start``).
 
 Public API (stable; the evaluation pack calls it)::
 

@@ -138,7 +138,10 @@ def _surely_fails(release, bounds, cell, by_key, span, width) -> bool:
     is in (the others left out: a relaxation, so still an outer bound) shows it cannot reach
     both ends of ``span`` or values ``width`` apart; then the solver would say no too."""
     rels = by_key.get(cell, ())
-    local = sorted({k for rel in rels for k in (rel.total, *rel.parts) if k in bounds}, key=order)
+    # a count in no sum (published once, on its own) still has to fit its own bounds
+    local = sorted(
+        {cell, *(k for rel in rels for k in (rel.total, *rel.parts) if k in bounds)}, key=order
+    )
     index = {k: i for i, k in enumerate(local)}
     rows = [row for rel in rels for row in relation_rows(rel, index, release.values)]
     lo = [float(bounds[k][0]) for k in local]
