@@ -73,7 +73,10 @@ def test_export_workbook_and_pdf(demo, tmp_path):
     header, rows = _sheet(wb, "Attrition")
     whole = rows[0]
     assert whole[1] == "All interventions" and isinstance(whole[header.index("Referred")], int)
-    assert whole[header.index("Referred")] >= whole[header.index("Paired")] > 5
+    paired = whole[header.index("Paired")]
+    # the whole's paired may be hidden to protect a unit's (all of one intervention type's
+    # paired people but one small group can be worked out from the whole's otherwise)
+    assert paired == "[c]" or whole[header.index("Referred")] >= paired > 5
     header, rows = _sheet(wb, "Change")
     mean = header.index("Mean change")
     assert any(isinstance(r[mean], float) for r in rows)  # numbers as numbers

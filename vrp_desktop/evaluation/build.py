@@ -198,9 +198,11 @@ def _workspace_name(ws, providers) -> str:
 
 def _units(cohort: Cohort, kind, providers, interventions, frameworks):
     """(level, name, framework id or None, the unit's enrolments as cohort positions), the
-    whole first."""
+    whole first; and each unit made up of others (by providers, intervention types or
+    interventions: each way adds up on its own), with them (for ``Publisher.decide``)."""
     whole = "Partnership" if kind == "partnership" else "All interventions"
     out = [("All", whole, None, np.arange(len(cohort)))]
+    made_of: dict[tuple[tuple, str], list[tuple]] = {}
     fw_of = [interventions.get(iid, ("", "", ""))[2] for iid in cohort.interventions]
     type_code = Coder()
     fw_values = type_code.code((fw_of[k] for k in range(len(fw_of))), len(fw_of))
@@ -210,10 +212,14 @@ def _units(cohort: Cohort, kind, providers, interventions, frameworks):
     for fw_id in sorted(by_type, key=lambda f: frameworks[f].name if f in frameworks else f):
         name = frameworks[fw_id].name if fw_id in frameworks else fw_id
         out.append(("Intervention type", name, fw_id, by_type[fw_id]))
+        made_of.setdefault((("All", whole), "type"), []).append(("Intervention type", name))
+    unit_of_provider = {}
     if kind == "partnership":
         for pid in sorted(by_provider, key=lambda p: providers.get(p, (p, p))[0]):
             code, name = providers.get(pid, (pid, pid))
             out.append(("Provider", f"{name} [{code}]", None, by_provider[pid]))
+            unit_of_provider[pid] = ("Provider", f"{name} [{code}]")
+            made_of.setdefault((("All", whole), "provider"), []).append(unit_of_provider[pid])
     labels = {}
     for iid, (name, pid, _fw) in interventions.items():
         code = providers.get(pid, ("?", ""))[0]
@@ -226,7 +232,15 @@ def _units(cohort: Cohort, kind, providers, interventions, frameworks):
             label = f"{label} ({seen[label]})"
         fw_id = interventions.get(iid, ("", "", None))[2]
         out.append(("Intervention", label, fw_id, by_intervention[iid]))
-    return out
+        unit = ("Intervention", label)
+        made_of.setdefault((("All", whole), "intervention"), []).append(unit)
+        pid = interventions.get(iid, ("", None, ""))[1]
+        if pid in unit_of_provider:
+            made_of.setdefault((unit_of_provider[pid], "intervention"), []).append(unit)
+        if fw_id in by_type:
+            name = frameworks[fw_id].name if fw_id in frameworks else fw_id
+            made_of.setdefault((("Intervention type", name), "intervention"), []).append(unit)
+    return out, made_of
 
 
 def _rows_by(codes_: np.ndarray, values: list) -> dict:
@@ -261,10 +275,21 @@ def publish(
         for entry in framework.exit_reasons:
             exit_labels.setdefault(entry.code, entry.label)
     t = _Tables(threshold, measures, exit_labels)
-    units = _units(cohort, kind, providers, interventions, frameworks)
+    units, made_of = _units(cohort, kind, providers, interventions, frameworks)
     t.code_groups(cohort)
     for level, name, fw_id, rows in units:
         t.unit(level, name, fw_id, People(cohort, rows))
+    t.pub.decide(
+        [(unit, children) for (unit, _way), children in made_of.items()],
+        # the funnel is what a reader looks at first; the whole's funnel above all
+        dear={
+            ((level, name), "stage", stage): 10_000.0 if level == "All" else 100.0
+            for level, name, *_ in units
+            for stage in STAGES
+        },
+    )
+    for table in t.tables.values():
+        table.rows = [[t.pub.shown(v) for v in row] for row in table.rows]
     level_word = "partnership" if kind == "partnership" else "provider"
     return Pack(
         title="Impact and evaluation",
@@ -316,6 +341,8 @@ def _dimensions() -> list[tuple[str, str, Callable[[Any], Any], list[tuple[Any, 
 class _Tables:
     def __init__(self, threshold: int, measures: Sequence[MeasureDefinition], exit_labels):
         self.t = threshold
+        #: every count, by what it counts: the tables hold cells until the pack is decided
+        self.pub = protect.Publisher(threshold)
         self.measures = list(measures)
         self.exit_labels = exit_labels
         #: each enrolment's group on each dimension, worked out once for all the units it is in
@@ -471,10 +498,7 @@ class _Tables:
             ),
         }
 
-    # small helpers: a count standing alone, a statistic over n people
-    def c(self, n: int):
-        return protect.count(n, self.t)
-
+    # small helper: a statistic over n people
     def s(self, value, n: int):
         return protect.statistic(value, n, self.t)
 
@@ -483,6 +507,7 @@ class _Tables:
 
     def unit(self, level: str, name: str, fw_id: str | None, people: People) -> None:
         u = [level, name]
+        self.pub.begin((level, name))
         self.funnel(u, fw_id, people)
         self.exits(u, people)
         c, rows = people.cohort, people.rows
@@ -499,7 +524,9 @@ class _Tables:
 
     def funnel(self, u, fw_id, people: People) -> None:
         counts = [int(people.stages[stage].sum()) for stage in STAGES]
-        shown = [self.c(n) for n in counts]
+        shown = [
+            self.pub.count(("stage", stage), n) for stage, n in zip(STAGES, counts, strict=True)
+        ]
         c, first = people.cohort, people.first
         dated = (c.start[first] != MISSING) & (c.referral[first] != MISSING)
         waits = (c.start[first] - c.referral[first])[dated].astype(float)
@@ -511,7 +538,7 @@ class _Tables:
             [
                 strand,
                 *shown,
-                protect.share(shown[-1], shown[0], counts[-1], counts[0]),
+                protect.Share(shown[-1], shown[0]),
                 self.s(stats.median(waits), len(waits)),
                 self.s(stats.median(spans), len(spans)),
             ],
@@ -532,13 +559,13 @@ class _Tables:
                 reason = self.exit_labels.get(code, code) if code else NOT_RECORDED
             tally[reason] += int(found[k])
         reasons = sorted(tally, key=lambda r: (r in (STILL_ENROLLED, NOT_RECORDED), r))
-        shown, total = protect.one_way([tally[r] for r in reasons], people.n, self.t)
+        total = self.referred(people)
+        shown = self.pub.parts([("exit", r) for r in reasons], [tally[r] for r in reasons], total)
         for reason, value in zip(reasons, shown, strict=True):
-            self.add(
-                "exits",
-                u,
-                [reason, value, protect.share(value, total, tally[reason], people.n)],
-            )
+            self.add("exits", u, [reason, value, protect.Share(value, total)])
+
+    def referred(self, people: People) -> protect.Cell:
+        return self.pub.count(("stage", "Referred"), people.n)
 
     def measure(self, u, m: MeasureDefinition, people: People) -> None:
         c = people.cohort
@@ -556,7 +583,8 @@ class _Tables:
             change = stats.paired_change(base, post)
             n = change.n
             better = m.score_better(score_id)
-            shown_n, shown_base = self.c(n), self.c(with_base)
+            shown_n = self.paired(m, score_id, n)
+            shown_base = self.pub.count(("baseline", m.id), with_base)
             self.add(
                 "change",
                 u,
@@ -566,13 +594,18 @@ class _Tables:
                     better or "",
                     shown_base,
                     shown_n,
-                    protect.share(shown_n, shown_base, n, with_base),
-                    self.s(change.mean_baseline, n),
-                    self.s(change.mean_exit, n),
-                    self.s(change.mean_change, n),
-                    self.s(change.ci_low, n),
-                    self.s(change.ci_high, n),
-                    self.s(change.d_av, n),
+                    protect.Share(shown_n, shown_base),
+                    *(
+                        protect.Given(shown_n, value, n)
+                        for value in (
+                            change.mean_baseline,
+                            change.mean_exit,
+                            change.mean_change,
+                            change.ci_low,
+                            change.ci_high,
+                            change.d_av,
+                        )
+                    ),
                 ],
             )
             keep = ~(np.isnan(base) | np.isnan(post))
@@ -590,6 +623,10 @@ class _Tables:
                     cols.hours[kept] if cols is not None else np.zeros(0),
                     deltas,
                 )
+
+    def paired(self, m, score_id, n: int) -> protect.Cell:
+        """People with a pair on a score: in Change, Reliable change, Dose and Outcomes."""
+        return self.pub.count(("paired", m.id, score_id), n)
 
     def _threshold(self, m, score_id) -> tuple[str, float, bool] | None:
         norms = definitions.norms(m, score_id)
@@ -615,7 +652,10 @@ class _Tables:
             if got is None:
                 continue
             counts = [got.improved, got.unchanged, got.deteriorated]
-            shown, total = protect.one_way(counts, got.n, self.t)
+            total = self.paired(m, score_id, got.n)
+            shown = self.pub.parts(
+                [("change class", m.id, score_id, method, k) for k in range(3)], counts, total
+            )
             self.add(
                 "reliable",
                 u,
@@ -626,10 +666,7 @@ class _Tables:
                     threshold,
                     total,
                     *shown,
-                    *(
-                        protect.share(v, total, k, got.n)
-                        for v, k in zip(shown, counts, strict=True)
-                    ),
+                    *(protect.Share(v, total) for v in shown),
                 ],
             )
 
@@ -646,7 +683,10 @@ class _Tables:
         end = is_high[np.searchsorted(values, post)] if post.size else np.zeros(0, bool)
         moved = int((start & ~end).sum())
         still = int((start & end).sum())
-        shown, total = protect.one_way([moved, still], moved + still, self.t)
+        total = self.pub.count(("high need", m.id, score_id), moved + still)
+        shown = self.pub.parts(
+            [("high need", m.id, score_id, k) for k in ("moved", "still")], [moved, still], total
+        )
         self.add(
             "bands",
             u,
@@ -656,12 +696,13 @@ class _Tables:
                 " or ".join(f'"{h}"' for h in high),
                 total,
                 *shown,
-                protect.share(shown[0], total, moved, moved + still),
+                protect.Share(shown[0], total),
             ],
         )
 
     def dose(self, u, m, score_id, better, sessions, hours, deltas) -> None:
         threshold = self._threshold(m, score_id)
+        paired = self.paired(m, score_id, len(deltas))
         for label, bands, value in (
             ("Sessions attended", definitions.SESSION_BANDS, sessions),
             ("Contact hours", definitions.HOUR_BANDS, hours),
@@ -670,16 +711,23 @@ class _Tables:
             # the last band whose floor the value reaches (the first band below them all)
             groups = np.digitize(np.asarray(value, dtype=float), [f for f, _ in bands[1:]])
             counts = np.bincount(groups, minlength=len(names)).tolist()
-            shown, _total = protect.one_way(counts, len(deltas), self.t)
+            shown = self.pub.parts(
+                [("dose", m.id, score_id, label, band) for band in names], counts, paired
+            )
+            improved: list[protect.Cell] = []
             for j, (band, n, shown_n) in enumerate(zip(names, counts, shown, strict=True)):
                 x = deltas[groups == j]
                 mean = stats.mean_interval(x)
                 share = None
-                if threshold is not None and better in ("higher", "lower") and n:
+                if threshold is not None and better in ("higher", "lower"):
+                    # the share reveals how many improved: a count of its own, adding up to
+                    # the improved of the Reliable change table's row for the same threshold
                     got = stats.classify(x, better, threshold[1], inclusive=threshold[2])
-                    share = protect.share(self.c(got.improved), shown_n, got.improved, n)
-                if protect.is_hidden(shown_n):
-                    share = protect.HIDDEN if n else None
+                    k = got.improved if n and got is not None else 0
+                    improved.append(
+                        self.pub.count(("dose improved", m.id, score_id, label, band), k)
+                    )
+                    share = protect.Share(improved[-1], shown_n)
                 self.add(
                     "dose",
                     u,
@@ -689,12 +737,17 @@ class _Tables:
                         label,
                         band,
                         shown_n,
-                        self._hidden_if(shown_n, mean.mean, n),
-                        self._hidden_if(shown_n, mean.ci_low, n),
-                        self._hidden_if(shown_n, mean.ci_high, n),
+                        protect.Given(shown_n, mean.mean, n),
+                        protect.Given(shown_n, mean.ci_low, n),
+                        protect.Given(shown_n, mean.ci_high, n),
                         share,
                     ],
                 )
+            whole = self.pub.existing(
+                ("change class", m.id, score_id, threshold and threshold[0], 0)
+            )
+            if improved and whole is not None:
+                self.pub.relate(whole, improved)
         sign = 1.0 if better != "lower" else -1.0
         corr = stats.rank_correlation(hours, sign * np.asarray(deltas))
         self.add(
@@ -703,19 +756,11 @@ class _Tables:
             [
                 m.name,
                 m.score_label(score_id),
-                self.c(len(deltas)),
+                paired,
                 self.s(corr.rho, corr.n),
                 self.s(corr.p_value, corr.n),
             ],
         )
-
-    def _hidden_if(self, shown_count, value, n):
-        """A statistic for a group whose count is hidden is hidden too."""
-        if n == 0:
-            return None
-        if protect.is_hidden(shown_count):
-            return protect.HIDDEN
-        return self.s(value, n)
 
     def inequalities(self, u, people: People) -> None:
         """Reach and outcome gaps by group. Each person's flags, group and headline change are
@@ -742,8 +787,11 @@ class _Tables:
             )
             changes[m.id] = change
         group_of = dict(codes._ETHNIC_GROUP_OF)
-        saved: dict[Any, dict[Any, Any]] = {}  # the ethnic groups' shown counts, by column
         first = people.first
+        stage = {
+            name: self.pub.count(("stage", name), int(people.stages[name].sum()))
+            for name in ("Referred", "Attended at least once", "Paired")
+        }
         for dimension, _column, _key, known in _dimensions():
             values, codes_all = self.dim_codes[dimension]
             member = codes_all[first]
@@ -774,42 +822,39 @@ class _Tables:
                 parents = [group_of.get(g, g) if g is not None else None for g, _ in order]
 
             def protected(counts, whole, column, parents=parents, dimension=dimension, order=order):
-                if parents is None:
-                    shown = protect.one_way(counts, whole, self.t)[0]
-                else:
-                    shown = protect.nested(counts, parents, saved.get(column, {}), self.t)
-                if dimension == "Ethnic group":
-                    saved[column] = {g: v for (g, _), v in zip(order, shown, strict=True)}
+                """The groups' counts, adding up to ``whole``; an ethnicity's also to its
+                group's count (published in the Ethnic group rows)."""
+                shown = self.pub.parts(
+                    [("group", dimension, column, g) for g, _ in order], counts, whole
+                )
+                if parents is not None:
+                    children: dict[Any, list[protect.Cell]] = {}
+                    for parent, cell in zip(parents, shown, strict=True):
+                        children.setdefault(parent, []).append(cell)
+                    for parent, cells in children.items():
+                        group = self.pub.existing(("group", "Ethnic group", column, parent))
+                        if group is not None:
+                            self.pub.relate(group, cells)
                 return shown
 
-            total_shown = protect.count(total, self.t)
-            n_shown = protected(n, total, "n")
-            att_shown = protected(att, attended_all, "att")
-            par_shown = protected(par, paired_all, "par")
+            total_shown = stage["Referred"]
+            n_shown = protected(n, total_shown, "n")
+            att_shown = protected(att, stage["Attended at least once"], "att")
+            par_shown = protected(par, stage["Paired"], "par")
             for j, (_g, label) in enumerate(order):
                 a_gap = p_gap = None
-                if not protect.is_hidden(n_shown[j]) and n[j]:  # worked out only when shown
-                    if not protect.is_hidden(att_shown[j]):
-                        a_gap = rate_gap(att[j], n[j], attended_all, total)
-                    if not protect.is_hidden(par_shown[j]):
-                        p_gap = rate_gap(par[j], n[j], paired_all, total)
-                row = [
-                    dimension,
-                    label,
-                    n_shown[j],
-                    protect.share(n_shown[j], total_shown, n[j], total),
-                ]
-                for shown, k, gap in ((att_shown, att, a_gap), (par_shown, par, p_gap)):
-                    visible = protect.share(shown[j], n_shown[j], k[j], n[j])
+                if n[j]:
+                    a_gap = rate_gap(att[j], n[j], attended_all, total)
+                    p_gap = rate_gap(par[j], n[j], paired_all, total)
+                row = [dimension, label, n_shown[j], protect.Share(n_shown[j], total_shown)]
+                for shown, gap in ((att_shown, a_gap), (par_shown, p_gap)):
+                    visible = protect.Share(shown[j], n_shown[j])
                     row.append(shown[j])
                     row.append(visible)
                     for v in ("gap", "ci_low", "ci_high"):
-                        if visible is None:
-                            row.append(None)
-                        elif protect.is_hidden(visible):
-                            row.append(protect.HIDDEN)
-                        else:
-                            row.append(getattr(gap, v) if gap is not None else None)
+                        row.append(
+                            protect.Beside(visible, getattr(gap, v) if gap is not None else None)
+                        )
                 self.add("reach_gaps", u, row)
             for m, score_id in headline:
                 change = changes[m.id]
@@ -822,14 +867,12 @@ class _Tables:
                 counts = [len(deltas[g]) for g, _ in order]
                 every = np.concatenate([deltas[g] for g, _ in order] or [np.array([])])
                 owner = np.repeat(np.arange(len(order)), counts)
-                shown = protected(counts, sum(counts), ("out", m.id, score_id))
+                paired = self.paired(m, score_id, sum(counts))
+                shown = protected(counts, paired, ("out", m.id, score_id))
                 for j, (g, label) in enumerate(order):
-                    rest = every[owner != j]
-                    gap = None
-                    if counts[j] and not protect.is_hidden(shown[j]):
-                        gap = mean_gap(deltas[g], rest)
+                    gap = mean_gap(deltas[g], every[owner != j]) if counts[j] else None
                     values = [
-                        self._hidden_if(shown[j], getattr(gap, f) if gap else None, counts[j])
+                        protect.Given(shown[j], getattr(gap, f) if gap else None, counts[j])
                         for f in ("value", "gap", "ci_low", "ci_high")
                     ]
                     self.add(
@@ -937,8 +980,11 @@ def notes(threshold: int) -> list[tuple[str, str]]:
         (
             "Small numbers",
             f"Counts of 1 to {threshold - 1} people are shown as {mark}. Where a hidden count "
-            f"could be worked out from a total, another count is hidden too, shown as "
-            f"{protect.HIDDEN}. A mean, share, interval or correlation over fewer than "
+            f"could be worked out, or narrowed, from the other figures of the pack (a total, "
+            f"the same people counted in another table, a unit and the units it is made of), "
+            f"other counts are hidden too, shown as {protect.HIDDEN}, so that each {mark} "
+            f"could still be any count from 1 to {threshold - 1}. A share is shown only where "
+            f"both its counts are. A mean, share, interval or correlation over fewer than "
             f"{threshold} people, or whose count is hidden, is shown as {protect.HIDDEN}. "
             "An empty cell means the statistic cannot be worked out (no published value held, "
             "no direction stated, or no variation).",

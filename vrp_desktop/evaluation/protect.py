@@ -1,23 +1,27 @@
 """The one door between the evaluation and the partnership's disclosure control.
 
-Everything the evaluation publishes goes through these few functions, so when the shared
-disclosure package (``vrp_desktop/disclosure/``) lands, only this module changes. For now they
-call the return's rule (``vrp_desktop/returns/suppression.py``): a count of 1 to threshold-1
-people is hidden (``<5``), and where hidden cells could be worked out from a table's total
-another cell is hidden too (``[c]``). Statistics worked out from fewer than ``threshold``
-people are not shown either (``[c]``).
+Everything the evaluation publishes goes through this module. ``Publisher`` collects every
+count of the pack by what it counts, with the sums it is part of, and protects them all as one
+release with the shared disclosure control (``vrp_desktop/disclosure/``): a count of 1 to
+threshold-1 people is hidden (``<5``), and others (``[c]``) until no hidden count can be
+worked out or narrowed from everything else the pack shows. Statistics worked out from fewer
+than ``threshold`` people, or over a hidden count, are not shown either (``[c]``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from vrp_desktop.disclosure.rule import DEFAULT_THRESHOLD, SECONDARY_MARK
+from vrp_desktop.disclosure.release import Key, Release
+from vrp_desktop.disclosure.rule import DEFAULT_THRESHOLD, SECONDARY_MARK, Rule
+
+if TYPE_CHECKING:  # the solver loads only when protecting
+    from vrp_desktop.disclosure.protect import Protection
 
 #: what a hidden statistic (a mean, share or interval from too few people) shows
 HIDDEN = SECONDARY_MARK
-
-Shown = int | str
 
 
 def primary_mark(threshold: int) -> str:
@@ -27,30 +31,6 @@ def primary_mark(threshold: int) -> str:
 def is_hidden(value: object) -> bool:
     """True for any mark this module writes in place of a number."""
     return isinstance(value, str) and (value == HIDDEN or value.startswith("<"))
-
-
-def count(n: int, threshold: int = DEFAULT_THRESHOLD) -> Shown:
-    """A single count of people standing alone (no total it adds up to)."""
-    return primary_mark(threshold) if 0 < n < max(threshold, 1) else int(n)
-
-
-def one_way(
-    cells: Sequence[int], total: int | None = None, threshold: int = DEFAULT_THRESHOLD
-) -> tuple[list[Shown], Shown]:
-    """Counts of people that add up to ``total`` (default: their sum), protected as a table:
-    the small ones hidden, and another hidden where a hidden one could be worked out."""
-    cells = [int(c) for c in cells]
-    if not cells:
-        return [], count(int(total or 0), threshold)
-    from vrp_desktop.returns import suppression  # the solver loads only when protecting
-
-    grand = sum(cells) if total is None else int(total)
-    decision = suppression.suppress([cells], [grand], None, None, threshold=threshold)
-    shown: list[Shown] = [
-        decision.mark((0, j), threshold) or value for j, value in enumerate(cells)
-    ]
-    total_shown = decision.mark((0, len(cells)), threshold) or grand
-    return shown, total_shown
 
 
 def enough(n: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
@@ -68,35 +48,151 @@ def statistic(value: float | None, n: int, threshold: int = DEFAULT_THRESHOLD):
     return value
 
 
-def share(numerator: Shown, denominator: Shown, k: int, n: int):
-    """k/n, shown only when both counts are shown (so it reveals no hidden count)."""
-    if n == 0:
-        return None
-    if is_hidden(numerator) or is_hidden(denominator):
-        return HIDDEN
-    return k / n
+# -- the whole pack as one release -------------------------------------------------------------
+#
+# The functions above decide a table on its own. The pack publishes the same counts in several
+# tables (the people paired on a score in Change, Reliable change, Dose and Outcomes by group)
+# and the same breakdown at several levels (the partnership and each provider, a provider and
+# each of its interventions), so a reader can add across tables and levels. ``Publisher``
+# collects every count under a key naming what it counts, with the sums it is part of, while
+# the tables are built; ``decide`` then protects them together with the shared disclosure
+# control (``vrp_desktop.disclosure``), and only then are the tables' values written.
 
 
-def nested(
-    cells: Sequence[int],
-    parents: Sequence[object],
-    parent_shown: dict[object, Shown],
-    threshold: int = DEFAULT_THRESHOLD,
-) -> list[Shown]:
-    """Counts that break down categories published elsewhere (the 19 ethnicities within the 5
-    groups): within each parent they add up to the parent's count, so each parent's children
-    are protected as a table with that total; and where the parent itself is hidden, every
-    non-zero child is hidden too, so the parent cannot be worked out by adding them up."""
-    shown: list[Shown] = [0] * len(cells)
-    by_parent: dict[object, list[int]] = {}
-    for index, parent in enumerate(parents):
-        by_parent.setdefault(parent, []).append(index)
-    for parent, indices in by_parent.items():
-        values = [int(cells[i]) for i in indices]
-        if is_hidden(parent_shown.get(parent)):
-            children: list[Shown] = [HIDDEN if v else 0 for v in values]
-        else:
-            children, _ = one_way(values, sum(values), threshold)
-        for i, value in zip(indices, children, strict=True):
-            shown[i] = value
-    return shown
+@dataclasses.dataclass(frozen=True, slots=True)
+class Cell:
+    """A count of people in a table, shown or hidden once the pack is decided."""
+
+    key: Key
+    value: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Share:
+    """``num / den``, shown only when both counts are (so it reveals no hidden count)."""
+
+    num: Cell
+    den: Cell
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Given:
+    """A statistic over the people of ``count``: hidden with it, and when they are too few."""
+
+    count: Cell
+    value: Any
+    n: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Beside:
+    """A figure worked out from a share's counts (a gap to the whole): shown where it is."""
+
+    share: Share
+    value: Any
+
+
+class Publisher:
+    """Every count the pack publishes, by key, with the sums it is part of, one release per
+    unit (level and name); ``decide`` protects them all as one release."""
+
+    def __init__(self, threshold: int) -> None:
+        self.rule = Rule(threshold)
+        self.units: dict[tuple, Release] = {}
+        self.unit: tuple = ()
+        self.protection: Protection | None = None
+
+    def begin(self, unit: tuple) -> None:
+        self.unit = unit
+        self.units.setdefault(unit, Release())
+
+    @property
+    def release(self) -> Release:
+        return self.units[self.unit]
+
+    def count(self, what: tuple, n: int) -> Cell:
+        """The unit's count of ``what`` (the same key twice must carry the same count)."""
+        key = (self.unit, *what)
+        self.release.cell(key, int(n))
+        return Cell(key, int(n))
+
+    def existing(self, what: tuple) -> Cell | None:
+        """The unit's count of ``what`` if a table has published it."""
+        key = (self.unit, *what)
+        value = self.release.values.get(key)
+        return None if value is None else Cell(key, value)
+
+    def parts(self, whats: Sequence[tuple], values: Sequence[int], total: Cell) -> list[Cell]:
+        """Counts that add up to ``total`` (people in exactly one of them)."""
+        cells = [self.count(w, v) for w, v in zip(whats, values, strict=True)]
+        self.relate(total, cells)
+        return cells
+
+    def relate(self, total: Cell, parts: Sequence[Cell]) -> None:
+        _relate(self.release, total.key, [p.key for p in parts])
+
+    def decide(
+        self,
+        links: Sequence[tuple[tuple, Sequence[tuple]]] = (),
+        dear: Mapping[Key, float] | None = None,
+    ) -> Protection:
+        """Protect every unit's counts, then the whole pack with ``links`` (a unit and the
+        units whose people make it up: the partnership and its providers, say), so a count
+        added up across levels is protected too. ``dear``: the headline counts, each with how
+        many times dearer it is to hide (see ``disclosure.protect``).
+
+        Each unit is protected alone first (small models, cheap complementary choices); the
+        whole pack then starts from what the units hid, and hides more only where adding
+        across units would narrow a hidden count."""
+        from vrp_desktop.disclosure import protect as protect_release
+
+        hidden: set[Key] = set()
+        for release in self.units.values():
+            hidden |= protect_release(release, self.rule, dear=dear).secondary
+        whole = Release().merge(self.units.values())
+        for unit, children in links:
+            for key in self.units[unit].values if unit in self.units else ():
+                _relate(whole, key, [(child, *key[1:]) for child in children])
+        # across units the models reach every level of the pack: a linear program rounded up
+        # chooses there unless the model is small (the check after it stays exact)
+        self.protection = protect_release(
+            whole, self.rule, hidden_from_start=hidden, quick_repair=True, dear=dear
+        )
+        return self.protection
+
+    def hidden(self, cell: Cell) -> bool:
+        return self.protection.mark(cell.key) is not None
+
+    def shown(self, value: Any) -> Any:
+        """What a table shows for ``value`` (a Cell, Share, Given, Beside or a plain figure)."""
+        if isinstance(value, Cell):
+            return self.protection.shown(value.key)
+        if isinstance(value, Share):
+            if value.den.value == 0:
+                return None
+            if self.hidden(value.num) or self.hidden(value.den):
+                return HIDDEN
+            return value.num.value / value.den.value
+        if isinstance(value, Given):
+            if value.n <= 0:
+                return None
+            if self.hidden(value.count):
+                return HIDDEN
+            return statistic(value.value, value.n, self.rule.threshold)
+        if isinstance(value, Beside):
+            share = self.shown(value.share)
+            return share if share is None or is_hidden(share) else value.value
+        return value
+
+
+def _relate(release: Release, total: Key, parts: Sequence[Key]) -> None:
+    """``total`` over those of ``parts`` that count anyone: equal to their sum where it is,
+    else at least the largest and at most the sum (a person in two of them) where that holds.
+    Only what holds in the figures is written down: that is what a reader could rely on."""
+    values = release.values
+    counted = [p for p in parts if values.get(p)]
+    if not values.get(total) or not counted:
+        return
+    got = [values[p] for p in counted]
+    if max(got) <= values[total] <= sum(got):
+        release.relate(total, counted)
