@@ -104,13 +104,10 @@ class PackAttack:
 
     def failures(self) -> list:
         """The attack's failures, but for a dose band's improved people behind a share hidden
-        only because the band's count is: the rule protects a count of 1 to t-1 there (held
-        to the ``<t`` promise, though the reader sees only the share's mark), not a zero or a
-        larger count, which it would show anywhere else."""
+        only because the band's count is: the rule protects a count of 1 to t-1 there (the
+        reader sees only the share's mark, so it is held to that mark's promise, a range at
+        least t-2 wide), not a zero or a larger count, which it would show anywhere else."""
         t = self.atk.t
-        for cell, v in self.atk.index.items():
-            if cell[3] == "Improved" and cell[0] == "dose" and 0 < self.true[cell] < t:
-                self.atk.mark[v] = f"<{t}"
         return [
             f
             for f in self.atk.failures()

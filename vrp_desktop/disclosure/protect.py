@@ -15,6 +15,8 @@ known), a hidden one stays hidden and is protected again against what this relea
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 
@@ -127,10 +129,15 @@ def protect(
     ok: dict[Key, bool] = {}
     checked: dict[Key, int] = {}
     todo = set(primary) | set(secondary)
+    tie = itertools.count()  # keys of one order (never met) would otherwise be compared
+    queue = [(order(k), next(tie), k) for k in todo]  # first: min(todo, key=order)
+    heapq.heapify(queue)
     stuck: set[Key] = set()
     version = 0
     while todo:
-        cell = min(todo, key=order)
+        while queue[0][2] not in todo:  # already settled
+            heapq.heappop(queue)
+        cell = queue[0][2]
         if checked.get(cell) != version:
             ok[cell] = chooser.holds(cell)
             checked[cell] = version
@@ -160,7 +167,10 @@ def protect(
                 continue
         secondary.update(extra)
         free.difference_update(extra)
-        todo.update(extra)
+        for k in extra:
+            if k not in todo:
+                todo.add(k)
+                heapq.heappush(queue, (order(k), next(tie), k))
         version += 1
         chooser.pool.version = version
     return Protection(

@@ -149,10 +149,22 @@ class Publisher:
         hidden: set[Key] = set()
         for release in self.units.values():
             hidden |= protect_release(release, self.rule, dear=dear).secondary
+        # then each unit with the units it is made of (smallest first: a provider and its
+        # interventions before the partnership and its providers), so most of what adding
+        # across levels needs is chosen over a few units' models, not the whole pack's
+        families = []
+        for unit, children in links:
+            members = [u for u in (unit, *children) if u in self.units]
+            family = Release().merge(self.units[u] for u in members)
+            _link(family, self.units.get(unit), unit, children)
+            families.append(family)
+        for family in sorted(families, key=lambda f: len(f.values)):
+            hidden |= protect_release(
+                family, self.rule, hidden_from_start=hidden, quick_repair=True, dear=dear
+            ).secondary
         whole = Release().merge(self.units.values())
         for unit, children in links:
-            for key in self.units[unit].values if unit in self.units else ():
-                _relate(whole, key, [(child, *key[1:]) for child in children])
+            _link(whole, self.units.get(unit), unit, children)
         # across units the models reach every level of the pack: a linear program rounded up
         # chooses there unless the model is small (the check after it stays exact)
         self.protection = protect_release(
@@ -183,6 +195,12 @@ class Publisher:
             share = self.shown(value.share)
             return share if share is None or is_hidden(share) else value.value
         return value
+
+
+def _link(release: Release, unit: Release | None, name: tuple, children: Sequence[tuple]) -> None:
+    """Each count of ``unit`` (called ``name``) over the same count in each child unit."""
+    for key in unit.values if unit is not None else ():
+        _relate(release, key, [(child, *key[1:]) for child in children])
 
 
 def _relate(release: Release, total: Key, parts: Sequence[Key]) -> None:
