@@ -211,6 +211,9 @@ class Phases:
         for name in self.PROTECT:
             if callable(getattr(protect, name, None)):
                 setattr(protect, name, self._timed("protect", getattr(protect, name), True))
+        if hasattr(protect, "Publisher"):  # the whole pack decided at once
+            decide = protect.Publisher.decide
+            protect.Publisher.decide = self._timed("protect", decide, True)
 
     def report(self) -> dict:
         cpu = dict(self.cpu)
