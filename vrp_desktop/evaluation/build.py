@@ -788,9 +788,13 @@ class _Tables:
             changes[m.id] = change
         group_of = dict(codes._ETHNIC_GROUP_OF)
         first = people.first
-        stage = {
-            name: self.pub.count(("stage", name), int(people.stages[name].sum()))
-            for name in ("Referred", "Attended at least once", "Paired")
+        stage = {  # the funnel's counts, which each dimension's groups add up to
+            name: self.pub.count(("stage", name), n)
+            for name, n in (
+                ("Referred", total),
+                ("Attended at least once", attended_all),
+                ("Paired", paired_all),
+            )
         }
         for dimension, _column, _key, known in _dimensions():
             values, codes_all = self.dim_codes[dimension]

@@ -141,9 +141,10 @@ class Publisher:
         added up across levels is protected too. ``dear``: the headline counts, each with how
         many times dearer it is to hide (see ``disclosure.protect``).
 
-        Each unit is protected alone first (small models, cheap complementary choices); the
-        whole pack then starts from what the units hid, and hides more only where adding
-        across units would narrow a hidden count."""
+        Three rounds, each starting from what the one before hid: each unit alone (small
+        models, cheap complementary choices); each unit with the units it is made of; the
+        whole pack, which hides more only where adding across them all would still narrow a
+        hidden count."""
         from vrp_desktop.disclosure import protect as protect_release
 
         hidden: set[Key] = set()
@@ -156,7 +157,7 @@ class Publisher:
         for unit, children in links:
             members = [u for u in (unit, *children) if u in self.units]
             family = Release().merge(self.units[u] for u in members)
-            _link(family, self.units.get(unit), unit, children)
+            _link(family, self.units.get(unit), children)
             families.append(family)
         for family in sorted(families, key=lambda f: len(f.values)):
             hidden |= protect_release(
@@ -164,7 +165,7 @@ class Publisher:
             ).secondary
         whole = Release().merge(self.units.values())
         for unit, children in links:
-            _link(whole, self.units.get(unit), unit, children)
+            _link(whole, self.units.get(unit), children)
         # across units the models reach every level of the pack: a linear program rounded up
         # chooses there unless the model is small (the check after it stays exact)
         self.protection = protect_release(
@@ -197,8 +198,8 @@ class Publisher:
         return value
 
 
-def _link(release: Release, unit: Release | None, name: tuple, children: Sequence[tuple]) -> None:
-    """Each count of ``unit`` (called ``name``) over the same count in each child unit."""
+def _link(release: Release, unit: Release | None, children: Sequence[tuple]) -> None:
+    """Each count of ``unit`` over the same count in each of ``children`` (unit names)."""
     for key in unit.values if unit is not None else ():
         _relate(release, key, [(child, *key[1:]) for child in children])
 
