@@ -148,9 +148,12 @@ def build(folder: Path, people: int, sessions: int, database: str | None = None)
                     rng.choice(pool_i)[0]
                     for _ in range(rng.randint(3, 6) if kind == "group" else 1)
                 }
+                session = srows[-1]  # each line carries its session's, as the importer writes
                 arows += [{"id": f"a{sid}{j}", "provider_id": pid, **held, "session_id": sid,
                            "participant_id": w,
-                           "status": "absent" if rng.random() < 0.1 else "attended"}
+                           "status": "absent" if rng.random() < 0.1 else "attended",
+                           "intervention_id": iid, "session_status": session["status"],
+                           "duration_minutes": session["duration_minutes"]}
                           for j, w in enumerate(who)]  # fmt: skip
             with ws.unit() as s:
                 s.execute(insert(ImportedSession), srows)

@@ -135,6 +135,10 @@ def coordinator(tmp_path, coord_database):
                     session_id=sid,
                     participant_id="a1",
                     status=attendance,
+                    # as the importer writes a line: with its session's
+                    intervention_id="i-P001",
+                    session_status=status,
+                    duration_minutes=minutes,
                 )
             )
         for rid, pid, p, tp, on, total in (

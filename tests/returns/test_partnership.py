@@ -135,6 +135,9 @@ def coordinator(tmp_path, coord_database):
                     session_id="s1",
                     participant_id=pid,
                     status="attended",
+                    intervention_id="i-P002",
+                    session_status="delivered",
+                    duration_minutes=90,
                 )
             )
         for pid, base, exit_ in (("a1", 20, 14), ("b1", 18, 19)):

@@ -107,6 +107,7 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
         ).subquery("responses"),
         batches=_imported_batches,
         age_note=AGE_NOTE,
+        dose_lines=ImportedAttendance.__table__,
     )
 
 

@@ -80,6 +80,11 @@ class Source:
     #: session's start, so a quarter's rows are one contiguous range; when given, the
     #: attendees and the attendance rate's absences are read from it alone
     register: FromClause | None = None
+    #: (participant_id, intervention_id, session_status, status, duration_minutes): every
+    #: register line with what the evaluation's dose reads of its session, off one index
+    #: leading with the person; when given, the dose is read from it alone (no session look-up
+    #: per line)
+    dose_lines: FromClause | None = None
 
 
 def age_band_from_month(birth_month, quarter: Quarter, fallback):

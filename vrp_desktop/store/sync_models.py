@@ -86,12 +86,33 @@ class ImportedSession(Imported, Base):
 
 
 class ImportedAttendance(Imported, Base):
-    """A line of a session's register; it travels inside its session and is replaced with it."""
+    """A line of a session's register; it travels inside its session and is replaced with it.
+
+    It also holds what the evaluation's dose reads of its session (intervention, status,
+    length), copied by the importer when it writes the register: since a line is only ever
+    written with its session, the copy cannot fall behind (migration 0031)."""
 
     __tablename__ = "imported_attendance"
     session_id: Mapped[str] = mapped_column(String(36), index=True)
-    participant_id: Mapped[str] = mapped_column(String(36), index=True)
+    participant_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(16))
+    intervention_id: Mapped[str | None] = mapped_column(String(36))
+    session_status: Mapped[str | None] = mapped_column(String(16))
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        # the evaluation's dose: a cohort member's lines on one intervention's delivered
+        # sessions, read off this index alone (it leads with the person, so it also serves
+        # every look-up by person the old participant_id index did)
+        Index(
+            "ix_imported_attendance_dose",
+            "participant_id",
+            "intervention_id",
+            "session_status",
+            "status",
+            "duration_minutes",
+        ),
+    )
 
 
 class ImportedResponse(Imported, Base):

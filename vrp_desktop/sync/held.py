@@ -70,8 +70,8 @@ _IN = 900  # ids per "IN (...)" query, well under SQLite's variable limit
 # portable SQL (SQLite and PostgreSQL): ON CONFLICT rather than INSERT OR IGNORE / REPLACE
 ATTENDANCE_SQL = (
     "INSERT INTO imported_attendance (id, provider_id, version, batch_id, "
-    "content_sha256, session_id, participant_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    "content_sha256, session_id, participant_id, status, intervention_id, session_status, "
+    "duration_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -548,10 +548,17 @@ class Holder:
                     if self.whole_register
                     else self._kept_lines(record, line_stones)
                 )
+                # each line carries what the evaluation's dose reads of its session
+                # (sync_models.ImportedAttendance): written only here, with the session
+                of_session = (
+                    record["intervention_id"],
+                    record["status"],
+                    record["duration_minutes"],
+                )
                 for a in kept:
                     lines.append(
                         (a["id"], provider, a["version"], batch, digest, rid,
-                         a["participant_id"], a["status"])
+                         a["participant_id"], a["status"], *of_session)
                     )  # fmt: skip
             if self.has_pending:
                 settled.append((provider, entity, rid, version))

@@ -38,6 +38,8 @@ from vrp_desktop.validation.engine import (
     validate_session,
 )
 
+#: fields that never leave the provider's device: their rules (a cancelled session's note, an
+#: "other" exit's detail, a name) were checked there, and cannot be checked here
 _LOCAL_ONLY = frozenset(manifest.FORBIDDEN) | {"first_name", "last_name", "date_of_birth"}
 
 
@@ -109,7 +111,8 @@ class Checker:
         if entity == "enrolment":
             if checks.enrolment(r, self.today):
                 return []
-            return _errors(validate_enrolment(r, participant=None, framework=fw, today=self.today))
+            found = validate_enrolment(r, participant=None, framework=fw, today=self.today)
+            return _errors(f for f in found if f.field not in _LOCAL_ONLY)
         if entity == "session":
             if checks.session(r, r["register"], self.now):
                 return []
@@ -117,7 +120,8 @@ class Checker:
                 AttendeeContext(a["participant_id"], a["participant_id"], a["status"], True)
                 for a in r["register"]
             ]
-            return _errors(validate_session(r, framework=fw, attendees=attendees, now=self.now))
+            found = validate_session(r, framework=fw, attendees=attendees, now=self.now)
+            return _errors(f for f in found if f.field not in _LOCAL_ONLY)
         if entity == "outcome_response":
             return self._response(r, fw, refs.enrolment)
         return ["This kind of record is not one a batch carries."]
