@@ -233,6 +233,13 @@ def test_revisions_read_without_alembic_agree_with_alembic(workspace):
         )
 
 
+def test_every_revision_id_fits_the_version_column_on_postgresql():
+    """Alembic's ``alembic_version.version_num`` is VARCHAR(32): on a coordinator kept on
+    PostgreSQL a longer id fails the upgrade at its very last step (SQLite never checks)."""
+    too_long = sorted(r for r in migrate.known_revisions() if len(r) > 32)
+    assert too_long == []
+
+
 def test_two_heads_are_refused_as_alembic_would(tmp_path):
     import shutil
 

@@ -93,7 +93,7 @@ class ImportedAttendance(Imported, Base):
     written with its session, the copy cannot fall behind (migration 0031)."""
 
     __tablename__ = "imported_attendance"
-    session_id: Mapped[str] = mapped_column(String(36), index=True)
+    session_id: Mapped[str] = mapped_column(String(36))
     participant_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(16))
     intervention_id: Mapped[str | None] = mapped_column(String(36))
@@ -101,6 +101,10 @@ class ImportedAttendance(Imported, Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
+        # the partnership return: a quarter's sessions' attendees and absences, read off this
+        # index alone (it leads with the session, so it also serves every look-up and delete
+        # by session the old session_id index did; migration 0032)
+        Index("ix_imported_attendance_session", "session_id", "status", "participant_id"),
         # the evaluation's dose: a cohort member's lines on one intervention's delivered
         # sessions, read off this index alone (it leads with the person, so it also serves
         # every look-up by person the old participant_id index did)
