@@ -45,6 +45,19 @@ class Pair:
         finally:
             ws.close()
 
+    def round_trip(self) -> None:
+        """Everything the provider may send goes in one batch; the VRP imports it, refusing
+        nothing; the provider takes the receipt back (its records are then "accepted")."""
+        from vrp_desktop.sync import batch_build, batch_import, receipts
+
+        with self.p() as p:
+            built = batch_build.build_batch(p)
+        with self.c() as c:
+            report = batch_import.import_batch(c, built["file"])
+        assert report.counts["rejected"] == 0, report.rejected
+        with self.p() as p:
+            receipts.import_receipt(p, Path(report.receipt))
+
 
 def snapshot(*folders: Path) -> dict[str, str]:
     """Every file under the folders, by path, with the SHA-256 of its bytes."""

@@ -6,13 +6,12 @@ same sessions rostered, attended and hours for every enrolment both hold, on eac
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from vrp_desktop.evaluation import data
 from vrp_desktop.evaluation.build import source_for
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.services import sessions
-from vrp_desktop.sync import batch_build, batch_import, receipts
+from vrp_desktop.sync import batch_build, batch_import
 
 EVERYTHING = Period("all", dt.date(2000, 1, 1), dt.date(2100, 12, 31))
 
@@ -27,13 +26,8 @@ def _dose(ws) -> dict[str, tuple[int, int, float]]:
 
 
 def test_the_vrp_adds_up_the_same_dose_as_the_provider(pair):
+    pair.round_trip()
     with pair.p() as p:
-        first = batch_build.build_batch(p)
-    with pair.c() as c:
-        report = batch_import.import_batch(c, first["file"])
-        assert report.counts["rejected"] == 0
-    with pair.p() as p:
-        receipts.import_receipt(p, Path(report.receipt))
         # a delivered session called off after it was sent: its lines leave the dose on both
         delivered = [s for s in sessions.list_sessions(p) if s["status"] == "delivered"]
         sessions.update_session(

@@ -234,8 +234,16 @@ def read_dose(conn: Connection, src: Source, cohort: Cohort) -> None:
         cohort.hours[k] = minutes / 60.0
 
 
-def _present(status):
-    return status.in_([literal_column(f"'{v}'") for v in sorted(codes.PRESENT_STATUSES)])
+def _added_up(status, minutes) -> tuple:
+    """Per cohort enrolment: roster lines, lines present, and minutes present. The statuses
+    are SQL literals, not bound parameters, so SQLite can match them to an index."""
+    present = status.in_([literal_column(f"'{v}'") for v in sorted(codes.PRESENT_STATUSES)])
+    return (
+        _COHORT.c.k,
+        func.count(),
+        func.sum(case((present, 1), else_=0)),
+        func.sum(case((present, func.coalesce(minutes, 0)), else_=0)),
+    )
 
 
 def _dose_from_lines(src: Source):
@@ -244,14 +252,8 @@ def _dose_from_lines(src: Source):
     range of an index leading with the person, so no line's row or session is read (at 100k
     people / 1M sessions: about 1 s, where looking up each line's session took 10)."""
     c, d = _COHORT, src.dose_lines
-    present = _present(d.c.status)
     return (
-        select(
-            c.c.k,
-            func.count(),
-            func.sum(case((present, 1), else_=0)),
-            func.sum(case((present, func.coalesce(d.c.duration_minutes, 0)), else_=0)),
-        )
+        select(*_added_up(d.c.status, d.c.duration_minutes))
         .select_from(c)
         .join(
             d,
@@ -268,19 +270,13 @@ def _dose_from_lines(src: Source):
 def _dose_by_session(src: Source):
     """The dose from the register joined to its sessions (a provider's own tables)."""
     c, a, s = _COHORT, src.attendances, src.sessions
-    present = _present(a.c.status)
     # One pass over the roster lines of delivered sessions (in the order they are stored, as
     # one COUNT of them would read), each matched to the cohort through its index, and added
     # up in SQL. Driving it from the cohort instead, a person's roster lines are scattered
     # pages of the encrypted file, read one by one (ten times slower at 100,000 people).
     # ``|| ''`` keeps SQLite from taking that route through the attendance index by person.
     return (
-        select(
-            c.c.k,
-            func.count(),
-            func.sum(case((present, 1), else_=0)),
-            func.sum(case((present, func.coalesce(s.c.duration_minutes, 0)), else_=0)),
-        )
+        select(*_added_up(a.c.status, s.c.duration_minutes))
         .select_from(a)
         .join(s, s.c.id == a.c.session_id)
         .join(
