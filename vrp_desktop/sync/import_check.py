@@ -103,16 +103,14 @@ class Checker:
                 ]
             if compiled.participant(r, self.today, _LOCAL_ONLY):
                 return []  # the common case, decided without building findings
-            found = validate_participant(r, today=self.today)
-            return _errors(f for f in found if f.field not in _LOCAL_ONLY)
+            return _errors(validate_participant(r, today=self.today))
         fw = refs.framework
         assert fw is not None, "content checks need the intervention's framework"
         checks = compiled.for_framework(fw)
         if entity == "enrolment":
             if checks.enrolment(r, self.today):
                 return []
-            found = validate_enrolment(r, participant=None, framework=fw, today=self.today)
-            return _errors(f for f in found if f.field not in _LOCAL_ONLY)
+            return _errors(validate_enrolment(r, participant=None, framework=fw, today=self.today))
         if entity == "session":
             if checks.session(r, r["register"], self.now):
                 return []
@@ -120,8 +118,7 @@ class Checker:
                 AttendeeContext(a["participant_id"], a["participant_id"], a["status"], True)
                 for a in r["register"]
             ]
-            found = validate_session(r, framework=fw, attendees=attendees, now=self.now)
-            return _errors(f for f in found if f.field not in _LOCAL_ONLY)
+            return _errors(validate_session(r, framework=fw, attendees=attendees, now=self.now))
         if entity == "outcome_response":
             return self._response(r, fw, refs.enrolment)
         return ["This kind of record is not one a batch carries."]
@@ -171,4 +168,10 @@ class Checker:
 
 
 def _errors(findings) -> list[str]:
-    return [f"{f.field}: {f.message}" for f in findings if f.severity == "error"]
+    """The errors a record is refused for: never one on a field that stays on the provider's
+    device (``_LOCAL_ONLY``), which the VRP cannot see and the provider already checked."""
+    return [
+        f"{f.field}: {f.message}"
+        for f in findings
+        if f.severity == "error" and f.field not in _LOCAL_ONLY
+    ]
