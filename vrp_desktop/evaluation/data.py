@@ -34,7 +34,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -106,15 +105,6 @@ CACHE_SIZE = -16384
 CHUNK = 20_000
 
 
-def _exit_reasons(src: Source):
-    """The enrolments' exit reasons (not among the return's columns), by enrolment id."""
-    from vrp_desktop.store.models import Enrolment
-    from vrp_desktop.store.sync_models import ImportedEnrolment
-
-    model = ImportedEnrolment if src.kind == "partnership" else Enrolment
-    return select(model.id, model.exit_reason).subquery("exit_reasons")
-
-
 def _raw(column):
     """A date column as the driver returns it (ISO text in SQLite), parsed by numpy at once
     instead of one ``date`` object per value."""
@@ -124,7 +114,6 @@ def _raw(column):
 def read_cohort(conn: Connection, src: Source, period: Period) -> Cohort:
     """The period's enrolments with who they are, as columns (enrolment id order)."""
     e, i, p = src.enrolments, src.interventions, src.people
-    x = _exit_reasons(src)
     entered = func.coalesce(e.c.referral_date, e.c.start_date)
     result = conn.execute(
         select(
@@ -136,7 +125,7 @@ def read_cohort(conn: Connection, src: Source, period: Period) -> Cohort:
             _raw(e.c.referral_date),
             _raw(e.c.start_date),
             _raw(e.c.end_date),
-            x.c.exit_reason,
+            e.c.exit_reason,
             p.c.age_band,
             p.c.gender,
             p.c.ethnicity,
@@ -145,7 +134,6 @@ def read_cohort(conn: Connection, src: Source, period: Period) -> Cohort:
         .select_from(e)
         .join(i, i.c.id == e.c.intervention_id)
         .join(p, p.c.id == e.c.participant_id)
-        .outerjoin(x, x.c.id == e.c.id)
         .where(entered >= period.start, entered <= period.end)
         .order_by(e.c.id)
     )
@@ -198,23 +186,23 @@ def read_cohort(conn: Connection, src: Source, period: Period) -> Cohort:
 
 
 def _fill_cohort(conn: Connection, cohort: Cohort) -> None:
+    """The cohort as a temporary table the dose read joins. Plain tuples through the driver's
+    ``executemany``: a dict per row through SQLAlchemy's insert took 0.35 s at 52k rows."""
     _COHORT.drop(conn, checkfirst=True)
     _COHORT.create(conn)
-    n = len(cohort)
     ivs = cohort.interventions
-    for at in range(0, n, CHUNK):
-        conn.execute(
-            insert(_COHORT),
-            [
-                {
-                    "k": j,
-                    "enrolment_id": cohort.enrolment_id[j],
-                    "participant_id": cohort.participant_id[j],
-                    "intervention_id": ivs[cohort.intervention[j]],
-                }
-                for j in range(at, min(at + CHUNK, n))
-            ],
-        )
+    rows = zip(
+        range(len(cohort)),
+        cohort.enrolment_id,
+        cohort.participant_id,
+        (ivs[j] for j in cohort.intervention.tolist()),
+        strict=True,
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO {_COHORT.name} (k, enrolment_id, participant_id, intervention_id) "
+        "VALUES (?, ?, ?, ?)",
+        list(rows),
+    )
 
 
 def read_dose(conn: Connection, src: Source, cohort: Cohort) -> None:

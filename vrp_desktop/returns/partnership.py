@@ -80,6 +80,7 @@ def partnership_source(quarter: Quarter, provider_id: str | None = None) -> Sour
             "referral_date",
             "start_date",
             "end_date",
+            "exit_reason",
         ).subquery("enrolments"),
         sessions=_pick(
             ImportedSession,

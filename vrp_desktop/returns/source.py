@@ -9,7 +9,7 @@ differs. Columns every source gives:
 - ``people``: id, provider_id, person_key, age_band, gender, ethnicity, postcode_district,
   consent_status
 - ``enrolments``: id, participant_id, intervention_id, referral_source, referral_date,
-  start_date, end_date
+  start_date, end_date, exit_reason
 - ``sessions``: id, intervention_id, starts_at, duration_minutes, session_type, mode,
   location_type, status
 - ``attendances``: session_id, participant_id, status
@@ -183,6 +183,7 @@ def provider_source(quarter: Quarter, *, sent_only: bool = False) -> Source:
                         "referral_date",
                         "start_date",
                         "end_date",
+                        "exit_reason",
                         *_QUALITY,
                     )
                 )
