@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 
 from tests.conftest import PASSPHRASE
@@ -138,9 +139,10 @@ def test_an_unsound_rule_is_refused_in_plain_words(change, words):
 
 
 @pytest.fixture
-def joined(tmp_path) -> Pair:
-    """A coordinator (encrypted file) and provider P001, joined and pinned."""
-    coord = make_coordinator(tmp_path / "coord")
+def joined(tmp_path, coord_database) -> Pair:
+    """A coordinator (on each back-end: SQLCipher file, PostgreSQL server) and provider P001,
+    joined and pinned."""
+    coord = make_coordinator(tmp_path / "coord", database=coord_database)
     prov = make_provider(tmp_path / "prov", participants=40, sessions=30)
     box = tmp_path / "outbox"
     box.mkdir()
@@ -231,6 +233,28 @@ def test_a_batch_coarsens_unique_people_by_the_packs_rule_and_the_vrp_accepts_it
         areas = [a for (a,) in conn.execute(select(source.people.c.postcode_district))]
     assert areas.count("Birmingham (local authority)") == 5
     assert areas.count("B5") == 30 and areas.count(None) == 5
+
+    # and the partnership return is written with them (PostgreSQL refused the authority's
+    # name in a temporary column sized for a district)
+    out = joined.root / "return.xlsx"
+    assert (
+        main(
+            [
+                "return",
+                "export",
+                str(joined.coord),
+                "--user",
+                "coord",
+                "--quarter",
+                "2025-26 Q4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "written to" in capsys.readouterr().out
+    assert load_workbook(out, read_only=True).sheetnames
 
 
 def test_the_vrp_refuses_a_record_with_both_a_district_and_a_local_authority(joined):

@@ -230,8 +230,10 @@ _PEOPLE = Table(
     Column("tier", String(32)),
     Column("setting", String(64)),
     Column("referral_source", String(64)),
-    # the person's record as the data-quality sheet reads it, taken on the same read
-    Column("postcode_district", String(16)),
+    # the person's record as the data-quality sheet reads it, taken on the same read; a
+    # coarsened area reads as its authority's name ("Birmingham (local authority)"), longer
+    # than any district (PostgreSQL enforces a length, SQLite does not)
+    Column("postcode_district", Text),
     Column("consent_status", String(32)),
     Column("sync_state", String(16)),
     Column("has_error", Integer),
