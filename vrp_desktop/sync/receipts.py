@@ -248,6 +248,16 @@ def import_receipt(ws, path: Path, *, progress: Progress | None = None) -> dict[
     return {"batch_id": header["batch_id"], "accepted": accepted, "rejected": rejected}
 
 
+#: a session's register lines take its outcome. ``|| ''`` keeps SQLite off the index on
+#: ``sync_state``: through it, every line still "sent" was read once per session (a receipt
+#: for 12,000 sessions with 60,000 lines took five minutes); the session's own index finds
+#: its few lines
+REGISTER_SQL = (
+    "UPDATE attendance SET sync_state = '{state}' WHERE session_id = ? "
+    "AND sync_state || '' = 'sent'"
+)
+
+
 def _set_state(conn, entity: str, state: str, rows: list[tuple]) -> None:
     """Mark rows ``(reason, id, version)`` (or ``(id, version)``) with the VRP's outcome.
 
@@ -275,11 +285,7 @@ def _set_state(conn, entity: str, state: str, rows: list[tuple]) -> None:
         )
     conn.exec_driver_sql(sql, rows)
     if entity == "session":
-        conn.exec_driver_sql(
-            f"UPDATE attendance SET sync_state = '{state}' WHERE session_id = ? "
-            "AND sync_state = 'sent'",
-            [(row[-2],) for row in rows],
-        )
+        conn.exec_driver_sql(REGISTER_SQL.format(state=state), [(row[-2],) for row in rows])
 
 
 def _flush(conn, ok, bad, rejected: list[dict[str, Any]]) -> None:
