@@ -140,6 +140,12 @@ def test_bad_uploads_are_refused_clearly_and_change_nothing(pair, serve, tmp_pat
     assert _snapshot_store(pair) == before
     assert httpx.get(f"{intake.url}/health").json()["status"] == "ok"
 
+    # none of these clients named a provider: the log says so, never where they came from
+    intake.stop()
+    lines = [x for x in intake.log.read_text().splitlines() if x.startswith("{")]
+    assert lines and {json.loads(x)["provider"] for x in lines} == {"(unnamed)"}
+    assert not any("127.0.0.1" in x for x in lines)
+
 
 def test_a_provider_over_its_rate_is_told_when_to_come_back(pair, serve):
     intake = serve(pair.coord, "--rate", "0.01", "--burst", "2")

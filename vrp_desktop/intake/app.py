@@ -40,6 +40,10 @@ RECEIPT_TYPE = "application/vnd.vrp.receipt"
 _PROVIDER = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
+#: what the log says for a client that names no provider (its address is never logged)
+UNNAMED = "(unnamed)"
+
+
 def _event(**fields: Any) -> None:
     log.info(json.dumps({"at": round(time.time(), 3), **fields}, sort_keys=True))
 
@@ -111,20 +115,26 @@ def create_app(
         peer = request.client.host if request.client else None
         return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted_proxies)
 
-    def who(request: Request, address: str) -> str:
+    def who(request: Request) -> str | None:
+        """The provider code the client names (``X-VRP-Provider``), if it is one."""
         named = request.headers.get("x-vrp-provider", "")
-        return named if _PROVIDER.fullmatch(named) else address
+        return named if _PROVIDER.fullmatch(named) else None
 
     async def guarded(request: Request, event: str, handler) -> Response:
         started, sender = time.monotonic(), address(request)
-        provider = who(request, sender)
+        named = who(request)
+        # an unnamed client is limited by its address, which is never logged or echoed
+        provider = named or UNNAMED
         upload = request.path_params.get("upload_id", "")
-        wait = limiter.take(provider, sender)
+        wait = limiter.take(named or f"address:{sender}", sender)
         if wait > 0:
             seconds = max(1, round(wait + 0.5))
             _event(event=event, provider=provider, status=429, upload=upload[:12])
             return JSONResponse(
-                {"error": f"Too many requests from {provider}; try again in {seconds} s."},
+                {
+                    "error": f"Too many requests from {named or 'this address'}; try again in "
+                    f"{seconds} s."
+                },
                 status_code=429,
                 headers={"Retry-After": str(seconds)},
             )
