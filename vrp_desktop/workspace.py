@@ -261,6 +261,7 @@ class Workspace:
         engine = server.create_server_engine(details["dsn"])
         try:
             server.check_reachable(engine)
+            server.check_privileges(engine)
             migrate.require_known(engine)
             with engine.connect() as conn:
                 slots = server_slots.load(conn, files.keyslots_path(folder), engine)

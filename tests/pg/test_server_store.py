@@ -184,6 +184,50 @@ def test_analysts_on_two_machines_share_slots_and_a_removal_rekeys(pg_cluster, t
     assert "sam" not in names and "kit" in names
 
 
+def test_an_analyst_login_without_grants_is_told_what_to_grant_and_then_works(
+    pg_cluster, tmp_path, capsys
+):
+    dsn = pg_cluster.new_database()
+    mine = tmp_path / "laptop-a"
+    ws, _ = Workspace.create(
+        mine, provider_code="VRP", provider_name="VRP", username="coord",
+        passphrase=PASSPHRASE, role="coordinator", kind="coordinator", database=dsn,
+    )  # fmt: skip
+    with ws:
+        coordinator.setup(ws)
+        users.add_user(ws, "sam", "sam's own long passphrase 9", role="coordinator")
+    # the server's administrator makes sam a login of their own, and grants nothing yet
+    login = f"sam_{os.getpid()}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {login} LOGIN")
+    owner = pg_cluster.user
+    sams = dsn.replace(f"//{owner}@", f"//{login}@")
+    theirs = tmp_path / "laptop-b"
+    assert cli.main(["connect", str(theirs), "--database", sams]) != 0
+    said = capsys.readouterr().err
+    assert f"The database login '{login}' may not use" in said and "nothing was opened" in said
+    assert (
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {login};" in said
+    )
+    assert not theirs.exists() or not any(theirs.iterdir())
+    # the statements it printed, run by the owner, are all sam needs
+    statements = [line.strip() for line in said.splitlines() if line.startswith("  ")]
+    assert len(statements) == 4
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    assert cli.main(["connect", str(theirs), "--database", sams]) == 0
+    with Workspace.open(theirs, "sam", "sam's own long passphrase 9") as sam:
+        assert sam.user.role == "coordinator" and coordinator.recipient(sam)
+    # a table a later upgrade adds is covered by the default privileges
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE added_later (id integer)")
+    with Workspace.open(theirs, "sam", "sam's own long passphrase 9"):
+        pass
+    with psycopg.connect(sams, autocommit=True) as conn:
+        conn.execute("INSERT INTO added_later VALUES (1)")
+
+
 # -- two analysts at once; a killed import ----------------------------------------------------
 
 

@@ -168,6 +168,54 @@ def check_reachable(engine: Engine) -> None:
         ) from None
 
 
+#: what every analyst's login needs on the coordinator's tables and sequences: the privileges,
+#: the kinds of relation (``pg_class.relkind``) and the function that tests one privilege
+_NEEDS = {
+    "TABLES": (("SELECT", "INSERT", "UPDATE", "DELETE"), "'r', 'p'", "has_table_privilege"),
+    "SEQUENCES": (("USAGE", "SELECT", "UPDATE"), "'S'", "has_sequence_privilege"),
+}
+
+
+def check_privileges(engine: Engine) -> None:
+    """Fail with the statements to run when this login may not read and write every table
+    (and sequence) of the coordinator: an analyst's own login, made by the server's
+    administrator, has none until they are granted, and the first read would otherwise fail
+    with the server's bare "permission denied". (``pg_class``, not ``information_schema``,
+    which lists only what the login may already use.)"""
+    missing: list[str] = []
+    with engine.connect() as conn:
+        login, schema, owner = conn.exec_driver_sql(
+            "SELECT current_user, current_schema(), (SELECT tableowner FROM pg_tables WHERE "
+            "tablename = 'alembic_version' AND schemaname = current_schema())"
+        ).one()
+        for rights, kinds, test in _NEEDS.values():
+            # one test per privilege: given several at once, PostgreSQL says whether any is held
+            lacking = " OR ".join(f"NOT {test}(c.oid, '{r}')" for r in rights)
+            missing += [
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                    f"AND c.relkind IN ({kinds}) AND ({lacking}) ORDER BY c.relname"
+                )
+            ]
+    if not missing:
+        return
+    grantor = owner or "the login that made the coordinator"
+    grants = "\n".join(
+        f"  GRANT {', '.join(rights)} ON ALL {kind} IN SCHEMA {schema} TO {login};\n"
+        f"  ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+        f"GRANT {', '.join(rights)} ON {kind} TO {login};"
+        for kind, (rights, *_rest) in _NEEDS.items()
+    )
+    raise WorkspaceError(
+        f"The database login {login!r} may not use {len(missing)} of the coordinator's tables "
+        f"(for example {missing[0]}), so nothing was opened or changed. Ask whoever runs the "
+        f"PostgreSQL server to run these as {grantor} (the ALTER DEFAULT lines cover the "
+        f"tables later upgrades add):\n{grants}"
+    )
+
+
 def has_tables(engine: Engine) -> bool:
     with engine.connect() as conn:
         return bool(

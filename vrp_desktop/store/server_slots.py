@@ -138,6 +138,7 @@ def connect_folder(folder: Path, dsn: str) -> list[str]:
     engine = server.create_server_engine(dsn)
     try:
         server.check_reachable(engine)
+        server.check_privileges(engine)
         if migrate.current_revision(engine) is None:
             raise WorkspaceError(
                 "That database holds no VRP coordinator. Check the address, or make one with "
