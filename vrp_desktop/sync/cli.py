@@ -86,17 +86,19 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
 
 
 def cmd_provider_pin(args: argparse.Namespace) -> int:
-    from vrp_desktop.sync import coordinator, onboarding
+    from vrp_desktop.sync import common, coordinator, onboarding
 
     body = onboarding.read_key_file(Path(args.key_file))
     expected = args.fingerprint
     if expected is None:
-        shown = body.get("fingerprint", "?")
         if not sys.stdin.isatty():
+            # the file's own fingerprint is not printed here: pasted back, it would check
+            # nothing; the check is what the provider reads out against the file
             raise VrpError(
-                "Confirm the fingerprint the provider reads to you: pass --fingerprint "
-                f"'{shown}' if it matches what they read out."
+                "Ask the provider to read out the fingerprint 'vrp join' showed them, and pass "
+                "what they read with --fingerprint '....'. Nothing was pinned."
             )
+        shown = common.fingerprint(common.unb64(body.get("public_key"), "signing key"))
         print(f"Key file fingerprint: {shown}")
         answer = input("Does the provider read out exactly this fingerprint? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):

@@ -240,8 +240,8 @@ def pin_provider(ws, key_file: Path, *, expect_fingerprint: str | None = None) -
         common.normalise_fingerprint(expect_fingerprint) != printed
     ):
         raise SyncError(
-            f"The fingerprint you were given does not match this key file's ({printed}). Do not "
-            "pin it: ask the provider to read theirs again, or re-issue their pack."
+            "The fingerprint you were given does not match this key file's. Do not pin it: ask "
+            "the provider to read theirs again, or re-issue their pack. Nothing was pinned."
         )
     with ws.unit() as session:
         provider = get_provider(session, str(body.get("provider_id")))
