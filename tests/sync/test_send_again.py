@@ -1,86 +1,33 @@
 """Records the VRP rejected: listed with its reason, and sent again when the reason no longer
-applies, through real batches and real receipts signed by a real coordinator.
-
-The rejection is the real one of the previous release: its import check asked for the note of
-a cancelled session and the detail of an "other" exit, which never leave the provider, so it
-refused every such record (fixed by leaving those fields out, ``import_check._LOCAL_ONLY``).
-The tests run the coordinator with that check as it was, then as it is now."""
+applies, through real batches and real receipts signed by a real coordinator (which rejects
+them as the previous release did, ``tests/sync/old_vrp.py``, then accepts them as it does
+now)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSPHRASE
+from tests.sync import old_vrp
 from vrp_desktop.cli import main
 from vrp_desktop.errors import PermissionDenied
-from vrp_desktop.services import enrolments, participants, quality, sessions, users
+from vrp_desktop.services import participants, quality, sessions, users
 from vrp_desktop.store.models import Attendance, AuditEvent, Enrolment, Session
 from vrp_desktop.store.sync_models import ImportedEnrolment, ImportedSession
-from vrp_desktop.sync import batch_build, batch_import, import_check, receipts, rejected
+from vrp_desktop.sync import batch_build, rejected
 from vrp_desktop.sync.common import NothingToSend
 from vrp_desktop.workspace import Workspace
 
-OLD_VRP_REASON = "notes"  # the field the old check named for a cancelled session
-
-
-def _cancel_and_exit_other(pair) -> tuple[str, str]:
-    """After everything was accepted: a session called off (with a note) and an enrolment
-    ended with the reason "other" (with its detail), as a worker records them."""
-    with pair.p() as p:
-        with p.read() as s:
-            session_id = s.scalar(
-                select(Session.id)
-                .where(Session.status == "delivered", Session.sync_state == "accepted")
-                .where(Session.id.in_(select(Attendance.session_id)))
-                .limit(1)
-            )
-            enrolment_id, started = s.execute(
-                select(Enrolment.id, Enrolment.start_date)
-                .where(
-                    Enrolment.end_date.is_(None),
-                    Enrolment.start_date.is_not(None),
-                    Enrolment.sync_state == "accepted",
-                )
-                .limit(1)
-            ).one()
-        sessions.update_session(p, session_id, {"status": "cancelled", "notes": "Venue flooded"})
-        enrolments.exit_enrolment(
-            p,
-            enrolment_id,
-            end_date=max(started, dt.date.today() - dt.timedelta(days=1)),
-            exit_reason="other",
-            exit_detail="Family moved away",
-        )
-    return session_id, enrolment_id
-
-
-def _send(pair) -> batch_import.ImportReport:
-    with pair.p() as p:
-        built = batch_build.build_batch(p)
-    with pair.c() as c:
-        report = batch_import.import_batch(c, built["file"])
-    with pair.p() as p:
-        receipts.import_receipt(p, Path(report.receipt))
-    return report
-
 
 @pytest.fixture
-def rejected_pair(pair, monkeypatch):
+def rejected_pair(pair):
     """A pair whose VRP, running the previous release's check, rejected a cancelled session
     and an "other" exit; the VRP is then updated (the check as it is now)."""
-    pair.round_trip()
-    session_id, enrolment_id = _cancel_and_exit_other(pair)
-    with monkeypatch.context() as old_release:
-        old_release.setattr(import_check, "_LOCAL_ONLY", frozenset())
-        report = _send(pair)
-    refused = {r["id"] for r in report.rejected}
-    assert refused == {session_id, enrolment_id}, report.rejected
-    return pair, session_id, enrolment_id
+    return (pair, *old_vrp.reject_two(pair))
 
 
 def _states(p, session_id: str, enrolment_id: str) -> tuple[str, str, set[str]]:
@@ -102,7 +49,7 @@ def test_rejected_records_are_listed_and_sent_again_until_the_vrp_accepts_them(r
         listed = {r["id"]: r for r in rejected.list_rejected(p)}
         assert set(listed) == {session_id, enrolment_id}
         assert listed[session_id]["kind"] == "Session"
-        assert OLD_VRP_REASON in listed[session_id]["reason"]
+        assert old_vrp.SESSION_REASON in listed[session_id]["reason"]
         assert listed[enrolment_id]["kind"] == "Enrolment"
         assert "exit_detail" in listed[enrolment_id]["reason"]
         with p.read() as s:
@@ -132,7 +79,7 @@ def test_rejected_records_are_listed_and_sent_again_until_the_vrp_accepts_them(r
         assert "Venue" not in json.dumps(event.after) and "Family" not in json.dumps(event.after)
 
     # the VRP runs the fixed check now: both arrive, with the session's register
-    report = _send(pair)
+    report = old_vrp.send(pair)
     assert report.counts["rejected"] == 0, report.rejected
     with pair.c() as c, c.read() as s:
         assert s.get(ImportedSession, session_id).status == "cancelled"
@@ -195,7 +142,7 @@ def test_the_command_line_lists_and_sends_again_and_refuses_unknown_ids(
     assert {r["id"] for r in listed} == {session_id, enrolment_id}
     assert main(["batch", "rejected", ws, "--user", "manager"]) == 0
     out = capsys.readouterr().out
-    assert session_id in out and "Session" in out and OLD_VRP_REASON in out
+    assert session_id in out and "Session" in out and old_vrp.SESSION_REASON in out
 
     unknown = "01234567-89ab-7cde-8f01-23456789abcd"
     assert main(["batch", "send-again", ws, session_id, unknown, "--user", "manager"]) == 1

@@ -108,7 +108,7 @@ def _labelled(session, entity: str, limit: int | None) -> list[dict[str, Any]]:
         elif entity == "enrolment":
             label, opens = values[1], values[2]
         elif entity == "session":
-            label = f"{values[1]}, {_when(values[2])}"
+            label = f"{values[1]} · {_when(values[2])}"
         elif entity == "outcome_response":
             label = (
                 f"{values[1]} · {_measure_name(values[2])} ({(values[3] or '').replace('_', ' ')})"
