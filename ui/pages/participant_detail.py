@@ -105,6 +105,12 @@ class ParticipantDetail(QWidget):
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         theme.set_tone(self.problems, "error")
+        #: the VRP's reason when it rejected this person's record or one of their enrolments
+        self.rejection = QLabel()
+        self.rejection.setObjectName("rejection")
+        self.rejection.setWordWrap(True)
+        self.rejection.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        theme.set_tone(self.rejection, "warning")
 
         self.edit_button = Button("&Edit")
         self.enrol_button = Button("E&nrol…")
@@ -181,6 +187,7 @@ class ParticipantDetail(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.problems)
+        layout.addWidget(self.rejection)
         layout.addLayout(actions)
         layout.addWidget(facts_box)
         layout.addWidget(enrol_box)
@@ -242,6 +249,21 @@ class ParticipantDetail(QWidget):
         problems = [f["message"] for f in p["findings"]]
         self.problems.setText("\n".join(f"✖ {m}" for m in problems))
         self.problems.setVisible(bool(problems))
+        refused = [f"The VRP rejected this record: {p['rejection_reason'] or 'no reason given'}"]
+        refused = refused if p["sync_state"] == "rejected" else []
+        refused += [
+            f"The VRP rejected the enrolment in {e['intervention'] or 'an intervention'}: "
+            f"{e['rejection_reason'] or 'no reason given'}"
+            for e in self.data["enrolments"]
+            if e["sync_state"] == "rejected"
+        ]
+        if refused:
+            refused.append(
+                "Fix it and save, and it goes again; if there is nothing to fix, send it again "
+                "from the Sync page."
+            )
+        self.rejection.setText("\n".join(refused))
+        self.rejection.setVisible(bool(refused))
 
         while self.facts.rowCount():
             self.facts.removeRow(0)

@@ -47,6 +47,7 @@ from vrp_desktop.sync import (
     outbox,
     quasi,
     receipts,
+    rejected,
     resend,
     vrp_packs,
 )
@@ -81,6 +82,9 @@ def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
     table.setWordWrap(True)
+    # rows are measured when filled, often before the table has its width: measure them again
+    # when the columns change width, so a wrapped reason takes the lines it needs and no more
+    header.sectionResized.connect(lambda *_: table.resizeRowsToContents())
     return table
 
 
@@ -237,6 +241,7 @@ class SyncPage(QWidget):
         self.quarantine.itemDoubleClicked.connect(self._open_record)
         send_layout.addWidget(self.quarantine)
         layout.addWidget(send)
+        layout.addWidget(self._rejected_box(body))
 
         # online: the VRP's intake, when it runs one
         online = QGroupBox("Send over the internet (when your VRP runs an intake)", body)
@@ -291,6 +296,41 @@ class SyncPage(QWidget):
 
         ctx.data_changed.connect(lambda _entity: self.refresh())
         self.refresh()
+
+    def _rejected_box(self, body: QWidget) -> QGroupBox:
+        """Records the VRP rejected, with its reason; sent again as they are when there is
+        nothing to fix (the VRP's check was wrong). Hidden while there are none."""
+        box = self.rejected_box = QGroupBox("Rejected by the VRP", body)
+        box.setObjectName("rejected_box")
+        column = QVBoxLayout(box)
+        self.rejected_label = QLabel(box)
+        self.rejected_label.setWordWrap(True)
+        column.addWidget(self.rejected_label)
+        self.rejected = _table(box, ["Record", "Kind", "VRP's reason"])
+        self.rejected.setObjectName("rejected_table")
+        self.rejected.setAccessibleName("Records rejected by the VRP")
+        self.rejected.setTabKeyNavigation(False)  # Tab moves on to the buttons
+        self.rejected.setMinimumHeight(140)
+        self.rejected.itemDoubleClicked.connect(self._open_rejected)
+        self.rejected.itemSelectionChanged.connect(self._rejected_selection)
+        column.addWidget(self.rejected)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.send_selected_button = Button("Send &selected again", box)
+        self.send_selected_button.setObjectName("send_selected_again")
+        self.send_selected_button.setToolTip(
+            "A new version of the selected records goes in the next batch, checked again first"
+        )
+        self.send_selected_button.clicked.connect(lambda: self.send_again(self.selected_rejected()))
+        self.send_all_button = Button("Send a&ll again", box)
+        self.send_all_button.setObjectName("send_all_again")
+        self.send_all_button.setToolTip("Every record listed here goes in the next batch")
+        self.send_all_button.clicked.connect(lambda: self.send_again(None))
+        buttons.addWidget(self.send_selected_button)
+        buttons.addWidget(self.send_all_button)
+        column.addLayout(buttons)
+        box.hide()
+        return box
 
     def _linkage_box(self, body: QWidget) -> QGroupBox:
         """The linkage key: which one pseudonyms are made with, a request for the custodian,
@@ -423,12 +463,13 @@ class SyncPage(QWidget):
                 online,
                 linkage.status(ws),
                 quasi.assess(ws),
+                rejected.list_rejected(ws, limit=500),
             )
 
         self.ctx.read(load, on_done=self._show, on_error=self.message.fail)
 
     def _show(self, result) -> None:
-        self.status, self.preview, history, online, linked, identifiable = result
+        self.status, self.preview, history, online, linked, identifiable, refused = result
         self._show_linkage(linked)
         joined = self.status.get("joined")
         if joined:
@@ -473,6 +514,7 @@ class SyncPage(QWidget):
             ],
             [(q["entity"], q["id"]) for q in items],
         )
+        self._show_rejected(refused)
         _fill(
             self.history,
             [
@@ -488,6 +530,60 @@ class SyncPage(QWidget):
                 for b in history
             ],
         )
+
+    def _show_rejected(self, items: list[dict[str, Any]]) -> None:
+        _fill(
+            self.rejected,
+            [[r["label"], r["kind"], r["reason"]] for r in items],
+            [(r["entity"], r["id"], r["opens"]) for r in items],
+        )
+        self.rejected_box.setVisible(bool(items))
+        n = len(items)
+        self.rejected_label.setText(
+            f"The VRP rejected {'this record' if n == 1 else f'these {n} records'} "
+            f"(double-click to open). Fix a record and save it, and it goes again by itself. "
+            "If there is nothing to fix (the VRP's check was wrong and has been put right), send "
+            "it again as it is: it is checked again first, and goes in the next batch."
+        )
+        self.send_all_button.setEnabled(bool(items))
+        self._rejected_selection()
+        if items and self.status.get("joined"):  # the group is below the fold: say so above
+            self.pending_label.setText(
+                self.pending_label.text()
+                + f"\n{n} {'record was' if n == 1 else 'records were'} rejected by the VRP: see "
+                "'Rejected by the VRP' below."
+            )
+
+    def _rejected_selection(self) -> None:
+        self.send_selected_button.setEnabled(bool(self.selected_rejected()))
+
+    def selected_rejected(self) -> list[str]:
+        """The ids of the rejected records selected in the table, in table order."""
+        rows = sorted({index.row() for index in self.rejected.selectionModel().selectedRows()})
+        return [self.rejected.item(r, 0).data(Qt.ItemDataRole.UserRole)[1] for r in rows]
+
+    def send_again(self, ids: list[str] | None):
+        """Send the chosen rejected records (None: all of them) again, on the store thread."""
+        if ids is not None and not ids:
+            self.message.say("Select the records to send again first.", problem=True)
+            return None
+        which = rejected.ALL if ids is None else ids
+
+        def done(result: dict[str, Any]) -> None:
+            self.message.say(rejected.describe(result), problem=bool(result["needing_fix"]))
+            # the group may go as the page refreshes: show the answer, at the top of the page
+            scroll = self.findChild(QScrollArea)
+            if scroll is not None:
+                scroll.ensureWidgetVisible(self.message)
+
+        return self.ctx.run_op(
+            rejected.send_again, which, changes=("participant", "session"),
+            on_done=done, on_error=self.message.fail,
+        )  # fmt: skip
+
+    def _open_rejected(self, item: QTableWidgetItem) -> None:
+        entity, _record_id, opens = self.rejected.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)
+        self.ctx.navigate.emit(PAGE_FOR.get(entity, "participants"), opens)
 
     def _show_online(self, joined: bool, online: dict[str, Any], ready: int) -> None:
         url = online["url"]

@@ -61,12 +61,44 @@ def state_counts(ws) -> dict[str, dict[str, int]]:
         }
 
 
+def revalidate(session, entity: str, record) -> None:
+    """Run the checks the services run on save on one stored record, and ``settle`` it.
+
+    The one place the stored record of each kind is checked again (``revalidate_all``, and
+    sending a rejected record again, ``sync.rejected``): the rules are the services' own. A
+    warning already explained keeps its reason; a session's register follows its session.
+    """
+    from vrp_desktop.services import enrolments, interventions, outcomes, participants, sessions
+    from vrp_desktop.services import frameworks as fw_service
+    from vrp_desktop.services.common import settle, today
+    from vrp_desktop.store.models import Enrolment
+    from vrp_desktop.validation.engine import validate_participant
+    from vrp_desktop.validation.findings import Finding, error
+
+    if entity == "participant":
+        settle(record, validate_participant(participants.as_record(record), today=today()), None)
+    elif entity == "enrolment":
+        enrolments._validate(session, record, None)
+    elif entity == "session":
+        sessions._validate(session, record, None)
+    elif entity == "outcome_response":
+        e = session.get(Enrolment, record.enrolment_id) if record.enrolment_id else None
+        if e is None:  # no framework to check against: what was found when it was saved
+            settle(record, [Finding(**f) for f in record.findings or []], None)
+        else:
+            outcomes.validate(session, record, e, None)
+    elif entity == "intervention":
+        framework = fw_service.get(session, record.framework_id, record.framework_version)
+        values = {key: getattr(record, key) for key in interventions.FIELDS}
+        problems = interventions._problems(framework, values)
+        settle(record, [error("", text, "intervention") for text in problems], None)
+    else:
+        raise ValueError(f"not a record kind that is checked: {entity}")
+
+
 def revalidate_all(ws) -> dict[str, int]:
     """Re-run validation on every unsent record (ages and windows move with time)."""
-    from vrp_desktop.services import enrolments, outcomes, participants, sessions
-    from vrp_desktop.services.common import settle, today
     from vrp_desktop.store.models import Enrolment, OutcomeResponse, Participant, Session
-    from vrp_desktop.validation.engine import validate_participant
 
     checked = {"participant": 0, "enrolment": 0, "session": 0, "outcome_response": 0}
     open_states = ("draft", "valid")
@@ -76,18 +108,14 @@ def revalidate_all(ws) -> dict[str, int]:
                 Participant.sync_state.in_(open_states), Participant.erased_at.is_(None)
             )
         ):
-            settle(p, validate_participant(participants.as_record(p), today=today()), None)
+            revalidate(session, "participant", p)
             checked["participant"] += 1
-        for e in session.scalars(select(Enrolment).where(Enrolment.sync_state.in_(open_states))):
-            enrolments._validate(session, e, None)
-            checked["enrolment"] += 1
-        for s in session.scalars(select(Session).where(Session.sync_state.in_(open_states))):
-            sessions._validate(session, s, None)
-            checked["session"] += 1
-        for r in session.scalars(
-            select(OutcomeResponse).where(OutcomeResponse.sync_state.in_(open_states))
+        for entity, model in (
+            ("enrolment", Enrolment),
+            ("session", Session),
+            ("outcome_response", OutcomeResponse),
         ):
-            e = session.get(Enrolment, r.enrolment_id) if r.enrolment_id else None
-            outcomes.validate(session, r, e, None)
-            checked["outcome_response"] += 1
+            for record in session.scalars(select(model).where(model.sync_state.in_(open_states))):
+                revalidate(session, entity, record)
+                checked[entity] += 1
     return checked

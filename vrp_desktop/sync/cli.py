@@ -2,9 +2,10 @@
 
 Coordinator: ``coordinator setup``, ``identity export``, ``provider add|pin|list``,
 ``frameworks publish``, ``batch import``, ``batch inbox``.
-Provider: ``join``, ``outbox``, ``batch build``, ``batch status``, ``receipt import``,
-``frameworks import``. Coordinator again: ``receipt reissue``. One-time codes come from
-``VRP_ONBOARDING_CODE``, ``--code-file`` or a prompt, never from an argument.
+Provider: ``join``, ``outbox``, ``batch build``, ``batch status``, ``batch rejected``,
+``batch send-again``, ``receipt import``, ``frameworks import``. Coordinator again:
+``receipt reissue``. One-time codes come from ``VRP_ONBOARDING_CODE``, ``--code-file`` or a
+prompt, never from an argument.
 """
 
 from __future__ import annotations
@@ -217,6 +218,52 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch_rejected(args: argparse.Namespace) -> int:
+    """Records the VRP rejected, with its reason (provider side)."""
+    from vrp_desktop.sync import rejected
+
+    with _cli().open_workspace(args) as ws:
+        items = rejected.list_rejected(ws, limit=args.limit)
+    if args.json:
+        _print_json(items)
+        return 0
+    if not items:
+        print("The VRP has rejected no record.")
+        return 0
+    print(f"{len(items)} record(s) rejected by the VRP:")
+    for item in items:
+        print(f"  {item['kind']:<13} {item['label']}  ({item['id']})")
+        print(f"      VRP's reason: {item['reason']}")
+    print(
+        "Fix a record and save it, and it goes again by itself. If there is nothing to fix (the "
+        "VRP's check was wrong), 'vrp batch send-again WORKSPACE ID...' (or --all) sends it "
+        "again in the next batch."
+    )
+    return 0
+
+
+def cmd_batch_send_again(args: argparse.Namespace) -> int:
+    from vrp_desktop.sync import rejected
+
+    if bool(args.all) == bool(args.ids):
+        print(
+            "vrp: give the ids of the records to send again ('vrp batch rejected' lists them), "
+            "or --all; not both.",
+            file=sys.stderr,
+        )
+        return 2
+    with _cli().open_workspace(args) as ws:
+        result = rejected.send_again(ws, rejected.ALL if args.all else args.ids)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(rejected.describe(result))
+    for record in result["records"]:
+        if record["sync_state"] != "valid":
+            print(f"  {record['entity']} {record['id']}: {'; '.join(record['findings'])}")
+    return 0
+
+
 def _print_reports(reports, as_json: bool) -> int:
     if as_json:
         _print_json([r.as_dict() for r in reports])
@@ -421,6 +468,19 @@ def register(sub, workspace_args) -> None:
     workspace_args(q)
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=cmd_batch_status)
+    q = p.add_parser("rejected", help="records the VRP rejected, with its reasons")
+    workspace_args(q)
+    q.add_argument("--limit", type=int, default=1000, help="show at most this many")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_batch_rejected)
+    q = p.add_parser(
+        "send-again", help="send rejected records again as they are (a new version, checked)"
+    )
+    workspace_args(q)
+    q.add_argument("ids", nargs="*", metavar="ID", help="ids 'vrp batch rejected' lists")
+    q.add_argument("--all", action="store_true", help="every record the VRP rejected")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_batch_send_again)
     q = p.add_parser("import", help="import batch files into the coordinator workspace")
     workspace_args(q)
     q.add_argument("files", nargs="+")
