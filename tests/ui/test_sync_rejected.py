@@ -77,6 +77,9 @@ def test_rejected_records_are_listed_opened_and_sent_again_from_the_page(qtbot, 
         states = on_store(qtbot, ctx, quality.state_counts, ctx.ws)
         assert "rejected" not in states["session"] and "rejected" not in states["enrolment"]
         assert on_store(qtbot, ctx, rejected.list_rejected, ctx.ws) == []
+        # nothing stays behind either: a sentence says so instead of an empty table
+        assert not page.quarantine.isVisible()
+        assert page.quarantine_label.text().startswith("Nothing stays behind")
         wait_idle(qtbot, ctx)
 
 

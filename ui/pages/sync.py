@@ -514,6 +514,13 @@ class SyncPage(QWidget):
             ],
             [(q["entity"], q["id"]) for q in items],
         )
+        # an empty table says nothing; a sentence says all is well
+        self.quarantine.setVisible(bool(items))
+        self.quarantine_label.setText(
+            "Staying behind until fixed (double-click to open):"
+            if items
+            else "Nothing stays behind: every saved record can go."
+        )
         self._show_rejected(refused)
         _fill(
             self.history,
