@@ -116,6 +116,20 @@ def test_entry_point_runs_as_a_process(tmp_path):
     assert "No workspace folder" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_output_to_a_reader_that_went_away_is_not_called_a_path_problem():
+    """``vrp ... | head`` closes the pipe early: the command stops quietly (exit 141, as a
+    shell's own tools do), without "cannot use ... Check the path" or a traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vrp_desktop.cli", "measure", "score", "swemwbs", *"3333333"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # before the interpreter has even started: its first write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "cannot use" not in err and "Traceback" not in err and "Exception" not in err
+
+
 # -- issue 10, failure 15: smaller CLI faults ---------------------------------------------------
 
 

@@ -649,10 +649,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     check_output_folder(Path(getattr(args, name)))
                 else:
                     check_output_file(Path(getattr(args, name)))
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
     except VrpError as exc:
         print(f"vrp: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # the reader of our output went away (``vrp ... | head``): not a path problem, and
+        # nothing more to say; stdout goes to /dev/null so the exit flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a file or folder the person named: say which, and what to do
         where = f" {exc.filename}" if exc.filename else ""
         print(

@@ -20,7 +20,6 @@ serve both. What differs is kept here:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +233,8 @@ def pg_dump_hint(folder: Path) -> str:
     return (
         "This coordinator keeps its records on a PostgreSQL server, so it is backed up with the "
         "server's own tools: run\n"
-        f"  pg_dump --format=custom --file=vrp-$(date +%Y%m%d).dump '{dsn}'\n"
-        "(restore with pg_restore --clean --dbname=...), and keep a copy of the workspace "
-        f"folder's {os.path.basename('keyslots.json')}: the VRP's keys in the dump open only with "
-        "its key slots."
+        f"  (umask 077; pg_dump --format=custom --file=vrp-$(date +%Y%m%d).dump '{dsn}')\n"
+        "(restore with pg_restore --clean --dbname=...). The dump holds the VRP's keys sealed, "
+        "with the key slots that open them (a passphrase of any of the VRP's users does): keep "
+        "it where only the VRP's IT can read it (umask 077 makes the file theirs alone)."
     )
