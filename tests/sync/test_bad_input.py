@@ -120,6 +120,25 @@ def test_replayed_batch(pair, built):
     assert Path(again.receipt).is_file()
 
 
+def test_a_second_receipt_for_a_batch_changes_nothing_at_the_provider(pair, built):
+    """The VRP writes a batch's receipt again when the batch is offered again (sent online
+    and carried on a stick, or a receipt lost): a new file saying the same. The provider takes
+    the first and says of the second that it was already answered."""
+    first_folder, second_folder = pair.root / "first", pair.root / "second"
+    first_folder.mkdir()
+    second_folder.mkdir()
+    with pair.c() as c:
+        first = batch_import.import_batch(c, built, receipt_folder=first_folder).receipt
+        second = batch_import.import_batch(c, built, receipt_folder=second_folder).receipt
+    assert Path(first).read_bytes() != Path(second).read_bytes()  # signed afresh
+    with pair.p() as p:
+        receipts.import_receipt(p, Path(first))
+    before = snapshot(pair.coord, pair.prov)
+    with pair.p() as p, pytest.raises(SyncError, match="whose receipt was already imported"):
+        receipts.import_receipt(p, Path(second))
+    assert snapshot(pair.coord, pair.prov) == before
+
+
 def test_receipt_for_another_provider(pair, built, tmp_path):
     second = make_provider(tmp_path / "second", participants=5, sessions=10)
     pack = tmp_path / "p2.vrponboard"

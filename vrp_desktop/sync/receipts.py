@@ -191,6 +191,14 @@ def import_receipt(ws, path: Path, *, progress: Progress | None = None) -> dict[
             )
         if session.get(Receipt, header["receipt_id"]) is not None:
             raise SyncError(f"{path.name} was already imported; nothing was changed.")
+        if batch.status == "receipted":
+            # a receipt written again by the VRP (the batch offered twice, by the intake and
+            # by stick, or reissued): signed afresh with the outcomes it recorded, so it says
+            # what the first one said
+            raise SyncError(
+                f"{path.name} answers batch {batch.id}, whose receipt was already imported; "
+                "nothing was changed."
+            )
     rejected: list[dict[str, Any]] = []
     accepted = 0
     with ws.unit() as session:
