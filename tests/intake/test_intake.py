@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import PASSPHRASE
 from vrp_desktop import cli
 from vrp_desktop.intake import client
-from vrp_desktop.sync import batch_build, batch_import, outbox
+from vrp_desktop.sync import batch_build, batch_import, outbox, reissue
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +52,10 @@ def test_send_now_from_the_command_line(pair, serve, monkeypatch, capsys):
     intake.stop()
     lines = [json.loads(x) for x in intake.log.read_text().splitlines() if x.startswith("{")]
     assert {"upload.finish", "upload.append", "upload.status"} <= {x["event"] for x in lines}
+    # who signed the batch is named where the import checked it; elsewhere only what was said
+    finished = [x for x in lines if x["event"] == "upload.finish" and x["status"] == 200]
+    assert finished and {x["provider"] for x in finished} == {"P001"}
+    assert {x["says"] for x in lines} == {"P001"}
     with pair.p() as p, p.read() as s:
         from sqlalchemy import text
 
@@ -76,6 +80,14 @@ def test_a_retried_upload_gets_the_same_receipt_and_imports_once(pair, serve):
     whole = httpx.post(f"{intake.url}/v1/batches", content=body, timeout=60)
     assert whole.status_code == 200 and whole.content == first
     assert _held(pair)[0] == 1
+    # a receipt lost on the way is written again from the batch the intake kept
+    intake.stop()
+    out = pair.root / "again"
+    out.mkdir()
+    batch_id = whole.headers["x-vrp-batch"]
+    with pair.c() as c:
+        again = reissue.reissue(c, batch_id, out)
+    assert Path(again["receipt"]).is_file() and again["batch_id"] == batch_id
 
 
 def test_an_interrupted_upload_resumes_where_it_stopped(pair, serve):
@@ -143,7 +155,7 @@ def test_bad_uploads_are_refused_clearly_and_change_nothing(pair, serve, tmp_pat
     # none of these clients named a provider: the log says so, never where they came from
     intake.stop()
     lines = [x for x in intake.log.read_text().splitlines() if x.startswith("{")]
-    assert lines and {json.loads(x)["provider"] for x in lines} == {"(unnamed)"}
+    assert lines and {json.loads(x)["says"] for x in lines} == {"(unnamed)"}
     assert not any("127.0.0.1" in x for x in lines)
 
 

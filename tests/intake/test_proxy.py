@@ -9,6 +9,7 @@ trusted proxy, 127.0.0.2 an untrusted peer that sends a forged ``X-Forwarded-For
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import httpx
 import pytest
@@ -69,6 +70,26 @@ def test_a_trusted_proxys_forwarded_address_gets_its_own_allowance(coord, serve)
         assert _codes(proxy, intake.url, ["203.0.113.8", "203.0.113.8"]) == [200, 200]
         # a chain of trusted proxies (127.0.0.1 is trusted) is walked past to the client
         assert _codes(proxy, intake.url, ["203.0.113.7, 127.0.0.1"]) == [429]
+
+
+def test_naming_another_provider_spends_your_own_allowance_not_theirs(coord, serve):
+    """X-VRP-Provider is a claim anyone can make: a client elsewhere naming P001 is held back
+    by its own retries, and P001's own requests still go through; the log calls the header
+    what the client said, never who it is."""
+    intake = serve(coord, "--rate", "0.01", "--burst", "2", "--trusted-proxy", "127.0.0.1")
+    claim = {"X-VRP-Provider": "P001"}
+    with _from("127.0.0.1") as proxy:
+
+        def as_p001_from(address: str) -> int:
+            headers = {**claim, "X-Forwarded-For": address}
+            return proxy.get(intake.url + STATUS, headers=headers).status_code
+
+        assert [as_p001_from("203.0.113.66") for _ in range(3)] == [200, 200, 429]
+        assert [as_p001_from("198.51.100.7") for _ in range(2)] == [200, 200]
+    intake.stop()
+    events = [json.loads(x) for x in intake.log.read_text().splitlines() if x.startswith("{")]
+    assert {e["says"] for e in events} == {"P001"}
+    assert not any("provider" in e for e in events)  # no batch was verified: no one is named
 
 
 def test_a_bad_trusted_proxy_is_refused_clearly(coord, monkeypatch, capsys):

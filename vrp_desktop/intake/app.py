@@ -123,13 +123,16 @@ def create_app(
     async def guarded(request: Request, event: str, handler) -> Response:
         started, sender = time.monotonic(), address(request)
         named = who(request)
-        # an unnamed client is limited by its address, which is never logged or echoed
-        provider = named or UNNAMED
+        # The header is a claim, not an identity (only the batch's signature is one): it is
+        # logged as what the client said, and its allowance is that claim from that address,
+        # so a client naming another provider spends its own allowance, not theirs. An
+        # unnamed client is limited by its address, which is never logged or echoed.
+        says = named or UNNAMED
         upload = request.path_params.get("upload_id", "")
-        wait = limiter.take(named or f"address:{sender}", sender)
+        wait = limiter.take(f"{named}@{sender}" if named else f"address:{sender}", sender)
         if wait > 0:
             seconds = max(1, round(wait + 0.5))
-            _event(event=event, provider=provider, status=429, upload=upload[:12])
+            _event(event=event, says=says, status=429, upload=upload[:12])
             return JSONResponse(
                 {
                     "error": f"Too many requests from {named or 'this address'}; try again in "
@@ -141,7 +144,7 @@ def create_app(
         try:
             response, extra = await handler(request)
         except ClientDisconnect:
-            _event(event=event, provider=provider, status=499, upload=upload[:12])
+            _event(event=event, says=says, status=499, upload=upload[:12])
             return Response(status_code=400)
         except Exception as exc:  # every failure is an answer, never a dropped connection
             response, extra = _error(exc), {"error": type(exc).__name__}
@@ -149,7 +152,7 @@ def create_app(
                 log.exception("intake failure")  # type and traceback only: no batch content
         _event(
             event=event,
-            provider=provider,
+            says=says,
             status=response.status_code,
             upload=upload[:12],
             ms=round((time.monotonic() - started) * 1000),
@@ -202,7 +205,13 @@ def create_app(
             "X-VRP-Counts": json.dumps(info["counts"], sort_keys=True),
             "Content-Disposition": f'attachment; filename="{Path(info["receipt"]).name}"',
         }
-        extra = {"batch": str(info["batch_id"])[:12], "again": info["again"], **info["counts"]}
+        extra = {
+            "batch": str(info["batch_id"])[:12],
+            # who signed the batch: the one provider name in the log that was checked
+            "provider": info.get("provider_code"),
+            "again": info["again"],
+            **info["counts"],
+        }
         return Response(receipt, media_type=RECEIPT_TYPE, headers=headers), extra
 
     async def _whole(request: Request):
