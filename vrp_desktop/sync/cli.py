@@ -213,7 +213,12 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
         print(
             f"  {clock.show(b['created_at'], '%Y-%m-%d %H:%M')} {b['status']:<10} "
             f"{b['records']} records "
-            f"accepted={b['accepted']} rejected={b['rejected']}  {b['file_name']}"
+            + (
+                f"accepted={b['accepted']} rejected={b['rejected']}  "
+                if b["accepted"] is not None
+                else "(no receipt yet)  "
+            )
+            + f"{b['file_name']}"
         )
     return 0
 

@@ -66,6 +66,8 @@ class _Lines:
 
 
 def _locate(ws, row: Batch, hints: list[Path]) -> Path:
+    from vrp_desktop.intake.server import intake_folder  # where ``vrp serve`` keeps uploads
+
     folders = [
         *hints,
         *(
@@ -73,6 +75,7 @@ def _locate(ws, row: Batch, hints: list[Path]) -> Path:
             for v in (ws.setting(common.INBOX_FOLDER), ws.setting(common.RECEIPT_FOLDER))
             if v
         ),
+        intake_folder(ws) / "batches",  # a batch that came online
     ]
     for folder in folders:
         candidate = folder / (row.file_name or "")
