@@ -67,6 +67,32 @@ def test_empty_workspace_shows_empty_state(qtbot, unlocked_ctx):
     assert signal.args[0] == "sessions"
 
 
+def test_a_coordinators_empty_today_points_to_the_inbox(qtbot, tmp_path):
+    """A coordinator logs no sessions of its own: "log one" would send it to a page it has no
+    use for; its empty state says where providers' records arrive and opens the Inbox."""
+    from tests.conftest import PASSPHRASE
+    from tests.sync.conftest import make_coordinator
+    from ui.context import AppContext
+    from ui.worker import StoreRunner
+    from vrp_desktop.workspace import Workspace
+
+    folder = make_coordinator(tmp_path / "coord")
+    runner = StoreRunner()
+    with Workspace.open(folder, "coord", PASSPHRASE) as ws:
+        ctx = AppContext(ws, runner)
+        page = TodayPage(ctx)
+        qtbot.addWidget(page)
+        page.show()
+        qtbot.waitUntil(lambda: page.data is not None, timeout=10_000)
+        assert page.chart_stack.currentWidget() is page.empty
+        assert "Inbox" in page.empty_text.text() and page.empty_button.text() == "Open the Inbox"
+        with qtbot.waitSignal(ctx.navigate) as signal:
+            qtbot.mouseClick(page.empty_button, Qt.MouseButton.LeftButton)
+        assert signal.args[0] == "sync"  # the coordinator's Inbox
+        wait_idle(qtbot, ctx)
+        runner.shutdown()
+
+
 def test_numbers_match_store_after_demo(qtbot, unlocked_ctx):
     ws = unlocked_ctx.ws
     on_store(qtbot, unlocked_ctx, demo.generate, ws, participants=80, sessions=400, seed=3)

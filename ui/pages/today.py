@@ -186,10 +186,10 @@ class TodayPage(QWidget):
         charts_layout.addWidget(self.reach_view)
         self.empty = QWidget(self)
         self.empty.setObjectName("empty_state")
-        empty_text = QLabel("No sessions yet — log one", self.empty)
+        self.empty_text = empty_text = QLabel("No sessions yet — log one", self.empty)
         empty_text.setObjectName("empty_text")
         empty_text.setProperty("role", "page-title")
-        empty_hint = QLabel(
+        self.empty_hint = empty_hint = QLabel(
             "Once sessions are logged, this page shows how many happened each week and who you "
             "reached this quarter.",
             self.empty,
@@ -201,7 +201,8 @@ class TodayPage(QWidget):
         empty_hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.empty_button = QPushButton("Log the first session", self.empty)
         self.empty_button.setObjectName("empty_log_session")
-        self.empty_button.clicked.connect(lambda: self.ctx.navigate.emit("sessions", ""))
+        self.empty_button.clicked.connect(lambda: self.ctx.navigate.emit(self._empty_goes, ""))
+        self._empty_goes = "sessions"
         empty_layout = QVBoxLayout(self.empty)
         empty_layout.addStretch(1)
         empty_layout.addWidget(empty_text, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -265,11 +266,32 @@ class TodayPage(QWidget):
         self.attention_tile.set(data["attention_total"])
         self._fill_attention(data["attention"])
         if data["sessions_total"] == 0:
+            self._say_empty(data.get("kind") == "coordinator")
             self.chart_stack.setCurrentWidget(self.empty)
         else:
             self.chart_stack.setCurrentIndex(0)
             self._draw_weekly(data["sessions_per_week"])
             self._draw_reach(data["reach_by_age_gender"], label)
+
+    def _say_empty(self, coordinator: bool) -> None:
+        """A provider is asked for its first session; a coordinator, which keeps none of its
+        own, is sent to where its providers' records arrive."""
+        if coordinator:
+            self.empty_text.setText("Your providers' records arrive in the Inbox")
+            self.empty_hint.setText(
+                "A VRP coordinator logs no sessions here. Batches from providers are imported "
+                "in the Inbox; the Returns and Evaluation pages add them up."
+            )
+            self.empty_button.setText("Open the Inbox")
+            self._empty_goes = "sync"  # the coordinator's Inbox
+        else:
+            self.empty_text.setText("No sessions yet — log one")
+            self.empty_hint.setText(
+                "Once sessions are logged, this page shows how many happened each week and "
+                "who you reached this quarter."
+            )
+            self.empty_button.setText("Log the first session")
+            self._empty_goes = "sessions"
 
     def changeEvent(self, event: QEvent) -> None:
         """A light/dark switch in Settings redraws the charts in the new palette."""

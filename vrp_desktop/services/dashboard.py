@@ -187,6 +187,8 @@ def summary(ws, *, today: dt.date | None = None, weeks: int = 12) -> dict[str, A
         total_sessions = session.scalar(select(func.count()).select_from(Session)) or 0
     return {
         "today": day,
+        # a coordinator logs no sessions of its own: its empty state points to the Inbox
+        "kind": ws.kind,
         "week_start": monday,
         "sessions_this_week": count_delivered(ws, monday, monday + dt.timedelta(days=7)),
         "quarter": (q_start, q_end, q_label),

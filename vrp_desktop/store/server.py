@@ -162,8 +162,9 @@ def check_reachable(engine: Engine) -> None:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
         raise WorkspaceError(
             f"The coordinator's database server could not be reached or refused the connection "
-            f"({reason}). Check the address in {SERVER_NAME}, that the server is running, and "
-            f"your database password. {_PGPASS_HINT}"
+            f"({reason}). Check the database address (the one you gave, or the one in "
+            f"{SERVER_NAME} of a folder already set up), that the server is running, and your "
+            f"database password. {_PGPASS_HINT}"
         ) from None
 
 
