@@ -182,6 +182,15 @@ def test_cohort_dose_and_pairs(coordinator):
     assert records["a2"].sessions_rostered == 0
 
 
+def test_a_period_nobody_was_referred_in_reads_as_an_empty_cohort(coordinator):
+    from vrp_desktop.evaluation.period import parse_period
+
+    empty = parse_period("2019-20")
+    src = source_for(coordinator, empty)
+    with coordinator.engine.connect() as conn:
+        assert data.read(conn, src, empty) == []
+
+
 def test_partnership_units_and_person_counted_once(coordinator):
     pack = build(coordinator, PERIOD, threshold=1)
     assert pack.kind == "partnership"

@@ -198,11 +198,13 @@ def _fill_cohort(conn: Connection, cohort: Cohort) -> None:
         (ivs[j] for j in cohort.intervention.tolist()),
         strict=True,
     )
-    conn.exec_driver_sql(
-        f"INSERT INTO {_COHORT.name} (k, enrolment_id, participant_id, intervention_id) "
-        "VALUES (?, ?, ?, ?)",
-        list(rows),
-    )
+    rows = list(rows)
+    if rows:  # an empty list would run the statement once, with nothing bound
+        conn.exec_driver_sql(
+            f"INSERT INTO {_COHORT.name} (k, enrolment_id, participant_id, intervention_id) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
 
 def read_dose(conn: Connection, src: Source, cohort: Cohort) -> None:

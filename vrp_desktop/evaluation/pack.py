@@ -115,7 +115,8 @@ def _write_table(sheet, table: Table, subtitle: str) -> None:
         out = []
         for value, fmt in zip(row, table.formats, strict=True):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                out.append(_cell(sheet, value, fmt=fmt or "General"))
+                # a number in the General format needs no style of its own
+                out.append(_cell(sheet, value, fmt=fmt) if fmt else value)
             elif protect.is_hidden(value):
                 out.append(_cell(sheet, value, font=_MARK_FONT, align=right))
             else:
