@@ -152,6 +152,55 @@ def test_updates_by_name_or_reference_with_a_preview(workspace, tmp_path, capsys
     assert again.bad == [] and again.count("unchanged") == 4
 
 
+def test_an_update_row_leaves_blank_what_it_does_not_change(workspace, tmp_path):
+    """The Instructions say blank cells keep what is there: an exit for someone already here
+    needs only who they are and the exit, not the enrolment's start date again; a new
+    postcode needs no intervention at all. Someone with two enrolments is asked which."""
+    first = filled_template(
+        tmp_path / "first.xlsx",
+        [person(0), person(1), person(2), person(2, Intervention="Detached Team")],
+    )
+    assert import_xlsx(workspace, first).imported["enrolments"] == 4
+    refs = {}
+    with workspace.engine.connect() as conn:
+        for n in (0, 1, 2):
+            refs[n] = conn.execute(
+                text("SELECT reference FROM participant WHERE first_name = :n"),
+                {"n": person(n)["First name"]},
+            ).scalar()
+    blank = {h: None for h in HEADERS}
+    leaving = blank | {
+        "Reference": refs[0],
+        "End date": dt.date(2026, 3, 2),
+        "Exit reason": "Completed the programme",
+    }
+    moved = blank | {"Reference": refs[1], "Postcode": "CV1 2AB"}
+    which = blank | {
+        "Reference": refs[2],
+        "End date": dt.date(2026, 3, 2),
+        "Exit reason": "Moved away",
+    }
+    second = filled_template(tmp_path / "second.xlsx", [leaving, moved, which])
+    got = import_xlsx(workspace, second)
+    assert [bad.row for bad in got.bad] == [4], [bad.message() for bad in got.bad]
+    assert any("has 2 enrolments" in p and "Start date" in p for p in got.bad[0].reasons)
+    assert got.imported.get("participants_updated") == 1
+    assert got.imported.get("enrolments_updated") == 1
+    with workspace.engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT p.reference, e.end_date, e.exit_reason FROM enrolment e "
+                "JOIN participant p ON p.id = e.participant_id WHERE e.end_date IS NOT NULL"
+            )
+        ).all()
+        district = conn.execute(
+            text("SELECT postcode_district FROM participant WHERE reference = :r"),
+            {"r": refs[1]},
+        ).scalar()
+    assert [tuple(r) for r in ended] == [(refs[0], "2026-03-02", "completed")]
+    assert district == "CV1"
+
+
 def test_csv_in_windows_encoding_and_us_dates(workspace, tmp_path):
     header = ",".join(HEADERS)
     lines = [header]

@@ -163,6 +163,11 @@ class RegisterChecker:
                 )
             )
         }
+        #: each person's enrolments as (intervention id, start date): an update row may leave
+        #: the start date (and the intervention) blank when that picks out one of them
+        self.enrolments_of: dict[str, list[tuple[str, dt.date]]] = {}
+        for pid, iid, start in self.enrolment_at:
+            self.enrolments_of.setdefault(pid, []).append((iid, start))
         self.by_name = {norm(i.name): i for i in self.interventions}
         default = [i for i in self.interventions if i.framework_id == framework_hint]
         self.default_intervention = default[0] if len(default) == 1 else None
@@ -202,7 +207,8 @@ class RegisterChecker:
                     problems.append(f"{col.header} is not a date: use {order}, e.g. 25/11/2026")
             else:
                 values[col.key] = cells.text(cell)
-        intervention = self._intervention(values.pop("intervention"), problems)
+        named = values.pop("intervention")
+        intervention = self._intervention(named, problems)
         framework = self.frameworks.get(intervention.id) if intervention else None
         where = f"'{intervention.name}'" if intervention else "this intervention"
         for key, col in ((c.key, c) for c in COLUMNS if c.kind == "code"):
@@ -218,11 +224,21 @@ class RegisterChecker:
         if postcode and values["postcode_district"] is None:
             failed.add("postcode_district")
             problems.append("Postcode is not a UK postcode or postcode district")
-        if intervention is None:
-            failed.update(("intervention_id",))
-
         # -- who: someone already here, someone earlier in the sheet, or someone new
         pid, stored, earlier = self._person(values, problems, failed)
+        person_only = False
+        if stored is not None and values.get("start_date") is None and "start_date" not in failed:
+            # someone already here, no start date: which of their enrolments the row means
+            # (blank cells keep what is there), or only their own details when it says
+            # nothing about an enrolment
+            person_only, intervention = self._their_enrolment(
+                pid, stored, named, intervention, values, problems
+            )
+            framework = self.frameworks.get(intervention.id) if intervention else None
+        elif intervention is None and named is None and self.default_intervention is None:
+            problems.append("Intervention is required: " + self._choices())
+        if intervention is None:
+            failed.update(("intervention_id",))
         person = dict(stored or {})
         person_changes: dict[str, Any] = {}
         for field in _PERSON_FIELDS:
@@ -239,7 +255,9 @@ class RegisterChecker:
         enrolment: dict[str, Any] = dict(enrolment_values)
         enrolment_changes: dict[str, Any] = {}
         eid = None
-        if intervention is not None and values.get("start_date") is not None:
+        if person_only:
+            pass
+        elif intervention is not None and values.get("start_date") is not None:
             slot = (pid or "", intervention.id, values["start_date"])
             seen = self.slot_rows.get(slot)
             if pid is not None and seen is not None:
@@ -263,7 +281,7 @@ class RegisterChecker:
             participant_id=pid or "pending",
             intervention_id=intervention.id if intervention else None,
         )
-        if framework is not None:
+        if framework is not None and not person_only:
             findings += validate_enrolment(
                 enrolment, participant=person, framework=framework, today=self.today
             )
@@ -277,8 +295,41 @@ class RegisterChecker:
             return list(dict.fromkeys(problems))
         return self._plan(
             row, pid, stored, earlier, person, person_changes, eid, enrolment, enrolment_changes,
-            intervention, sum(f.severity == "warning" for f in findings),
+            None if person_only else intervention, sum(f.severity == "warning" for f in findings),
         )  # fmt: skip
+
+    def _their_enrolment(self, pid, stored, named, intervention, values, problems):
+        """For a row about someone already here with no start date: (only their own details,
+        the intervention of the one enrolment the row means). That enrolment's start date is
+        put in ``values``, so the row then updates it as if it had been typed."""
+        about_enrolment = any(
+            values.get(f) is not None for f in _ENROLMENT_FIELDS if f != "start_date"
+        )
+        if intervention is None and named is not None:
+            return False, None  # a name not known here: already reported
+        if not about_enrolment and (named is None or intervention is None):
+            return True, None
+        theirs = self.enrolments_of.get(pid, [])
+        if intervention is not None:
+            theirs = [e for e in theirs if e[0] == intervention.id]
+        if len(theirs) == 1:
+            iid, values["start_date"] = theirs[0]
+            return False, next(i for i in self.interventions if i.id == iid)
+        ref = stored.get("reference")
+        on = f" on '{intervention.name}'" if intervention is not None else ""
+        if not theirs and intervention is not None:
+            return False, intervention  # a new enrolment: its start date is asked for below
+        if not theirs:
+            problems.append(
+                f"{ref} has no enrolment to change: for a new one, give the Intervention and "
+                "its Start date"
+            )
+        else:
+            problems.append(
+                f"{ref} has {len(theirs)} enrolments{on}: give the Start date (and the "
+                "Intervention) of the one to change"
+            )
+        return False, intervention
 
     def _plan(
         self, row, pid, stored, earlier, person, person_changes, eid, enrolment,
@@ -311,8 +362,10 @@ class RegisterChecker:
                 ]
             else:
                 person_changes = {}  # the same change, made once by the earlier row
-        self.slot_rows[(pid, intervention.id, enrolment["start_date"])] = row
-        if eid is None:
+        if intervention is None:  # only their own details (``_their_enrolment``)
+            pass
+        elif eid is None:
+            self.slot_rows[(pid, intervention.id, enrolment["start_date"])] = row
             plan.new_enrolment = {
                 **{f: enrolment.get(f) for f in _ENROLMENT_FIELDS},
                 "id": uuid7(),
@@ -322,8 +375,13 @@ class RegisterChecker:
             self.enrolment_at[(pid, intervention.id, enrolment["start_date"])] = plan.new_enrolment[
                 "id"
             ]
-        elif enrolment_changes:
-            plan.enrolment_update = (eid, enrolment_changes)
+            self.enrolments_of.setdefault(pid, []).append(
+                (intervention.id, enrolment["start_date"])
+            )
+        else:
+            self.slot_rows[(pid, intervention.id, enrolment["start_date"])] = row
+            if enrolment_changes:
+                plan.enrolment_update = (eid, enrolment_changes)
         if stored is not None and (plan.person_update or plan.new_enrolment):
             self.existing_used += 1
         change = plan.change
@@ -391,11 +449,10 @@ class RegisterChecker:
         return as_record(e)
 
     def _intervention(self, name: str | None, problems: list[str]):
+        """The intervention a row names, or the workspace's only one of the template's
+        framework; None when blank (``check`` says whether the row needed one)."""
         if name is None:
-            if self.default_intervention is not None:
-                return self.default_intervention
-            problems.append("Intervention is required: " + self._choices())
-            return None
+            return self.default_intervention
         found = self.by_name.get(norm(name))
         if found is None:
             problems.append(
