@@ -371,6 +371,41 @@ def test_sessions_registers_and_questionnaires_in_one_workbook(workspace, tmp_pa
     assert again.count("new") == 0 and again.count("unchanged") == 5
 
 
+def test_a_refused_register_row_is_named_by_the_rows_that_need_it(workspace, tmp_path):
+    """One mistake on the Register sheet should read as one mistake: the person's register
+    lines say their Register row was not imported, not that nobody of that name exists."""
+    from vrp_desktop.spreadsheets.template import build_template
+
+    bad = person(0, Gender="Boy")
+    wb = build_template()
+    _sheet_rows(wb["Register"], [], [bad])
+    who = {k: bad[k] for k in ("First name", "Last name", "Date of birth")}
+    _sheet_rows(
+        wb["Sessions"],
+        ["Session", "Date"],
+        [
+            {"Session": "S1", "Date": dt.date(2026, 1, 15), "Intervention": "Trusted Mentors",
+             "Start time": "18:00", "Duration (minutes)": 60, "Session type": "Group",
+             "Mode": "in person", "Location type": "Community centre"},
+        ],
+    )  # fmt: skip
+    _sheet_rows(wb["Attendance"], ["Session"], [{"Session": "S1", **who, "Attendance": "Attended"}])
+    path = tmp_path / "one-mistake.xlsx"
+    wb.save(path)
+    check = import_xlsx(workspace, path, dry_run=True)
+    reasons = {(b.kind, b.row): " ".join(b.reasons) for b in check.bad}
+    assert "Gender 'Boy'" in reasons[("", 2)]
+    assert "Their row on the Register sheet (row 2) was not imported" in reasons[("Attendance", 2)]
+    assert "Nobody with this name" not in " ".join(reasons.values())
+
+
+def test_the_instructions_say_when_a_conditional_column_is_required(tmp_path):
+    wb = openpyxl.load_workbook(write_template(tmp_path / "t.xlsx"))
+    said = {row[0]: row[1] for row in wb["Instructions"].iter_rows(values_only=True) if row[0]}
+    assert said["Consent date"] == "Required when consent was given."
+    assert said["Exit reason"] == "Required with an end date."
+
+
 def test_cli_template_from_a_workspace_lists_its_interventions(workspace, tmp_path, monkeypatch):
     monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
     out = tmp_path / "t.xlsx"

@@ -355,5 +355,9 @@ class ReturnsPage(QWidget):
         self.last_import = result
         self.status.setText(
             imported_summary(result.imported)
-            + f" {len(result.bad):,} rows with problems were not imported."
+            + (
+                " 1 row with problems was not imported."
+                if len(result.bad) == 1
+                else f" {len(result.bad):,} rows with problems were not imported."
+            )
         )

@@ -160,7 +160,13 @@ class ActivityChecker:
             return None
         key = pseudonym(self.reg.linkage, first, last, born)
         pid = self.reg.new_people.get(key) or self.reg.by_pseudonym.get(key)
-        if pid is None:
+        refused = self.reg.refused_people.get(key)
+        if pid is None and refused is not None:
+            problems.append(
+                f"Their row on the Register sheet (row {refused}) was not imported: fix it there "
+                "and this row goes in with it"
+            )
+        elif pid is None:
             problems.append(
                 "Nobody with this name and date of birth is in this workspace or on the "
                 "Register sheet: add them there first"

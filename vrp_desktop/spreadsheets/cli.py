@@ -54,9 +54,11 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
     for bad in result.bad:
         print("  " + bad.message())
     if result.bad:
+        n = len(result.bad)
         print(
-            f"{len(result.bad):,} rows have problems and were not imported. A copy of the "
-            f"sheet with an Errors column is at {result.errors_copy}."
+            f"{n:,} {'row has' if n == 1 else 'rows have'} problems and "
+            f"{'was' if n == 1 else 'were'} not imported. A copy of the sheet with an Errors "
+            f"column is at {result.errors_copy}."
         )
     if result.warnings:
         print(f"{result.warnings:,} warnings: those records are imported as needing attention.")

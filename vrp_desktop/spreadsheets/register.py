@@ -172,6 +172,7 @@ class RegisterChecker:
         default = [i for i in self.interventions if i.framework_id == framework_hint]
         self.default_intervention = default[0] if len(default) == 1 else None
         self.new_people: dict[str, str] = {}  # pseudonym -> new participant id
+        self.refused_people: dict[str, int] = {}  # pseudonym -> their refused Register row
         #: participant id -> (first row that changes them, the changes)
         self.people_rows: dict[str, tuple[int, dict[str, Any]]] = {}
         self.slot_rows: dict[tuple[str, str, Any], int] = {}
@@ -292,6 +293,10 @@ class RegisterChecker:
                 continue
             problems.append(f"{header(finding.field)}: {finding.message}")
         if problems:
+            who = [values.get(k) for k in ("first_name", "last_name", "date_of_birth")]
+            if pid is None and all(v is not None for v in who):
+                # the other sheets' rows about them then say why they are not found
+                self.refused_people.setdefault(pseudonym(self.linkage, *who), row)
             return list(dict.fromkeys(problems))
         return self._plan(
             row, pid, stored, earlier, person, person_changes, eid, enrolment, enrolment_changes,

@@ -433,9 +433,13 @@ def _instructions(
         ("Column", "What to enter"),
     ]
     for col in COLUMNS:
-        what = ("Required. " if col.required else "Optional. ") + (
-            col.help or ("Choose from the list." if col.kind == "code" else "")
-        )
+        if not col.required and (col.help or "").startswith("needed "):
+            # required only with another answer: "Optional" would read as never needed
+            what = "Required " + col.help.removeprefix("needed ") + "."
+        else:
+            what = ("Required. " if col.required else "Optional. ") + (
+                col.help or ("Choose from the list." if col.kind == "code" else "")
+            )
         lines.append((col.header, what.strip()))
     for i, (a, b) in enumerate(lines, start=1):
         sheet.cell(i, 1, a)
