@@ -232,12 +232,12 @@ def test_cli_dry_run_and_import(workspace, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("VRP_PASSPHRASE", PASSPHRASE)
     folder = str(workspace.folder)
     before = snapshot(workspace)
-    assert main(["import", "xlsx", folder, str(path), "--dry-run"]) == 2
+    assert main(["import", "xlsx", folder, str(path), "--dry-run"]) == 3
     out = capsys.readouterr().out
     assert "Row 3: Date of birth is not a date" in out
     assert "Dry run: 2 rows would be imported. Nothing was changed." in out
     assert snapshot(workspace) == before
-    assert main(["import", "xlsx", folder, str(path)]) == 2
+    assert main(["import", "xlsx", folder, str(path)]) == 3
     assert "Imported 2 young people and 2 enrolments" in capsys.readouterr().out
     assert main(["import", "xlsx", folder, str(tmp_path / "missing.xlsx")]) == 1
     assert "There is no file" in capsys.readouterr().err

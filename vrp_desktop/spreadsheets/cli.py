@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+#: the exit status when some rows were refused and the good ones imported (not 2: that is a
+#: mistyped command, as for every command)
+ROWS_REFUSED = 3
+
 
 def cmd_template(args: argparse.Namespace) -> int:
     from vrp_desktop.spreadsheets.template import write_template, write_workspace_template
@@ -68,7 +72,7 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
         print(imported_summary(result.imported))
     else:
         print("Nothing was imported.")
-    return 2 if result.bad else 0
+    return ROWS_REFUSED if result.bad else 0
 
 
 def register(subparsers, workspace_args) -> None:
@@ -87,6 +91,8 @@ def register(subparsers, workspace_args) -> None:
         "xlsx",
         aliases=["file"],
         help="check a register (.xlsx, .ods, .xls or .csv) and import its good rows",
+        epilog=f"Exits 0 when every row was good, {ROWS_REFUSED} when some rows were refused (the "
+        "good ones are imported, the rest are in the errors copy).",
     )
     workspace_args(p)
     p.add_argument("file")
