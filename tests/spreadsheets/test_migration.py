@@ -132,8 +132,8 @@ def test_updates_by_name_or_reference_with_a_preview(workspace, tmp_path, capsys
     assert main(args[:-1]) == 0
     out = capsys.readouterr().out
     assert (
-        "Imported 1 young person, 2 enrolments, 1 young person updated and 1 enrolment "
-        "updated in one step." in out
+        "Imported 1 young person and 2 enrolments, and updated 1 young person and 1 "
+        "enrolment, in one step." in out
     ), out
     after = snapshot(workspace)
     assert after["participant"] == before["participant"] + 1
@@ -467,3 +467,5 @@ def test_the_summary_names_only_what_an_import_added():
     )
     assert imported_summary({"participants": 1}) == "Imported 1 young person in one step."
     assert imported_summary({}) == imported_summary(None) == "Nothing was imported."
+    updates = {"participants_updated": 1, "enrolments_updated": 3}
+    assert imported_summary(updates) == "Updated 1 young person and 3 enrolments in one step."

@@ -293,11 +293,13 @@ def import_xlsx(
 _IMPORTED = (
     ("participants", "young person", "young people"),
     ("enrolments", "enrolment", "enrolments"),
-    ("participants_updated", "young person updated", "young people updated"),
-    ("enrolments_updated", "enrolment updated", "enrolments updated"),
     ("sessions", "session", "sessions"),
     ("attendances", "register line", "register lines"),
     ("responses", "questionnaire", "questionnaires"),
+)
+_UPDATED = (
+    ("participants_updated", "young person", "young people"),
+    ("enrolments_updated", "enrolment", "enrolments"),
 )
 
 
@@ -305,15 +307,21 @@ def imported_summary(counts: dict[str, int] | None) -> str:
     """What an import did, naming only what it added or changed (a file of sessions alone
     said "Imported 0 young people and 0 enrolments")."""
     counts = counts or {}
-    parts = [
-        f"{counts[key]:,} {one if counts[key] == 1 else many}"
-        for key, one, many in _IMPORTED
-        if counts.get(key)
-    ]
-    if not parts:
-        return "Nothing was imported."
-    listed = template.and_list(parts)
-    return f"Imported {listed} in one step."
+
+    def listed(kinds) -> str:
+        parts = [
+            f"{counts[key]:,} {one if counts[key] == 1 else many}"
+            for key, one, many in kinds
+            if counts.get(key)
+        ]
+        return template.and_list(parts) if parts else ""
+
+    added, updated = listed(_IMPORTED), listed(_UPDATED)
+    if added and updated:
+        return f"Imported {added}, and updated {updated}, in one step."
+    if added or updated:
+        return f"{'Imported' if added else 'Updated'} {added or updated} in one step."
+    return "Nothing was imported."
 
 
 def _used(others: dict[str, tuple]) -> tuple[str, ...]:
