@@ -67,7 +67,8 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
     if result.warnings:
         print(f"{result.warnings:,} warnings: those records are imported as needing attention.")
     if result.dry_run:
-        print(f"Dry run: {result.good_rows:,} rows would be imported. Nothing was changed.")
+        # what the good rows would do is the summary above (add, update, change nothing)
+        print("Dry run: nothing was changed. Run it again without --dry-run to import.")
     elif result.imported:
         print(imported_summary(result.imported))
     else:
