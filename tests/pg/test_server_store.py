@@ -144,16 +144,21 @@ def test_bad_database_addresses_are_refused_clearly_and_nothing_is_made(
     assert _rows(dsn, "SELECT tablename FROM pg_tables WHERE schemaname='public'") == [("theirs",)]
 
 
+def _coordinator_with_sam(folder: Path, dsn: str) -> Workspace:
+    """A coordinator on ``dsn`` set up by coord, with a second analyst, sam."""
+    ws, _ = Workspace.create(
+        folder, provider_code="VRP", provider_name="VRP", username="coord",
+        passphrase=PASSPHRASE, role="coordinator", kind="coordinator", database=dsn,
+    )  # fmt: skip
+    coordinator.setup(ws)
+    users.add_user(ws, "sam", "sam's own long passphrase 9", role="coordinator")
+    return ws
+
+
 def test_analysts_on_two_machines_share_slots_and_a_removal_rekeys(pg_cluster, tmp_path):
     dsn = pg_cluster.new_database()
     mine = tmp_path / "laptop-a"
-    ws, _ = Workspace.create(
-        mine, provider_code="VRP", provider_name="VRP", username="coord",
-        passphrase=PASSPHRASE, role="coordinator", kind="coordinator", database=dsn,
-    )  # fmt: skip
-    with ws:
-        coordinator.setup(ws)
-        users.add_user(ws, "sam", "sam's own long passphrase 9", role="coordinator")
+    with _coordinator_with_sam(mine, dsn) as ws:
         users.add_user(ws, "kit", "kit's own long passphrase 7", role="coordinator")
         recipient = coordinator.recipient(ws)
     # sam, on another machine, makes a folder from the server and signs in with their own slot
@@ -189,13 +194,7 @@ def test_an_analyst_login_without_grants_is_told_what_to_grant_and_then_works(
 ):
     dsn = pg_cluster.new_database()
     mine = tmp_path / "laptop-a"
-    ws, _ = Workspace.create(
-        mine, provider_code="VRP", provider_name="VRP", username="coord",
-        passphrase=PASSPHRASE, role="coordinator", kind="coordinator", database=dsn,
-    )  # fmt: skip
-    with ws:
-        coordinator.setup(ws)
-        users.add_user(ws, "sam", "sam's own long passphrase 9", role="coordinator")
+    _coordinator_with_sam(mine, dsn).close()
     # the server's administrator makes sam a login of their own, and grants nothing yet
     login = f"sam_{os.getpid()}"
     with psycopg.connect(dsn, autocommit=True) as conn:
