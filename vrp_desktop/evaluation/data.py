@@ -191,14 +191,15 @@ def _fill_cohort(conn: Connection, cohort: Cohort) -> None:
     _COHORT.drop(conn, checkfirst=True)
     _COHORT.create(conn)
     ivs = cohort.interventions
-    rows = zip(
-        range(len(cohort)),
-        cohort.enrolment_id,
-        cohort.participant_id,
-        (ivs[j] for j in cohort.intervention.tolist()),
-        strict=True,
+    rows = list(
+        zip(
+            range(len(cohort)),
+            cohort.enrolment_id,
+            cohort.participant_id,
+            (ivs[j] for j in cohort.intervention.tolist()),
+            strict=True,
+        )
     )
-    rows = list(rows)
     if rows:  # an empty list would run the statement once, with nothing bound
         conn.exec_driver_sql(
             f"INSERT INTO {_COHORT.name} (k, enrolment_id, participant_id, intervention_id) "
