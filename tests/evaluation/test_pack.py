@@ -87,6 +87,7 @@ def test_export_workbook_and_pdf(demo, tmp_path):
         counts = [j for j, h in enumerate(header) if h in _COUNT_HEADERS]
         small = [r[j] for r in rows for j in counts if isinstance(r[j], int) and 0 < r[j] < 5]
         assert small == [], name
+    _looks_like_a_report(wb)
     notes = {r[0]: r[1] for r in _sheet(wb, "Notes")[1]}
     assert "Jacobson and Truax" in notes["Reliable change"] and "d_z" in notes["Effect size (d_av)"]
     sources = _sheet(wb, "Sources")[1]
@@ -104,6 +105,33 @@ def test_export_workbook_and_pdf(demo, tmp_path):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
         assert "executive oversight group" in _pdf_text(pdf)
         assert "A4" in info
+
+
+def _looks_like_a_report(wb) -> None:
+    """What a reader sees besides the values: the header kept in view with filter buttons, each
+    column in its number format, hidden cells in their own colour, printed landscape."""
+    sheet = wb["Reliable change"]
+    header, rows = _sheet(wb, "Reliable change")
+    assert sheet.freeze_panes == "C5"
+    assert sheet.auto_filter.ref == f"A4:{chr(64 + len(header))}{4 + len(rows)}"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    head = sheet.cell(4, 1)
+    assert head.font.b and head.fill.fgColor.rgb == "FF1F5F5B" and head.alignment.wrap_text
+    assert sheet.cell(1, 1).font.sz == 14 and sheet.cell(2, 1).font.i
+    improved = header.index("Improved %") + 1
+    shares = [sheet.cell(5 + k, improved) for k in range(len(rows))]
+    assert any(isinstance(c.value, float) for c in shares)
+    assert all(c.number_format == "0.0%" for c in shares if isinstance(c.value, float))
+    marks = [c for row in sheet.iter_rows(min_row=5) for c in row if c.value in ("[c]", "<5")]
+    assert marks, "the demo's small groups show as marks"
+    assert all(c.font.color.rgb == "FF8A4B00" and c.alignment.horizontal == "right" for c in marks)
+    cover = {r[0].value: r[1] for r in wb["Cover"].iter_rows(min_row=4) if r[0].value}
+    assert cover["Period"].value == "2025-26" and cover["From"].number_format == "dd/mm/yyyy"
+    assert cover["From"].value == dt.datetime(2025, 4, 1)
+    assert wb["Notes"].cell(5, 2).alignment.wrap_text
+    assert wb.properties.title and "threshold 5" in wb.properties.description
+    assert wb.properties.creator.startswith("VRP Desktop")
 
 
 _COUNT_HEADERS = {

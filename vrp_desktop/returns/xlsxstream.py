@@ -15,9 +15,11 @@ import contextlib
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 from xml.sax.saxutils import escape
+
+from vrp_desktop.returns.xlsxstyles import Style, Styles
 
 #: rows a worksheet holds in Excel and LibreOffice, the header included
 MAX_ROWS = 1_048_576
@@ -26,30 +28,13 @@ _EPOCH_DATE = _EPOCH.date()
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MAX_TEXT = 32767
+_INF = float("inf")
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-# style ids in styles.xml below
+# the fixed style ids (``xlsxstyles.Styles``)
 _DATE, _DATETIME, _HEADER, _TIME = 1, 2, 3, 4
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _REL_NS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-_STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet {_NS}><numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/><numFmt
-numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/><numFmt numFmtId="166" formatCode="hh:mm"/>
-</numFmts><fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz
-val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/></font><font><b/><sz val="14"/><color
-rgb="FF1F5F5B"/><name val="Calibri"/></font></fonts><fills count="3"><fill><patternFill
-patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill><fill><patternFill
-patternType="solid"><fgColor rgb="FF1F5F5B"/><bgColor indexed="64"/></patternFill></fill>
-</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
-<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf
-numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf
-numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf
-numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/><xf
-numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf
-numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>
-<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
-</styleSheet>"""
 TITLE_STYLE = 5
 
 
@@ -70,34 +55,66 @@ def _letters(n: int) -> str:
     return out
 
 
-def cell_xml(ref: str, value: Any) -> str:
-    """One cell; ``ref`` like "B7". Blank values give an empty string (no cell)."""
+def cell_xml(ref: str, value: Any, style: int = 0) -> str:
+    """One cell; ``ref`` like "B7"; ``style`` an index from ``Workbook.style`` (0: none, and a
+    date's or time's own format). Blank values give an empty string (no cell)."""
     kind = value.__class__
+    s = f' s="{style}"' if style else ""
     if kind is str:
         if not value:
             return ""
-        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
-    if kind is int or kind is float:
-        if kind is float and (value != value or value in (float("inf"), float("-inf"))):
+        return (
+            f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+        )
+    if kind is int:
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    if kind is float:
+        if value != value or value in (_INF, -_INF):
             return ""
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
+        # 16 significant digits, as openpyxl writes them (a whole number as "10", not "10.0");
+        # Excel shows 15
+        return f'<c r="{ref}"{s}><v>{value:.16g}</v></c>'
     if value is None:
         return ""
     if kind is bool:
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
     if kind is dt.datetime or isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.replace(tzinfo=None)
         serial = (value - _EPOCH).total_seconds() / 86400
-        return f'<c r="{ref}" s="{_DATETIME}"><v>{serial!r}</v></c>'
+        return f'<c r="{ref}" s="{style or _DATETIME}"><v>{serial!r}</v></c>'
     if kind is dt.date or isinstance(value, dt.date):
-        return f'<c r="{ref}" s="{_DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>'
+        return f'<c r="{ref}" s="{style or _DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>'
     if isinstance(value, dt.time):
         serial = (value.hour * 3600 + value.minute * 60 + value.second) / 86400
-        return f'<c r="{ref}" s="{_TIME}"><v>{serial!r}</v></c>'
+        return f'<c r="{ref}" s="{style or _TIME}"><v>{serial!r}</v></c>'
     if isinstance(value, int | float):
-        return cell_xml(ref, float(value) if isinstance(value, float) else int(value))
-    return cell_xml(ref, str(value))
+        return cell_xml(ref, float(value) if isinstance(value, float) else int(value), style)
+    return cell_xml(ref, str(value), style)
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def _absolute(ref: str) -> str:
+    """ "A4:J9" as "$A$4:$J$9"."""
+    return ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", end) for end in ref.split(":"))
+
+
+def _pane(rows: int, columns: int) -> str:
+    """The view frozen above ``rows`` and left of ``columns``."""
+    if not rows and not columns:
+        return ""
+    corner = f"{_letters(columns)}{rows + 1}"
+    pane = {(True, True): "bottomRight", (True, False): "topRight"}.get(
+        (bool(columns), bool(rows)), "bottomLeft"
+    )
+    split = (f'xSplit="{columns}" ' if columns else "") + (f'ySplit="{rows}" ' if rows else "")
+    return (
+        f'<pane {split}topLeftCell="{corner}" activePane="{pane}" state="frozen"/>'
+        f'<selection pane="{pane}" activeCell="{corner}" sqref="{corner}"/>'
+    )
 
 
 class SheetWriter:
@@ -109,18 +126,23 @@ class SheetWriter:
         widths: Sequence[float],
         *,
         freeze_header: bool = True,
+        freeze: tuple[int, int] | None = None,
+        landscape: bool = False,
     ) -> None:
+        """``freeze``: (rows, columns) kept in view (default: the header row, when
+        ``freeze_header``). ``landscape``: printed across, fitted to the page's width."""
         self._out = handle
         self.name = ""
         self.rows = 0
+        self.filter = ""
+        self._landscape = landscape
         self._letters = [_letters(j) for j in range(max(len(widths), 1))]
         head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} ']
-        head.append(f'{_REL_NS}><sheetViews><sheetView workbookViewId="0">')
-        if freeze_header:
-            head.append(
-                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
-            )
+        head.append(f"{_REL_NS}>")
+        if landscape:
+            head.append('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
+        head.append('<sheetViews><sheetView workbookViewId="0">')
+        head.append(_pane(*(freeze or ((1, 0) if freeze_header else (0, 0)))))
         head.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
         if widths:
             head.append("<cols>")
@@ -131,43 +153,37 @@ class SheetWriter:
             head.append("</cols>")
         head.append("<sheetData>")
         self._buffer: list[str] = ["".join(head)]
-        self._size = 0
 
     def _letter(self, j: int) -> str:
         while j >= len(self._letters):
             self._letters.append(_letters(len(self._letters)))
         return self._letters[j]
 
-    def styled_row(self, values: Iterable[Any], style: int) -> None:
-        self.rows += 1
-        n = self.rows
-        cells = []
-        for j, value in enumerate(values):
-            if value is None or value == "":
-                continue
-            ref = f"{self._letter(j)}{n}"
-            if isinstance(value, str):
-                cells.append(
-                    f'<c r="{ref}" s="{style}" t="inlineStr"><is><t xml:space="preserve">'
-                    f"{_text(value)}</t></is></c>"
-                )
-            else:
-                cells.append(cell_xml(ref, value).replace("<c ", f'<c s="{style}" ', 1))
-        self._buffer.append(f'<row r="{n}">{"".join(cells)}</row>')
+    def styled_row(self, values: Sequence[Any], style: int) -> None:
+        """A row whose every cell has ``style``."""
+        self.append(values, [style] * len(values))
 
-    def append(self, values: Sequence[Any]) -> None:
+    def append(self, values: Sequence[Any], styles: Sequence[int] | None = None) -> None:
+        """The next row; ``styles``: a style index for each cell (0 for none)."""
         self.rows += 1
         n = self.rows
         letters = self._letters
         if len(values) > len(letters):
             self._letter(len(values))
-        self._buffer.append(
-            f'<row r="{n}">'
-            + "".join([cell_xml(f"{letters[j]}{n}", v) for j, v in enumerate(values)])
-            + "</row>"
-        )
+        if styles is None:
+            cells = [cell_xml(f"{letters[j]}{n}", v) for j, v in enumerate(values)]
+        else:
+            cells = [
+                cell_xml(f"{letters[j]}{n}", v, s)
+                for j, (v, s) in enumerate(zip(values, styles, strict=True))
+            ]
+        self._buffer.append(f'<row r="{n}">' + "".join(cells) + "</row>")
         if len(self._buffer) >= 2000:
             self.flush()
+
+    def auto_filter(self, first_row: int, columns: int, last_row: int) -> None:
+        """Filter buttons on ``first_row`` (the header) over the rows to ``last_row``."""
+        self.filter = f"A{first_row}:{self._letter(columns - 1)}{max(last_row, first_row)}"
 
     def flush(self) -> None:
         if self._buffer:
@@ -176,10 +192,17 @@ class SheetWriter:
 
     def close(self) -> None:
         self._buffer.append("</sheetData>")
+        if self.filter:
+            self._buffer.append(f'<autoFilter ref="{self.filter}"/>')
         self._buffer.append(
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-            'footer="0.3"/></worksheet>'
+            'footer="0.3"/>'
         )
+        if self._landscape:
+            self._buffer.append(
+                '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+            )
+        self._buffer.append("</worksheet>")
         self.flush()
         self._out.close()
 
@@ -187,14 +210,39 @@ class SheetWriter:
 class Workbook:
     """A workbook streamed into ``handle`` (a seekable binary file)."""
 
-    def __init__(self, handle: IO[bytes], *, title: str = "", creator: str = "") -> None:
+    def __init__(
+        self,
+        handle: IO[bytes],
+        *,
+        title: str = "",
+        creator: str = "",
+        subject: str = "",
+        description: str = "",
+        created: dt.datetime | None = None,
+    ) -> None:
+        """``created``: the time the document says it was made (default: now)."""
         self._zip = zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._sheets: list[tuple[str, str]] = []  # (name, part)
+        self._writers: list[SheetWriter] = []
         self._order: list[int] = []
         self._open: IO[bytes] | None = None
+        self.styles = Styles()
         self.title, self.creator = title, creator
+        self.subject, self.description, self.created = subject, description, created
 
-    def sheet(self, name: str, widths: Sequence[float], *, freeze_header: bool = True):
+    def style(self, style: Style) -> int:
+        """The index cells of this workbook name ``style`` by."""
+        return self.styles.add(style)
+
+    def sheet(
+        self,
+        name: str,
+        widths: Sequence[float],
+        *,
+        freeze_header: bool = True,
+        freeze: tuple[int, int] | None = None,
+        landscape: bool = False,
+    ) -> SheetWriter:
         """A new worksheet (the previous one must be closed); returns its writer. ``name`` is
         made valid: no []:*?/\\, at most 31 characters, unique."""
         name = _SHEET_NAME.sub("_", name).strip("'")[:31] or "Sheet"
@@ -208,8 +256,11 @@ class Workbook:
         self._sheets.append((name, part))
         handle = self._zip.open(part, "w", force_zip64=True)
         self._open = handle
-        writer = SheetWriter(handle, widths, freeze_header=freeze_header)
+        writer = SheetWriter(
+            handle, widths, freeze_header=freeze_header, freeze=freeze, landscape=landscape
+        )
         writer.name = name
+        self._writers.append(writer)
         return writer
 
     def order(self, names: Sequence[str]) -> None:
@@ -246,15 +297,26 @@ class Workbook:
             'schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" '
             'Target="docProps/core.xml"/></Relationships>',
         )
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        made = self.created or dt.datetime.now(dt.UTC)
+        if made.tzinfo is not None:
+            made = made.astimezone(dt.UTC).replace(tzinfo=None)
+        when = made.strftime("%Y-%m-%dT%H:%M:%SZ")
         z.writestr(
             "docProps/core.xml",
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
             'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
             'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/'
             'terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:title>{escape(self.title)}</dc:title><dc:creator>{escape(self.creator)}"
-            f'</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
+            f"<dc:title>{escape(self.title)}</dc:title>"
+            + (f"<dc:subject>{escape(self.subject)}</dc:subject>" if self.subject else "")
+            + f"<dc:creator>{escape(self.creator)}</dc:creator>"
+            + (
+                f"<dc:description>{escape(self.description)}</dc:description>"
+                if self.description
+                else ""
+            )
+            + f'<dcterms:created xsi:type="dcterms:W3CDTF">{when}</dcterms:created>'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{when}</dcterms:modified>'
             "</cp:coreProperties>",
         )
         sheets = "".join(
@@ -266,7 +328,7 @@ class Workbook:
             "xl/workbook.xml",
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS} '
             f'{_REL_NS}><bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}'
-            "</sheets></workbook>",
+            f"</sheets>{self._filter_names(order)}</workbook>",
         )
         rels = "".join(
             f'<Relationship Id="rId{k + 1}" Type="http://schemas.openxmlformats.org/'
@@ -281,8 +343,20 @@ class Workbook:
             f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
             'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>',
         )
-        z.writestr("xl/styles.xml", _STYLES)
+        z.writestr("xl/styles.xml", self.styles.xml())
         z.close()
+
+    def _filter_names(self, order: Sequence[int]) -> str:
+        """The names spreadsheets keep a sheet's filtered range under (Excel repairs a file
+        with filter buttons but without them)."""
+        names = [
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{position}" hidden="1">'
+            f"{escape(_quoted(self._sheets[k][0]))}!{_absolute(self._writers[k].filter)}"
+            "</definedName>"
+            for position, k in enumerate(order)
+            if self._writers[k].filter
+        ]
+        return f"<definedNames>{''.join(names)}</definedNames>" if names else ""
 
     def abort(self) -> None:
         """Close the zip without finishing it (the caller discards the file)."""
