@@ -86,15 +86,22 @@ class PairColumns:
 
 
 def score_arrays(dicts: Sequence[dict[str, Any]], rows: np.ndarray, n: int) -> dict:
-    """Score dicts (one per row in ``rows``) as one NaN-filled array per score id."""
-    out: dict[str, np.ndarray] = {}
+    """Score dicts (one per row in ``rows``) as one NaN-filled array per score id. (Each
+    score's rows and values are gathered first and set in one assignment: a numpy element
+    set per value took a third of the time.)"""
+    found: dict[str, tuple[list[int], list[Any]]] = {}
     for row, scores in zip(rows.tolist(), dicts, strict=True):
         for key, value in scores.items():
             if isinstance(value, (int, float)):
-                column = out.get(key)
-                if column is None:
-                    column = out[key] = np.full(n, np.nan)
-                column[row] = float(value)
+                held = found.get(key)
+                if held is None:
+                    held = found[key] = ([], [])
+                held[0].append(row)
+                held[1].append(value)
+    out: dict[str, np.ndarray] = {}
+    for key, (where, values) in found.items():
+        column = out[key] = np.full(n, np.nan)
+        column[where] = np.array(values, dtype=float)
     return out
 
 
