@@ -343,6 +343,8 @@ class _Model:
         lo[2 * n :], hi[2 * n :] = 0, 1
         # every relation touching the cells, the cells further out held at their values
         self.a, self.rlo, self.rhi = matrix(system).rows(keys)
+        a_coo = self.a.tocoo()
+        self.a_coo = (a_coo.row.astype(np.int64), a_coo.col.astype(np.int64), a_coo.data)
         self.cols = np.array([index[k] for k in self.choosable], dtype=np.int64)
         self.zv = value[self.cols]
         c_up, c_down = index[cell], n + index[cell]
@@ -369,37 +371,38 @@ class _Model:
         from scipy import sparse
         from scipy.optimize import Bounds, LinearConstraint
 
-        n, m, a = self.n, len(self.choosable), self.a
+        n, m = self.n, len(self.choosable)
         zv = self.zv
         up = np.full(m, self.big if up_cap is None else up_cap)
         down = zv if down_cap is None else np.minimum(zv, down_cap)
-        pick = sparse.csr_array((np.ones(m), (np.arange(m), self.cols)), shape=(m, n))
-        none_m, none_a = sparse.csr_array((m, n)), sparse.csr_array(a.shape)
-        blocks, row_lo, row_hi = [], [], []
+        # Two copies (the cell pushed up, then down), each: every relation over that copy's
+        # cells, then each choosable cell's two rows side by side, y away from its value
+        # only when chosen: y - up*z <= v, y + down*z >= v. (The order the solver meets the
+        # rows in decides between equally cheap choices; this one keeps the choices made
+        # before.) Written as one list of coefficients: stacking sparse blocks took most of
+        # the time of building a model.
+        a_rows, a_cols, a_vals = self.a_coo
+        r = self.a.shape[0]
+        j = np.arange(m)
+        z = 2 * n + j
+        ones = np.ones(m)
+        rows, cols, vals = [], [], []
         for copy in (0, 1):
-            y, rel = [none_m, none_m], [none_a, none_a]
-            y[copy], rel[copy] = pick, a
-            # y away from its value only when chosen: y - up*z <= v and y + down*z >= v
-            # (each cell's two rows side by side: the order the solver meets them in decides
-            # between equally cheap choices, and this one keeps the choices made before)
-            both = sparse.block_array(
-                [[*y, sparse.diags_array(-up, format="csr")], [*y, sparse.diags_array(down)]],
-                format="csr",
-            )
-            side_by_side = np.arange(2 * m).reshape(2, m).T.ravel()
-            blocks += [[*rel, sparse.csr_array((a.shape[0], m))], [both[side_by_side]]]
-            row_lo += [self.rlo, np.column_stack([np.full(m, -math.inf), zv]).ravel()]
-            row_hi += [self.rhi, np.column_stack([zv, np.full(m, math.inf)]).ravel()]
-        constraints = [
-            LinearConstraint(
-                sparse.vstack(
-                    [sparse.hstack(b, format="csr") if len(b) > 1 else b[0] for b in blocks],
-                    format="csr",
-                ),
-                np.concatenate(row_lo),
-                np.concatenate(row_hi),
-            )
-        ]
+            top = copy * (r + 2 * m)
+            first, second = top + r + 2 * j, top + r + 2 * j + 1
+            rows += [a_rows + top, first, first, second, second]
+            cols += [a_cols + copy * n, self.cols + copy * n, z, self.cols + copy * n, z]
+            vals += [a_vals, ones, -up, ones, down]
+        rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
+        kept = vals != 0  # a cell at 0 cannot move down: no coefficient, as the solver wants
+        matrix_ = sparse.csr_array(
+            (vals[kept], (rows[kept], cols[kept])), shape=(2 * (r + 2 * m), 2 * n + m)
+        )
+        bounds_lo = np.column_stack([np.full(m, -math.inf), zv]).ravel()
+        bounds_hi = np.column_stack([zv, np.full(m, math.inf)]).ravel()
+        row_lo = [self.rlo, bounds_lo, self.rlo, bounds_lo]
+        row_hi = [self.rhi, bounds_hi, self.rhi, bounds_hi]
+        constraints = [LinearConstraint(matrix_, np.concatenate(row_lo), np.concatenate(row_hi))]
         if self.width_row is not None:
             constraints.append(LinearConstraint(self.width_row[0], self.width_row[1], math.inf))
         nv = len(self.cost)

@@ -65,20 +65,35 @@ class Matrix:
         if self._built is None:
             from scipy import sparse  # the solver loads only when a release is protected
 
+            # every key is in the index, so no cell is a constant and every bound is 0: the
+            # rows of ``relation_rows`` written straight out (a coefficient met twice is added
+            # up, and one that comes to 0 dropped, by ``sum_duplicates``/``eliminate_zeros``)
+            index = self.index
             ri: list[int] = []
             ci: list[int] = []
             cv: list[float] = []
             lo: list[float] = []
             hi: list[float] = []
             for rel in self.release.relations:
-                # every key is in the index, so no cell is left as a constant
-                for coefs, a, b in relation_rows(rel, self.index, self.release.values):
-                    r = len(lo)
-                    ri.extend([r] * len(coefs))
-                    ci.extend(coefs)
-                    cv.extend(coefs.values())
-                    lo.append(a)
-                    hi.append(b)
+                total = index[rel.total]
+                parts = [index[p] for p in rel.parts]
+                r = len(lo)
+                ri += [r] * (len(parts) + 1)
+                ci.append(total)
+                ci += parts
+                cv.append(1.0)
+                cv += [-1.0] * len(parts)
+                lo.append(0.0 if rel.exact else -math.inf)
+                hi.append(0.0)
+                if rel.exact:  # total - sum(parts) == 0
+                    continue
+                # total - sum(parts) <= 0 above; total - part >= 0 for each part here
+                for k, part in enumerate(parts, start=r + 1):
+                    ri += (k, k)
+                    ci += (total, part)
+                    cv += (1.0, -1.0)
+                    lo.append(0.0)
+                    hi.append(math.inf)
             shape = (len(lo), len(self.index))
             a = sparse.coo_array((cv, (ri, ci)), shape=shape).tocsr()
             a.sum_duplicates()
@@ -91,7 +106,12 @@ class Matrix:
         columns in their order: every other cell is held at its published value."""
         a, a_csc, lo, hi = self._sparse()
         cols = np.array([self.index[k] for k in keys], dtype=np.int64)
-        rows = np.unique(a_csc[:, cols].tocoo().row)
+        # the rows with an entry in any of ``cols``, read off the column pointers (slicing
+        # the matrix by columns to find them cost more than the rest of this together)
+        starts, ends = a_csc.indptr[cols], a_csc.indptr[cols + 1]
+        counts = ends - starts
+        at = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        rows = np.unique(a_csc.indices[at])
         full = a[rows]
         sub = full[:, cols]
         const = full @ self.values - sub @ self.values[cols]
