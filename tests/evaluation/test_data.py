@@ -232,3 +232,23 @@ def test_a_worker_may_not_build(coordinator, tmp_path):
             build(worker, PERIOD)
     finally:
         worker.close()
+
+
+def test_scores_parsed_together_read_as_each_on_its_own():
+    """The pairs' scores are parsed as one JSON array; whatever the texts hold, each reads as
+    it would alone (not a dict: no scores), and a text that is not one JSON value is refused
+    as it would be alone, never split into two questionnaires' scores."""
+    import numpy as np
+
+    from vrp_desktop.evaluation.cohort import score_arrays
+
+    texts = ['{"total": 12, "emotional": 3}', None, "[1, 2]", "null", '{"total": 7.5}', "{}"]
+    got = data._all_scores(texts)
+    assert got == [{"total": 12, "emotional": 3}, {}, {}, {}, {"total": 7.5}, {}]
+    assert data._all_scores(["{}", {"total": 4}]) == [{}, {"total": 4}]  # PostgreSQL's dicts
+    with pytest.raises(ValueError):
+        data._all_scores(['{"total": 1}, {"total": 2}', '{"total": 3}'])
+    arrays = score_arrays(got, np.array([4, 0, 1, 2, 3, 5]), 6)
+    assert set(arrays) == {"total", "emotional"}
+    assert arrays["total"][4] == 12 and arrays["total"][3] == 7.5 and arrays["emotional"][4] == 3
+    assert np.isnan(arrays["total"][[0, 1, 2, 5]]).all()
