@@ -53,14 +53,23 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 def welch_interval(g: np.ndarray, r: np.ndarray) -> tuple[float, float] | None:
     """95% interval of mean(g) - mean(r) by Welch's t (equal to scipy's
     ttest_ind(g, r, equal_var=False).confidence_interval())."""
-    vg, vr = float(g.var(ddof=1)) / g.size, float(r.var(ddof=1)) / r.size
+    return _welch(
+        float(g.mean()), float(g.var(ddof=1)), g.size, float(r.mean()), float(r.var(ddof=1)), r.size
+    )
+
+
+def _welch(
+    m_g: float, var_g: float, n_g: int, m_r: float, var_r: float, n_r: int
+) -> tuple[float, float] | None:
+    """``welch_interval`` from each sample's mean, variance (ddof 1) and size."""
+    vg, vr = var_g / n_g, var_r / n_r
     se2 = vg + vr
     if se2 <= 0:
         return None
-    df = se2 * se2 / (vg * vg / (g.size - 1) + vr * vr / (r.size - 1))
+    df = se2 * se2 / (vg * vg / (n_g - 1) + vr * vr / (n_r - 1))
     # the t quantile from scipy.special (what stats.t.ppf calls, without its per-call checks)
     half = float(special.stdtrit(df, 0.5 + CONFIDENCE / 2)) * math.sqrt(se2)
-    d = float(g.mean()) - float(r.mean())
+    d = m_g - m_r
     return d - half, d + half
 
 
@@ -96,10 +105,12 @@ def mean_gap(group: Sequence[float], rest: Sequence[float]) -> Gap:
     scale = r.size / (g.size + r.size)
     if g.size < 2 or r.size < 2:
         return Gap(m_g, whole, m_g - whole, None, None)
-    if float(g.std(ddof=1)) == 0 and float(r.std(ddof=1)) == 0:
+    # each sample's variance once (a standard deviation is 0 exactly when its variance is)
+    var_g, var_r = float(g.var(ddof=1)), float(r.var(ddof=1))
+    if var_g == 0 and var_r == 0:
         gap = m_g - whole
         return Gap(m_g, whole, gap, gap, gap)
-    interval = welch_interval(g, r)
+    interval = _welch(m_g, var_g, g.size, float(r.mean()), var_r, r.size)
     if interval is None:
         return Gap(m_g, whole, m_g - whole, None, None)
     return Gap(m_g, whole, m_g - whole, scale * interval[0], scale * interval[1])

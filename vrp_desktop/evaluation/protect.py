@@ -11,6 +11,7 @@ than ``threshold`` people, or over a hidden count, are not shown either (``[c]``
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -171,31 +172,43 @@ class Publisher:
         self.protection = protect_release(
             whole, self.rule, hidden_from_start=hidden, quick_repair=True, dear=dear
         )
+        self.__dict__.pop("_marks", None)  # worked out again from this decision
         return self.protection
 
     def hidden(self, cell: Cell) -> bool:
-        return self.protection.mark(cell.key) is not None
+        return cell.key in self._marks
 
     def shown(self, value: Any) -> Any:
-        """What a table shows for ``value`` (a Cell, Share, Given, Beside or a plain figure)."""
-        if isinstance(value, Cell):
-            return self.protection.shown(value.key)
-        if isinstance(value, Share):
+        """What a table shows for ``value`` (a Cell, Share, Given, Beside or a plain figure).
+        (Called for every value of every table: a partnership pack has 70,000.)"""
+        kind = value.__class__
+        if kind is Cell:
+            mark = self._marks.get(value.key)
+            return mark if mark is not None else self.rule.shown(value.value)
+        if kind is Share:
             if value.den.value == 0:
                 return None
-            if self.hidden(value.num) or self.hidden(value.den):
+            marks = self._marks
+            if value.num.key in marks or value.den.key in marks:
                 return HIDDEN
             return value.num.value / value.den.value
-        if isinstance(value, Given):
+        if kind is Given:
             if value.n <= 0:
                 return None
-            if self.hidden(value.count):
+            if value.count.key in self._marks:
                 return HIDDEN
             return statistic(value.value, value.n, self.rule.threshold)
-        if isinstance(value, Beside):
+        if kind is Beside:
             share = self.shown(value.share)
             return share if share is None or is_hidden(share) else value.value
         return value
+
+    @functools.cached_property
+    def _marks(self) -> dict[Key, str]:
+        """Each hidden cell's mark (``Protection.mark``), once the pack is decided."""
+        protection = self.protection
+        marks = dict.fromkeys(protection.secondary, protection.rule.secondary_mark)
+        return marks | dict.fromkeys(protection.primary, protection.rule.primary_mark)
 
 
 def _link(release: Release, unit: Release | None, children: Sequence[tuple]) -> None:
@@ -209,9 +222,12 @@ def _relate(release: Release, total: Key, parts: Sequence[Key]) -> None:
     else at least the largest and at most the sum (a person in two of them) where that holds.
     Only what holds in the figures is written down: that is what a reader could rely on."""
     values = release.values
-    counted = [p for p in parts if values.get(p)]
-    if not values.get(total) or not counted:
+    whole = values.get(total)
+    if not whole:
         return
-    got = [values[p] for p in counted]
-    if max(got) <= values[total] <= sum(got):
-        release.relate(total, counted)
+    got = [values.get(p) for p in parts]
+    counted = [p for p, v in zip(parts, got, strict=True) if v]
+    if counted:
+        got = [v for v in got if v]
+        if max(got) <= whole <= sum(got):
+            release.relate(total, counted)
