@@ -8,10 +8,11 @@ same people from referral to a paired exit. Three reads, each a set-based query:
 the dose (a group-by over the cohort's roster lines, absences included), the questionnaires.
 They fill a ``Cohort`` of numpy columns (``read_columns``); ``read`` gives the same as records.
 
-At 100,000 people, 1M sessions and 2M roster lines (bench_evaluation) the three reads take
-about 3 s of CPU: the cohort 0.8, the dose 1.0 (off the coordinator's register lines, which
-carry their session's intervention, status and length: ``Source.dose_lines``; looking up each
-line's session took 10 s), the questionnaires 0.8.
+At 100,000 people, 1M sessions and 2M roster lines (bench_evaluation) the reads take about
+2.3 s of CPU: the cohort 0.5 (0.36 of it in SQLite), filling the cohort table 0.15, the dose
+0.9 (0.8 in SQLite, off the coordinator's register lines, which carry their session's
+intervention, status and length: ``Source.dose_lines``; looking up each line's session took
+10 s), the questionnaires 0.6 (0.45 in SQLite).
 """
 
 from __future__ import annotations
