@@ -129,7 +129,12 @@ def _looks_like_a_report(wb) -> None:
     cover = {r[0].value: r[1] for r in wb["Cover"].iter_rows(min_row=4) if r[0].value}
     assert cover["Period"].value == "2025-26" and cover["From"].number_format == "dd/mm/yyyy"
     assert cover["From"].value == dt.datetime(2025, 4, 1)
-    assert wb["Notes"].cell(5, 2).alignment.wrap_text
+    notes = wb["Notes"]
+    assert notes.cell(5, 2).alignment.wrap_text
+    # spreadsheets draw wrapped lines over the rows below unless the row is tall enough
+    cohort = notes.cell(5, 2).value
+    assert notes.row_dimensions[5].height >= 15 * (len(cohort) // 110 + 1)
+    assert all(wb[name].page_setup.orientation == "landscape" for name in ("Cover", "Notes"))
     assert wb.properties.title and "threshold 5" in wb.properties.description
     assert wb.properties.creator.startswith("VRP Desktop")
 

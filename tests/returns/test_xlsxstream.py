@@ -40,7 +40,7 @@ def _book(path, *, sheet_name="Figures's [1]"):
         sheet.auto_filter(4, 3, 7)
         sheet.close()
         plain = book.sheet("Plain", [10])
-        plain.append(["x"])
+        plain.append(["x"], height=45)
         plain.close()
         book.close()
     return path
@@ -51,6 +51,7 @@ def test_styles_and_settings_read_back(tmp_path):
     sheet = wb.worksheets[0]
     assert wb.sheetnames == ["Figures's _1_", "Plain"]
     assert sheet.freeze_panes == "C5" and wb["Plain"].freeze_panes == "A2"
+    assert wb["Plain"].row_dimensions[1].height == 45 and sheet.row_dimensions[5].height is None
     assert sheet.auto_filter.ref == "A4:C7" and not wb["Plain"].auto_filter.ref
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage

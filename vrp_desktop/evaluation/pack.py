@@ -26,7 +26,7 @@ _TEAL = "1F5F5B"
 _SUBTITLE = Style(italic=True, color="555555")
 _HEADER = Style(bold=True, color="FFFFFF", fill=_TEAL, vertical="center", wrap=True)
 _MARK = Style(color="8A4B00", horizontal="right")
-_TOP = Style(vertical="top", wrap=True)
+_TOP = Style(vertical="top", wrap=True, horizontal="left")
 _LABEL = Style(bold=True)
 #: sheet name for each table, in workbook order
 SHEETS = (
@@ -73,17 +73,30 @@ def _write_table(book: Book, name: str, table: Table, subtitle: str) -> None:
 
 
 def _write_pairs(book: Book, name: str, title: str, subtitle: str, header, rows, widths) -> None:
-    sheet = book.sheet(name, widths, freeze_header=False)
+    """Rows of text wrapped in their columns, each row as tall as its longest cell's lines."""
+    sheet = book.sheet(name, widths, freeze_header=False, landscape=True)
     _title_rows(book, sheet, title, subtitle)
     sheet.styled_row(header, book.style(_HEADER))
-    top = book.style(_TOP)
+    top = [book.style(_TOP)] * len(header)
     for row in rows:
-        sheet.styled_row(row, top)
+        sheet.append(row, top, height=_LINE_HEIGHT * max(map(_lines, row, widths)))
     sheet.close()
 
 
+#: points per line of 11-point text
+_LINE_HEIGHT = 15
+
+
+def _lines(value, width: float) -> int:
+    """Lines ``value`` wraps to in a column ``width`` characters wide (an estimate on the
+    generous side: a cut-off definition is worse than a row with room to spare)."""
+    per_line = max(int(width * 0.95) - 1, 1)
+    return sum(-(-max(len(part), 1) // per_line) for part in str(value or "").split("\n"))
+
+
 def _write_cover(book: Book, pack: Pack) -> None:
-    sheet = book.sheet("Cover", [26, 60], freeze_header=False)
+    # printed across one page, as every sheet of the pack is (it ran onto a second before)
+    sheet = book.sheet("Cover", [28, 64], freeze_header=False, landscape=True)
     _title_rows(
         book, sheet, f"{pack.title}: report to the executive oversight group", pack.subtitle
     )

@@ -163,8 +163,16 @@ class SheetWriter:
         """A row whose every cell has ``style``."""
         self.append(values, [style] * len(values))
 
-    def append(self, values: Sequence[Any], styles: Sequence[int] | None = None) -> None:
-        """The next row; ``styles``: a style index for each cell (0 for none)."""
+    def append(
+        self,
+        values: Sequence[Any],
+        styles: Sequence[int] | None = None,
+        *,
+        height: float | None = None,
+    ) -> None:
+        """The next row; ``styles``: a style index for each cell (0 for none); ``height`` in
+        points (spreadsheets do not grow a row to fit wrapped text they open: they draw
+        the lines over the rows below)."""
         self.rows += 1
         n = self.rows
         letters = self._letters
@@ -177,7 +185,8 @@ class SheetWriter:
                 cell_xml(f"{letters[j]}{n}", v, s)
                 for j, (v, s) in enumerate(zip(values, styles, strict=True))
             ]
-        self._buffer.append(f'<row r="{n}">' + "".join(cells) + "</row>")
+        size = f' ht="{height:g}" customHeight="1"' if height else ""
+        self._buffer.append(f'<row r="{n}"{size}>' + "".join(cells) + "</row>")
         if len(self._buffer) >= 2000:
             self.flush()
 
