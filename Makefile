@@ -67,6 +67,8 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_store
 	$(PY) -m bench.bench_sync
 	$(PY) -m bench.bench_returns
+	$(PY) -m bench.bench_export
+	$(PY) -m bench.bench_evaluation
 	$(PY) -m bench.bench_intake
 	$(PY) -m bench.bench_server_reads
 	$(PY) -m bench.bench_demo
@@ -77,6 +79,8 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.bench_store --quick
 	$(PY) -m bench.bench_sync --records 20000
 	$(PY) -m bench.bench_returns --quick
+	$(PY) -m bench.bench_export --quick
+	$(PY) -m bench.bench_evaluation --quick
 	$(PY) -m bench.bench_intake --providers 6
 	$(PY) -m bench.bench_server_reads --people 2000 --sessions 20000
 	$(PY) -m bench.bench_demo --quick
