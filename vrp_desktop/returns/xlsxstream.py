@@ -2,11 +2,13 @@
 
 openpyxl's write-only mode builds every cell as an object, serialises it through an XML
 library and spools each sheet to a plaintext temporary file before zipping it. A record export
-is only tables of text, numbers and dates under a styled header, so this writer formats each
-row as SpreadsheetML text itself and streams it into the (atomic) destination: several times
-faster than bare openpyxl (``bench/bench_returns.py`` prints both), nothing personal written
-anywhere but the file the user chose, and a sheet never longer than Excel and LibreOffice
-accept (the caller splits; see ``MAX_ROWS``).
+and the evaluation pack are tables of text, numbers and dates, each cell in one of a few
+styles (``xlsxstyles``), so this writer formats each row as SpreadsheetML text itself and
+streams it into the (atomic) destination: several times faster than bare openpyxl
+(``bench/bench_returns.py`` prints both), nothing personal written anywhere but the file the
+user chose, and a sheet never longer than Excel and LibreOffice accept (the caller splits; see
+``MAX_ROWS``). Sheets can keep rows and columns in view, carry filter buttons, and print
+landscape across one page's width.
 """
 
 from __future__ import annotations
@@ -356,8 +358,8 @@ class Workbook:
         z.close()
 
     def _filter_names(self, order: Sequence[int]) -> str:
-        """The names spreadsheets keep a sheet's filtered range under (Excel repairs a file
-        with filter buttons but without them)."""
+        """The hidden name each filtered sheet's range is kept under, as Excel (and openpyxl,
+        which wrote the evaluation pack before) write it."""
         names = [
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{position}" hidden="1">'
             f"{escape(_quoted(self._sheets[k][0]))}!{_absolute(self._writers[k].filter)}"
