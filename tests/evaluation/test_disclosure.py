@@ -110,3 +110,30 @@ def test_the_attack_finds_what_unit_by_unit_protection_leaves(monkeypatch):
     records, prov, interventions = cohort(12, 3)
     _pack, attack = attack_pack(records, prov, interventions, kind="provider")
     assert len(attack.failures()) > 10
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "providers"), [(40, 1, 1), (60, 5, 1), (200, 3, 3), (120, 7, 2)]
+)
+def test_a_statistic_beside_a_hidden_count_is_hidden(n, seed, providers):
+    """A correlation's p-value, with the correlation, gives away how many people it is over
+    (solving the t distribution for n), and a median is a statistic of its count's people:
+    where that count is hidden, they are too (as the Notes say)."""
+    records, prov, interventions = cohort(n, seed, providers=providers)
+    pack = make_pack(
+        records, prov, interventions, kind="partnership" if providers > 1 else "provider"
+    )
+    checks = [
+        ("dose_trend", "People paired", ("Spearman rho", "p-value")),
+        ("funnel", "Paired", ("Median days, baseline to exit",)),
+        ("funnel", "Enrolled", ("Median days, referral to start",)),
+    ]
+    hidden_rows = 0
+    for key, count, statistics in checks:
+        table = pack.tables[key]
+        for row in table.rows:
+            if protect.is_hidden(row[table.column(count)]):
+                hidden_rows += 1
+                for name in statistics:
+                    assert row[table.column(name)] in (protect.HIDDEN, None), (key, row)
+    assert hidden_rows > 0  # the cohort really has such rows

@@ -1,7 +1,8 @@
 """The whole workbook of three fixed seeded cohorts pinned to the figures the evaluation
 publishes (``golden/*.json``: statistics as the first version wrote them before any speed work;
-the marks re-pinned once, when the pack came to be protected as one release, across tables and
-levels, instead of table by table).
+the marks re-pinned when the pack came to be protected as one release, across tables and
+levels, instead of table by table; and when a correlation, its p-value and the funnel's medians
+came to be hidden with the count of their people: seven figures became [c], nothing else moved).
 
 Read back with openpyxl, every cell of every sheet (the cover's "Made" time is fixed) must be
 the pinned one: strings, marks and counts exactly, figures to 1e-9 relative (a sum taken in a

@@ -499,9 +499,6 @@ class _Tables:
         }
 
     # small helper: a statistic over n people
-    def s(self, value, n: int):
-        return protect.statistic(value, n, self.t)
-
     def add(self, key: str, unit: list, values: list) -> None:
         self.tables[key].rows.append([*unit, *values])
 
@@ -539,8 +536,9 @@ class _Tables:
                 strand,
                 *shown,
                 protect.Share(shown[-1], shown[0]),
-                self.s(stats.median(waits), len(waits)),
-                self.s(stats.median(spans), len(spans)),
+                # each median is over the people of a count in this row, hidden with it
+                protect.Given(shown[1], stats.median(waits), len(waits)),
+                protect.Given(shown[-1], stats.median(spans), len(spans)),
             ],
         )
 
@@ -757,8 +755,10 @@ class _Tables:
                 m.name,
                 m.score_label(score_id),
                 paired,
-                self.s(corr.rho, corr.n),
-                self.s(corr.p_value, corr.n),
+                # hidden with the people paired: a correlation and its p-value give away
+                # how many people they are over
+                protect.Given(paired, corr.rho, corr.n),
+                protect.Given(paired, corr.p_value, corr.n),
             ],
         )
 
