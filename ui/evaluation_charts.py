@@ -163,7 +163,7 @@ def funnel_chart(pack: Pack, unit: tuple[str, str]) -> QChart:
     labels = []
     for stage in reversed(STAGES):  # the first category is drawn at the bottom
         value = _value(table, rows[0], stage) if rows else None
-        labels.append(f"{stage}: {_shown(value)}")
+        labels.append(html.escape(f"{stage}: {_shown(value)}"))  # Qt reads labels as HTML
         bars.append(_num(value) or 0)
     series = QHorizontalBarSeries()
     series.append(bars)

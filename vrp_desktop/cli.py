@@ -92,7 +92,7 @@ def check_output_file(path: Path, what: str = "file") -> Path:
 
 
 #: arguments that name a file a command writes (checked by ``main`` before the command runs)
-OUTPUT_ARGUMENTS = ("out", "errors_out")
+OUTPUT_ARGUMENTS = ("out", "errors_out", "pdf")
 
 
 def _read_secret(

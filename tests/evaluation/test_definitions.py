@@ -76,7 +76,8 @@ def test_periods():
     assert parse_period("2026/2027") == year
     q = parse_period("2026-27 Q3")
     assert (q.start, q.end, q.label) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31), "2026-27 Q3")
-    for bad, words in (("2026-28", "second year must follow"), ("2026Q3", "not a period"),
-                       ("", "not a period")):  # fmt: skip
+    for bad, words in (("2026-28", "second year must follow"), ("2026Q3", "ambiguous"),
+                       ("", "not a period"), ("0000-01", "between 1900"),
+                       ("9999-00", "between 1900"), ("2026-27 Q5", "not a period")):  # fmt: skip
         with pytest.raises(VrpError, match=words):
             parse_period(bad)

@@ -114,7 +114,7 @@ def _looks_like_a_report(wb) -> None:
     header, rows = _sheet(wb, "Reliable change")
     assert sheet.freeze_panes == "C5"
     assert sheet.auto_filter.ref == f"A4:{chr(64 + len(header))}{4 + len(rows)}"
-    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9  # A4
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     head = sheet.cell(4, 1)
     assert head.font.b and head.fill.fgColor.rgb == "FF1F5F5B" and head.alignment.wrap_text
@@ -166,13 +166,19 @@ def test_bad_input_is_refused_and_changes_nothing(demo, tmp_path):
     out = tmp_path / "pack.xlsx"
     out.write_bytes(b"an older pack")
     for args, words in (
-        (("--period", "2026Q3"), "not a period"),
+        (("--period", "2026Q3"), "ambiguous"),  # both meanings spelled out
+        (("--period", "nonsense"), "not a period"),
+        (("--period", "0000-01"), "between 1900 and 2998"),
+        (("--period", "9999-00"), "between 1900 and 2998"),
+        (("--period", "2026-27", "--threshold", "2"), "small-number rule"),
         (("--period", "2026-28"), "not a financial year"),
     ):
         result = vrp("evaluation", "export", str(demo), *args, "--out", str(out))
         assert result.returncode == 1, result.stderr
         assert words in result.stderr and "Traceback" not in result.stderr
         assert out.read_bytes() == b"an older pack"
+    result = vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out", "")
+    assert result.returncode == 1 and "Name a file" in result.stderr, result.stderr
     missing = tmp_path / "no-such-folder" / "pack.xlsx"
     result = vrp("evaluation", "export", str(demo), "--period", "2025-26", "--out", str(missing))
     assert result.returncode != 0 and "Traceback" not in result.stderr
@@ -201,3 +207,37 @@ def test_one_audit_event_per_export(demo, tmp_path):
         ws.close()
     assert {"period": "2025-26 Q2", "threshold": 5, "kind": "provider",
             "files": ["xlsx"]} in events  # fmt: skip
+
+
+def test_a_pdf_that_cannot_be_written_leaves_the_old_workbook(demo, tmp_path):
+    """The workbook and the PDF go in place together: when drawing the PDF fails (here, as on
+    a full disk), the workbook already at the path is left as it was, nothing is audited, no
+    temporary file is left, and the message names the PDF, not a temporary file."""
+    import errno
+
+    from vrp_desktop.errors import VrpError
+    from vrp_desktop.evaluation.pack import export_pack
+    from vrp_desktop.evaluation.period import parse_period
+    from vrp_desktop.store.models import AuditEvent
+    from vrp_desktop.workspace import Workspace
+
+    out, pdf = tmp_path / "pack.xlsx", tmp_path / "pack.pdf"
+    out.write_bytes(b"last quarter's pack")
+
+    def full_disk(_pack, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path.with_name(".x.tmp")))
+
+    ws = Workspace.open(demo, "manager", PASSPHRASE)
+    try:
+        with ws.read() as s:
+            before = s.query(AuditEvent).count()
+        with pytest.raises(VrpError) as refused:
+            export_pack(ws, parse_period("2025-26"), out, pdf=pdf, pdf_writer=full_disk)
+        with ws.read() as s:
+            assert s.query(AuditEvent).count() == before
+    finally:
+        ws.close()
+    assert str(pdf) in str(refused.value) and "No space left" in str(refused.value)
+    assert ".tmp" not in str(refused.value)
+    assert out.read_bytes() == b"last quarter's pack" and not pdf.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.xlsx"]

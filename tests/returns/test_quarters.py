@@ -68,3 +68,11 @@ def test_older_calendar_batch_labels_mean_the_same_months():
     assert stored_quarter("spring") is None
     assert Quarter(2026, 3).stored_labels == ("2026-27 Q3", "2026-Q4")
     assert display_period("2026-Q4") == "2026-27 Q3"
+
+
+def test_a_year_no_date_can_hold_is_refused_in_words():
+    """Year 0 and year 9999's quarters have no dates (``datetime`` ends at 9999): each was an
+    "unexpected error (ValueError)"; now a message that says which years can be used."""
+    for text in ("0000-01 Q1", "9999-00 Q4", "0000Q1"):
+        with pytest.raises(VrpError, match="between 1900 and 2998"):
+            parse_quarter(text)

@@ -54,6 +54,7 @@ def test_styles_and_settings_read_back(tmp_path):
     assert wb["Plain"].row_dimensions[1].height == 45 and sheet.row_dimensions[5].height is None
     assert sheet.auto_filter.ref == "A4:C7" and not wb["Plain"].auto_filter.ref
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToHeight == 0
+    assert sheet.page_setup.paperSize == 9  # A4, not US Letter
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet["A1"].font.sz == 14 and sheet["A1"].font.color.rgb == "FF1F5F5B"
     assert sheet["A4"].fill.fgColor.rgb == "FF1F5F5B" and sheet["A4"].font.color.rgb == "FFFFFFFF"

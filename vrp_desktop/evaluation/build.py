@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from vrp_desktop import __version__, codes
+from vrp_desktop import __version__, clock, codes
 from vrp_desktop.evaluation import data, definitions, population, protect, stats
 from vrp_desktop.evaluation.cohort import MISSING, Coder, Cohort
 from vrp_desktop.evaluation.inequality import mean_gap, rate_gap
@@ -298,7 +298,7 @@ def publish(
         period=period,
         kind=kind,
         threshold=threshold,
-        created=created or dt.datetime.now().replace(microsecond=0),
+        created=created or clock.local_now().replace(microsecond=0),
         units=[(u[0], u[1]) for u in units],
         tables=t.tables,
         notes=notes(threshold),

@@ -56,7 +56,9 @@ def cmd_evaluation_export(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     took = time.perf_counter() - started
     print(
-        f"Evaluation pack for {pack.period.label} ({len(pack.units)} units) written to "
+        f"Evaluation pack for {pack.period.label} ({len(pack.units)} "
+        + ("unit" if len(pack.units) == 1 else "units")
+        + ") written to "
         + " and ".join(str(p) for p in written)
         + f" in {took:.1f} s."
     )
@@ -82,7 +84,8 @@ def register(subparsers, workspace_args) -> None:
     p.add_argument(
         "--threshold",
         type=int,
-        default=5,
-        help="hide counts of people below this (default 5: 1-4 shown as <5)",
+        default=None,
+        help="hide counts of people below this (default: the partnership's rule in the "
+        "framework pack, usually 5: 1-4 shown as <5; it may be raised, never lowered)",
     )
     p.set_defaults(handler=cmd_evaluation_export)

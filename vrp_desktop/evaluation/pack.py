@@ -8,10 +8,12 @@ audit event. Files are written beside the target and renamed, so nothing is half
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vrp_desktop import __version__
+from vrp_desktop import __version__, clock
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.errors import VrpError
 from vrp_desktop.evaluation import protect
@@ -127,7 +129,7 @@ def write(pack: Pack, handle) -> None:
         subject=pack.subtitle,
         creator=f"VRP Desktop {__version__}",
         description=f"Small numbers suppressed (threshold {pack.threshold}).",
-        created=pack.created,
+        created=pack.created.replace(tzinfo=clock.local_zone()),  # the wall clock it was made on
     )
     try:
         _write_cover(book, pack)
@@ -170,6 +172,8 @@ def save(pack: Pack, path: Path) -> Path:
 
 def _checked_output(path: Path, suffix: str) -> Path:
     path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise VrpError(f"Name a file to save the pack as, e.g. pack{suffix}.")
     if path.suffix.lower() != suffix:
         path = path.with_suffix(suffix)
     folder = path.parent if str(path.parent) else Path(".")
@@ -180,7 +184,43 @@ def _checked_output(path: Path, suffix: str) -> Path:
         )
     if path.is_dir():
         raise VrpError(f"{path} is a folder: name a file to save the pack as.")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise VrpError(
+            f"You may not write to {path if path.exists() else folder}. Choose a folder you "
+            "can write to. Nothing was written."
+        )
     return path
+
+
+@contextlib.contextmanager
+def _saving(path: Path) -> Iterator[None]:
+    """A failure to write ``path`` said in words that name it (not its temporary file)."""
+    try:
+        yield
+    except OSError as exc:
+        raise VrpError(
+            f"The pack could not be saved as {path}: {exc.strerror or type(exc).__name__}. "
+            "Choose a folder you can write to and save again. Nothing was changed."
+        ) from exc
+
+
+def _save_files(pack: Pack, xlsx: Path | None, pdf: Path | None, pdf_writer, progress):
+    """The workbook and the PDF put in place together: the PDF is drawn while the workbook's
+    temporary file is still open, so when the PDF fails the old workbook stays as it was."""
+    report = progress or (lambda *_: None)
+    if xlsx is None:
+        report("Drawing the PDF", 4, 5)
+        with _saving(pdf):
+            return [pdf_writer(pack, pdf)]
+    with _saving(xlsx), atomic_open(xlsx, 0o600) as handle:
+        report("Writing the workbook", 4, 5)
+        write(pack, handle)
+        if pdf is None:
+            return [xlsx]
+        report("Drawing the PDF", 4, 5)
+        with _saving(pdf):
+            drawn = pdf_writer(pack, pdf)
+    return [xlsx, drawn]
 
 
 def export_pack(
@@ -190,15 +230,27 @@ def export_pack(
     *,
     pdf: Path | None = None,
     pdf_writer: PdfWriter | None = None,
-    threshold: int = protect.DEFAULT_THRESHOLD,
+    threshold: int | None = None,
     progress=None,
 ) -> tuple[Pack, list[Path]]:
     """Build the pack, write the workbook (and the PDF when a path and writer are given), then
-    record one audit event. Paths are checked before any work starts."""
+    record one audit event. Paths and the threshold are checked before any work starts: the
+    pack goes to the oversight group, so the partnership's small-number rule is its floor
+    (default: that rule)."""
+    from vrp_desktop.frameworks.disclosure import partnership_rule
     from vrp_desktop.services import audit
 
     if xlsx is None and pdf is None:
         raise VrpError("Name a workbook (.xlsx) or a PDF to save the pack as.")
+    floor = partnership_rule().threshold
+    if threshold is None:
+        threshold = floor
+    elif threshold < floor:
+        raise VrpError(
+            f"The partnership's small-number rule hides counts of fewer than {floor} people, "
+            f"and the oversight pack keeps to it: a threshold of {threshold} would show them. "
+            f"Use a threshold of {floor} or more (or leave it out)."
+        )
     targets = []
     if xlsx is not None:
         xlsx = _checked_output(xlsx, ".xlsx")
@@ -209,15 +261,7 @@ def export_pack(
         pdf = _checked_output(pdf, ".pdf")
         targets.append(pdf)
     pack = build(ws, period, threshold=threshold, progress=progress)
-    written: list[Path] = []
-    if xlsx is not None:
-        if progress:
-            progress("Writing the workbook", 4, 5)
-        written.append(save(pack, xlsx))
-    if pdf is not None and pdf_writer is not None:
-        if progress:
-            progress("Drawing the PDF", 4, 5)
-        written.append(pdf_writer(pack, pdf))
+    written = _save_files(pack, xlsx, pdf, pdf_writer, progress)
     with ws.unit() as session:
         audit.append(
             session,

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from vrp_desktop.errors import VrpError
-from vrp_desktop.returns.quarters import parse_quarter, quarter_of
+from vrp_desktop.returns.quarters import NotAQuarter, check_year, parse_quarter, quarter_of
 
 _YEAR = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$")
 
@@ -37,6 +37,7 @@ def parse_period(text: str) -> Period:
     match = _YEAR.match(raw)
     if match:
         first, second = int(match[1]), int(match[2])
+        check_year(raw, first)
         if second not in (first + 1, (first + 1) % 100):
             raise VrpError(
                 f"{raw!r} is not a financial year: the second year must follow the first "
@@ -44,8 +45,8 @@ def parse_period(text: str) -> Period:
             )
         return financial_year(first)
     try:
-        q = parse_quarter(raw)
-    except VrpError as exc:
+        q = parse_quarter(raw)  # its own message for a quarter mistyped, or "2026Q3"
+    except NotAQuarter as exc:
         raise VrpError(
             f'{raw!r} is not a period. Use a financial year such as "2026-27", or a quarter such '
             f'as "2026-27 Q3".'

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from vrp_desktop import __version__
+from vrp_desktop import __version__, clock
 from vrp_desktop.atomic import atomic_open
 from vrp_desktop.returns import xlsxstream
 from vrp_desktop.services import audit
@@ -327,7 +327,7 @@ def _cover(title: str, with_identifiers: bool) -> Callable[[Written], list[list[
         limit = xlsxstream.MAX_ROWS - 1
         out: list[list[Any]] = [
             [title],
-            [f"Written by VRP Desktop {__version__} on", dt.datetime.now().replace(microsecond=0)],
+            [f"Written by VRP Desktop {__version__} on", clock.local_now().replace(microsecond=0)],
             [
                 "Contents",
                 None,

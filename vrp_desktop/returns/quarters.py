@@ -103,6 +103,22 @@ def display_period(label: str | None) -> str:
     return quarter.label if quarter else (label or "")
 
 
+#: the financial years a period may start in (``datetime`` stops at 9999; year 0 is none)
+FIRST_YEAR, LAST_YEAR = 1900, 2998
+
+
+class NotAQuarter(VrpError):
+    """The text is no form of a quarter at all (not a mistyped or ambiguous one)."""
+
+
+def check_year(raw: str, first: int) -> None:
+    if not FIRST_YEAR <= first <= LAST_YEAR:
+        raise VrpError(
+            f"{raw!r} is not a financial year that can be reported on: the first year must be "
+            f"between {FIRST_YEAR} and {LAST_YEAR}. Use e.g. {ACCEPTED_FORMS}."
+        )
+
+
 def parse_quarter(text: str | Quarter) -> Quarter:
     """Read "2026-27 Q3" (also "2026-27Q3", "2026/27 Q3", "2026-2027 Q3").
 
@@ -115,6 +131,7 @@ def parse_quarter(text: str | Quarter) -> Quarter:
     match = _FORM.match(raw)
     if match:
         first, second, number = int(match[1]), match[2], int(match[3])
+        check_year(raw, first)
         expected = first + 1
         if int(second) not in (expected, expected % 100):
             raise VrpError(
@@ -125,6 +142,7 @@ def parse_quarter(text: str | Quarter) -> Quarter:
     ambiguous = _AMBIGUOUS.match(raw)
     if ambiguous:
         year, number = int(ambiguous[1]), int(ambiguous[2])
+        check_year(raw, year)
         financial = Quarter(year, number)
         calendar = calendar_quarter(year, number)
         raise VrpError(
@@ -133,4 +151,6 @@ def parse_quarter(text: str | Quarter) -> Quarter:
             f"{calendar.label} ({calendar.months})? Type the financial year form, "
             f"e.g. {ACCEPTED_FORMS}."
         )
-    raise VrpError(f"{raw!r} is not a quarter. Use the financial year form, e.g. {ACCEPTED_FORMS}.")
+    raise NotAQuarter(
+        f"{raw!r} is not a quarter. Use the financial year form, e.g. {ACCEPTED_FORMS}."
+    )

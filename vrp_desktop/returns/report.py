@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from vrp_desktop import __version__
+from vrp_desktop import __version__, clock
 from vrp_desktop.disclosure import SECONDARY_MARK, Rule
 from vrp_desktop.frameworks import quasi_rule
 from vrp_desktop.returns import aggregate, attendance
@@ -383,7 +383,7 @@ def build(
     if progress:
         progress("Protecting small numbers", 4, 6)
     prot = protect_return(figures, rule, earlier)
-    made_at = dt.datetime.now().replace(microsecond=0)
+    made_at = clock.local_now().replace(microsecond=0)
     if figures.kind == "partnership":
         title = f"Partnership quarterly return {quarter.label}"
     else:

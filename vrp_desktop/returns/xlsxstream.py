@@ -132,7 +132,7 @@ class SheetWriter:
         landscape: bool = False,
     ) -> None:
         """``freeze``: (rows, columns) kept in view (default: the header row, when
-        ``freeze_header``). ``landscape``: printed across, fitted to the page's width."""
+        ``freeze_header``). ``landscape``: printed across A4, fitted to the page's width."""
         self._out = handle
         self.name = ""
         self.rows = 0
@@ -211,7 +211,8 @@ class SheetWriter:
         )
         if self._landscape:
             self._buffer.append(
-                '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+                # A4 (paper size 9): without it a spreadsheet prints on US Letter
+                '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
             )
         self._buffer.append("</worksheet>")
         self.flush()
