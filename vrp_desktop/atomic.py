@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+#: bytes of a file's name its temporary file keeps: 255 less ".", "." + 8 random, ".tmp"
+_STEM_BYTES = 255 - 1 - 9 - 4
+
 
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
@@ -23,9 +26,12 @@ def atomic_open(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
     # own temporary file when ``path`` is relative (it deleted it: "vrp backup WS out.vrpbackup")
     path = Path(path).absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the temporary name is the file's own, cut so the dot, the random part and ".tmp" still
+    # fit the 255 bytes a name may have (a 245-character name that is itself legal failed)
+    stem = path.name.encode()[:_STEM_BYTES].decode(errors="ignore")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    for stale in path.parent.glob(f".{glob.escape(stem)}.*.tmp"):
         if stale != tmp:
             stale.unlink(missing_ok=True)  # left by a write that was killed part-way
     try:

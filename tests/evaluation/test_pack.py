@@ -171,6 +171,7 @@ def test_bad_input_is_refused_and_changes_nothing(demo, tmp_path):
         (("--period", "0000-01"), "between 1900 and 2998"),
         (("--period", "9999-00"), "between 1900 and 2998"),
         (("--period", "2026-27", "--threshold", "2"), "small-number rule"),
+        (("--period", "2026-27", "--threshold", "99999"), "from 5 (the partnership's rule) to 100"),
         (("--period", "2026-28"), "not a financial year"),
     ):
         result = vrp("evaluation", "export", str(demo), *args, "--out", str(out))

@@ -18,6 +18,10 @@ DEFAULT_THRESHOLD = 5
 SECONDARY_MARK = "[c]"
 
 
+#: the highest threshold a rule may have
+MAX_THRESHOLD = 100
+
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
     """``threshold``: counts from 1 to ``threshold - 1`` are hidden (1 switches suppression off).
@@ -30,7 +34,7 @@ class Rule:
 
     def __post_init__(self) -> None:
         t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= 100:
+        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= MAX_THRESHOLD:
             raise VrpError(
                 "The suppression threshold must be a whole number from 1 to 100 (the usual rule "
                 "is 5: counts of 1 to 4 are shown as <5). 1 switches suppression off."

@@ -237,6 +237,7 @@ def export_pack(
     record one audit event. Paths and the threshold are checked before any work starts: the
     pack goes to the oversight group, so the partnership's small-number rule is its floor
     (default: that rule)."""
+    from vrp_desktop.disclosure.rule import MAX_THRESHOLD
     from vrp_desktop.frameworks.disclosure import partnership_rule
     from vrp_desktop.services import audit
 
@@ -245,6 +246,11 @@ def export_pack(
     floor = partnership_rule().threshold
     if threshold is None:
         threshold = floor
+    elif isinstance(threshold, bool) or not isinstance(threshold, int) or threshold > MAX_THRESHOLD:
+        raise VrpError(
+            f"The threshold must be a whole number from {floor} (the partnership's rule) to "
+            f"{MAX_THRESHOLD}."
+        )
     elif threshold < floor:
         raise VrpError(
             f"The partnership's small-number rule hides counts of fewer than {floor} people, "
