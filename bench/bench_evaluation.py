@@ -210,7 +210,8 @@ class Phases:
         reader = "read_columns" if hasattr(data, "read_columns") else "read"
         setattr(data, reader, self._timed("read", getattr(data, reader)))
         build.publish = self._timed("publish", build.publish)
-        pack.save = self._timed("write", pack.save)
+        writer = "write" if hasattr(pack, "write") else "save"  # the workbook, streamed
+        setattr(pack, writer, self._timed("write", getattr(pack, writer)))
         for name in self.PROTECT:
             if callable(getattr(protect, name, None)):
                 setattr(protect, name, self._timed("protect", getattr(protect, name), True))
