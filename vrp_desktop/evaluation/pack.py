@@ -9,7 +9,6 @@ audit event. Files are written beside the target and renamed, so nothing is half
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from vrp_desktop.evaluation import protect
 from vrp_desktop.evaluation.build import build
 from vrp_desktop.evaluation.period import Period
 from vrp_desktop.evaluation.tables import Pack, Table
+from vrp_desktop.outputs import check_output_file
 from vrp_desktop.returns import xlsxstream
 from vrp_desktop.returns.xlsxstyles import TITLE, Style
 
@@ -176,20 +176,7 @@ def _checked_output(path: Path, suffix: str) -> Path:
         raise VrpError(f"Name a file to save the pack as, e.g. pack{suffix}.")
     if path.suffix.lower() != suffix:
         path = path.with_suffix(suffix)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VrpError(
-            f"The folder {folder} does not exist. Create it first, or save the pack in an "
-            "existing folder."
-        )
-    if path.is_dir():
-        raise VrpError(f"{path} is a folder: name a file to save the pack as.")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise VrpError(
-            f"You may not write to {path if path.exists() else folder}. Choose a folder you "
-            "can write to. Nothing was written."
-        )
-    return path
+    return check_output_file(path, "pack")
 
 
 @contextlib.contextmanager
